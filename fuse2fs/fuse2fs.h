@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fuse2fs: an ext2/3/4 server on libext2fs and the libfuse3 lowlevel API.
+ *
+ * Shared state and the helpers every operation file uses.  The FUSE nodeid
+ * of an inode is its ext2 inode number, except the FUSE root (nodeid 1),
+ * which is ext2 inode 2; see f2_ino() and f2_nodeid().
+ *
+ * Threading: libext2fs is not thread-safe, so the server runs one
+ * single-threaded request loop and no operation needs a lock.
+ */
+#ifndef FUSE2FS_H
+#define FUSE2FS_H
+
+#define FUSE_USE_VERSION 314
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <ext2fs/ext2_fs.h>
+#include <ext2fs/ext2fs.h>
+#include <fuse_lowlevel.h>
+
+#include "fuse_iomap_ll.h"
+
+enum f2_iomap_mode {
+	F2_IOMAP_OFF,	/* classic FUSE for every file */
+	F2_IOMAP_AUTO,	/* per file; classic for all if the kernel lacks it */
+	F2_IOMAP_ON,	/* like auto, but fail the mount without kernel support */
+};
+
+struct f2_inode_table;	/* lookup and open counts, see inode_table.c */
+
+struct fuse2fs {
+	ext2_filsys fs;
+	const char *device;		/* image file or block device */
+	const char *mountpoint;
+	bool ro;
+	bool debug;
+	bool writeback_cache;
+	double timeout;			/* entry and attr validity, seconds */
+
+	struct fuse_session *se;
+	struct f2_inode_table *itab;
+
+	enum f2_iomap_mode iomap_mode;
+	struct fuse_iomap_session *iomap;
+	bool iomap_active;		/* FUSE_IOMAP negotiated and a device registered */
+	uint32_t iomap_dev;		/* device id named in mappings */
+	int iomap_bdev_fd;		/* block device given to the kernel, or -1 */
+};
+
+static inline struct fuse2fs *f2_get(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static inline ext2_ino_t f2_ino(fuse_ino_t nodeid)
+{
+	return nodeid == FUSE_ROOT_ID ? EXT2_ROOT_INO : (ext2_ino_t)nodeid;
+}
+
+static inline fuse_ino_t f2_nodeid(ext2_ino_t ino)
+{
+	return ino == EXT2_ROOT_INO ? FUSE_ROOT_ID : (fuse_ino_t)ino;
+}
+
+/* A positive errno for a libext2fs error code. */
+int f2_errno(errcode_t err);
+
+/* Inode I/O with the full (large) inode; 0 or a positive errno. */
+int f2_read_inode(struct fuse2fs *f2, ext2_ino_t ino,
+		  struct ext2_inode_large *inode);
+int f2_write_inode(struct fuse2fs *f2, ext2_ino_t ino,
+		   struct ext2_inode_large *inode);
+
+/* Timestamps, nanoseconds and the extra epoch bits included. */
+#define F2_ATIME (1 << 0)
+#define F2_MTIME (1 << 1)
+#define F2_CTIME (1 << 2)
+void f2_set_times(struct ext2_inode_large *inode, int which,
+		  const struct timespec *ts);
+/* Set the named timestamps to now. */
+void f2_touch(struct ext2_inode_large *inode, int which);
+
+void f2_inode_to_stat(struct fuse2fs *f2, ext2_ino_t ino,
+		      const struct ext2_inode_large *inode, struct stat *st);
+
+/*
+ * fuse_attr.flags for an inode: FUSE_ATTR_IOMAP when the file is served
+ * through iomap under the mount's policy (iomap_policy.c).
+ */
+uint32_t f2_attr_flags(struct fuse2fs *f2, ext2_ino_t ino,
+		       const struct ext2_inode_large *inode);
+
+/*
+ * Reply to a request that creates a lookup reference (LOOKUP, MKNOD,
+ * MKDIR, SYMLINK, LINK) with ino's entry, attr flags included, and count
+ * the reference; or reply with an error.
+ */
+void f2_reply_entry(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino);
+/* Fill an entry for ino; 0 or a positive errno. */
+int f2_fill_entry(struct fuse2fs *f2, ext2_ino_t ino,
+		  struct fuse_entry_param *e, uint32_t *attr_flags);
+
+/* Lookup and open reference counts (inode_table.c). */
+void f2_lookup_ref(struct fuse2fs *f2, ext2_ino_t ino);
+void f2_lookup_unref(struct fuse2fs *f2, ext2_ino_t ino, uint64_t n);
+void f2_open_ref(struct fuse2fs *f2, ext2_ino_t ino);
+void f2_open_unref(struct fuse2fs *f2, ext2_ino_t ino);
+/* Free ino's blocks and the inode itself if it has no links and no refs. */
+int f2_maybe_free_inode(struct fuse2fs *f2, ext2_ino_t ino);
+
+/* Lowlevel operations, one file per concern. */
+/* lookup.c / attr.c */
+void f2_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void f2_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void f2_op_forget_multi(fuse_req_t req, size_t count,
+			struct fuse_forget_data *forgets);
+void f2_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void f2_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		   int to_set, struct fuse_file_info *fi);
+/* namespace.c */
+void f2_op_readlink(fuse_req_t req, fuse_ino_t ino);
+void f2_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		 mode_t mode, dev_t rdev);
+void f2_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		 mode_t mode);
+void f2_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void f2_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void f2_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		   const char *name);
+void f2_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  fuse_ino_t newparent, const char *newname,
+		  unsigned int flags);
+void f2_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		const char *newname);
+/* dir.c */
+void f2_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void f2_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		   struct fuse_file_info *fi);
+void f2_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi);
+void f2_op_releasedir(fuse_req_t req, fuse_ino_t ino,
+		      struct fuse_file_info *fi);
+void f2_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		    struct fuse_file_info *fi);
+/* statfs.c */
+void f2_op_statfs(fuse_req_t req, fuse_ino_t ino);
+/* file.c */
+void f2_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode, struct fuse_file_info *fi);
+void f2_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void f2_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void f2_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		 size_t size, off_t off, struct fuse_file_info *fi);
+void f2_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void f2_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void f2_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		 struct fuse_file_info *fi);
+/* Change a regular file's size (setattr, O_TRUNC); 0 or a positive errno. */
+int f2_truncate(struct fuse2fs *f2, ext2_ino_t ino, uint64_t size);
+/* fallocate.c */
+void f2_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+		     off_t length, struct fuse_file_info *fi);
+/* seek.c */
+void f2_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		 struct fuse_file_info *fi);
+/* ioctl.c */
+void f2_op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+		 struct fuse_file_info *fi, unsigned int flags,
+		 const void *in_buf, size_t in_bufsz, size_t out_bufsz);
+/* xattr.c */
+void f2_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		    const char *value, size_t size, int flags);
+void f2_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		    size_t size);
+void f2_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void f2_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+/* iomap_*.c: FUSE_IOMAP_* callbacks and device registration. */
+extern const struct fuse_iomap_ops f2_iomap_ops;
+
+#endif /* FUSE2FS_H */
