@@ -3,8 +3,8 @@
  * fuse-iomap wire protocol: the kernel asks the FUSE server where a file
  * range lives on a block device and then does the data IO itself.
  *
- * This header is shared, byte for byte, by the kernel patch series
- * (include/uapi/linux/fuse_iomap.h), the userspace library and the tests.
+ * This header is shared, byte for byte, by the kernel patch series (as a
+ * uapi header), the userspace library and the tests.
  * doc/protocol.md is the normative description of every field.
  */
 #ifndef _LINUX_FUSE_IOMAP_H
