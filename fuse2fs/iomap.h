@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fuse2fs iomap side: which files the kernel may map, where their blocks
+ * are, allocation of unwritten extents, the device given to the kernel and
+ * the per-file preference xattr.  The hooks other fuse2fs files call are
+ * at the top; the rest is shared by the iomap_*.c files.
+ */
+#ifndef FUSE2FS_IOMAP_H
+#define FUSE2FS_IOMAP_H
+
+#include <stddef.h>
+#include "fuse2fs.h"
+
+/*
+ * Per-file preference, stored in the image as a real extended attribute
+ * so it survives remounts: "classic" forces classic FUSE read/write,
+ * "auto" (the attribute absent) follows the mount policy.  The mode in
+ * effect is readable (never writable, never listed) as F2_XATTR_IOMAP_MODE.
+ */
+#define F2_XATTR_IOMAP		"user.fuse2fs.iomap"
+#define F2_XATTR_IOMAP_MODE	"user.fuse2fs.iomap_mode"
+
+/* True when name is one of the two attributes above. */
+bool f2_iomap_xattr_name(const char *name);
+/*
+ * getxattr: copy the value into buf (size 0 asks for the length only);
+ * returns the value length or a negative errno (-ENODATA, -ERANGE...).
+ */
+int f2_iomap_xattr_get(struct fuse2fs *f2, ext2_ino_t ino, const char *name,
+		       char *buf, size_t size);
+/*
+ * setxattr/removexattr (value NULL): only the owner or root; the mode
+ * attribute is read-only (-EPERM).  Returns 0 or a negative errno.
+ */
+int f2_iomap_xattr_set(struct fuse2fs *f2, const struct fuse_ctx *ctx,
+		       ext2_ino_t ino, const char *name, const char *value,
+		       size_t size, int flags);
+
+/* Why a file is (not) served through iomap. */
+enum f2_iomap_why {
+	F2_WHY_IOMAP,		/* served through iomap */
+	F2_WHY_OFF,		/* -o iomap=off */
+	F2_WHY_NO_KERNEL,	/* kernel did not offer iomap, or no device */
+	F2_WHY_NOT_REG,		/* not a regular file */
+	F2_WHY_USER,		/* per-file preference says classic */
+	F2_WHY_INLINE,		/* data lives inside the inode */
+	F2_WHY_ENCRYPT,		/* blocks hold ciphertext */
+	F2_WHY_VERITY,		/* reads must be verified */
+	F2_WHY_JDATA,		/* data journalling */
+	F2_WHY_COMPR,		/* compression flag */
+	F2_WHY_NO_EXTENTS,	/* indirect-block (ext2/ext3) file */
+	F2_WHY_BIGALLOC,	/* cluster allocation not supported */
+};
+
+/* Decide the mode for ino; inode is its current on-disk inode. */
+enum f2_iomap_why f2_iomap_policy(struct fuse2fs *f2, ext2_ino_t ino,
+				  const struct ext2_inode_large *inode);
+/* "iomap" or "classic (reason)" for a decision. */
+const char *f2_iomap_why_str(enum f2_iomap_why why);
+/* Read the stored preference: 1 classic, 0 auto, negative errno. */
+int f2_iomap_pref_classic(struct fuse2fs *f2, ext2_ino_t ino,
+			  const struct ext2_inode_large *inode);
+
+/*
+ * Mapping of logical blocks, in filesystem blocks (iomap_map.c).
+ * These only use libext2fs, so tests can drive them on an image directly.
+ */
+struct f2_run {
+	blk64_t lblk;		/* first logical block */
+	blk64_t len;		/* blocks */
+	blk64_t pblk;		/* first physical block, 0 for a hole */
+	int type;		/* FUSE_IOMAP_TYPE_HOLE/MAPPED/UNWRITTEN */
+};
+
+/* Largest logical block + 1 an extent file can address. */
+#define F2_MAX_LBLK		(1ULL << 32)
+
+/*
+ * The longest run starting at lblk and ending before end: one extent or
+ * several physically contiguous extents of the same type, or a hole up to
+ * the next extent.
+ */
+errcode_t f2_map_run(ext2_filsys fs, ext2_ino_t ino,
+		     struct ext2_inode_large *inode, blk64_t lblk,
+		     blk64_t end, struct f2_run *run);
+/*
+ * Allocate unwritten extents for the holes in [lblk, lblk + len) (fresh
+ * blocks read as zeroes until converted).  Updates *inode (i_blocks, the
+ * extent root) without writing it.
+ */
+errcode_t f2_alloc_unwritten(ext2_filsys fs, ext2_ino_t ino,
+			     struct ext2_inode_large *inode, blk64_t lblk,
+			     blk64_t len);
+/*
+ * Mark the unwritten blocks in [lblk, end) written, merging with written
+ * neighbours that are contiguous.  Updates *inode without writing it.
+ */
+errcode_t f2_convert_written(ext2_filsys fs, ext2_ino_t ino,
+			     struct ext2_inode_large *inode, blk64_t lblk,
+			     blk64_t end);
+
+/* Blocks allocated ahead of a write that extends the file. */
+#define F2_ALLOC_AHEAD_BYTES	(8ULL << 20)
+
+/* State shared by the request callbacks (iomap_ops.c, iomap_dev.c). */
+extern struct fuse2fs *f2_iomap_fs;
+/* fuse_iomap_ops.negotiated: register the device or fall back. */
+void f2_iomap_negotiated(void *userdata, bool iomap);
+/* Make libext2fs's writes visible to the kernel's direct device IO. */
+int f2_iomap_sync_for_kernel(struct fuse2fs *f2);
+/* Drop stale device caches for ino's blocks before classic IO uses them. */
+void f2_iomap_drop_caches(struct fuse2fs *f2, ext2_ino_t ino);
+/* Release the device (loop device included); called at unmount. */
+void f2_iomap_release_device(struct fuse2fs *f2);
+
+#endif /* FUSE2FS_IOMAP_H */

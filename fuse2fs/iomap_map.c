@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Extent-tree work behind FUSE_IOMAP_BEGIN and FUSE_IOMAP_IOEND: find the
+ * longest run at a logical block, allocate unwritten extents, convert them
+ * to written.  Everything is in filesystem blocks; iomap_ops.c converts to
+ * bytes.  The inode passed in is the caller's copy: libext2fs's extent
+ * handle edits its extent root and i_blocks in place (and writes the small
+ * inode when the root changes); the caller writes the full inode last.
+ */
+#include <errno.h>
+
+#include "iomap.h"
+
+static int run_type(const struct ext2fs_extent *e)
+{
+	return (e->e_flags & EXT2_EXTENT_FLAGS_UNINIT) ?
+		FUSE_IOMAP_TYPE_UNWRITTEN : FUSE_IOMAP_TYPE_MAPPED;
+}
+
+/*
+ * Position the handle on the leaf extent containing lblk or, when lblk is
+ * in a hole, find the first extent after it.  Returns 0 with *e the extent
+ * holding lblk, EXT2_ET_EXTENT_NOT_FOUND with *e the next extent (e_len 0
+ * when there is none), or an error.
+ */
+static errcode_t find_extent(ext2_extent_handle_t h, blk64_t lblk,
+			     struct ext2fs_extent *e)
+{
+	struct ext2fs_extent next;
+	errcode_t err;
+
+	err = ext2fs_extent_goto2(h, 0, lblk);
+	if (!err)
+		return ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, e);
+	if (err != EXT2_ET_EXTENT_NOT_FOUND)
+		goto none_or_err;
+
+	/* goto left us on the extent before lblk, or after it if none. */
+	err = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, e);
+	if (err)
+		goto none_or_err;
+	if (!(e->e_flags & EXT2_EXTENT_FLAGS_LEAF) || e->e_lblk <= lblk) {
+		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &next);
+		/* NEXT_LEAF wraps around at the end of the tree. */
+		if (err || next.e_lblk <= lblk)
+			goto none_or_err;
+		*e = next;
+	}
+	return EXT2_ET_EXTENT_NOT_FOUND;
+
+none_or_err:
+	if (err && err != EXT2_ET_EXTENT_NOT_FOUND &&
+	    err != EXT2_ET_EXTENT_NO_NEXT && err != EXT2_ET_NO_CURRENT_NODE &&
+	    err != EXT2_ET_EXTENT_NO_DOWN)
+		return err;
+	e->e_lblk = F2_MAX_LBLK;
+	e->e_len = 0;
+	e->e_pblk = 0;
+	e->e_flags = 0;
+	return EXT2_ET_EXTENT_NOT_FOUND;
+}
+
+static errcode_t map_run(ext2_extent_handle_t h, blk64_t lblk, blk64_t end,
+			 struct f2_run *run)
+{
+	struct ext2fs_extent e, next;
+	errcode_t err;
+
+	run->lblk = lblk;
+	err = find_extent(h, lblk, &e);
+	if (err == EXT2_ET_EXTENT_NOT_FOUND) {
+		run->type = FUSE_IOMAP_TYPE_HOLE;
+		run->pblk = 0;
+		run->len = (e.e_lblk < end ? e.e_lblk : end) - lblk;
+		return 0;
+	}
+	if (err)
+		return err;
+
+	run->type = run_type(&e);
+	run->pblk = e.e_pblk + (lblk - e.e_lblk);
+	run->len = e.e_lblk + e.e_len - lblk;
+
+	/* Extents are at most 32768 blocks: glue contiguous neighbours. */
+	while (run->lblk + run->len < end) {
+		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &next);
+		if (err || next.e_lblk != run->lblk + run->len ||
+		    next.e_pblk != run->pblk + run->len ||
+		    run_type(&next) != run->type)
+			break;
+		run->len += next.e_len;
+	}
+	if (run->lblk + run->len > end)
+		run->len = end - run->lblk;
+	return 0;
+}
+
+errcode_t f2_map_run(ext2_filsys fs, ext2_ino_t ino,
+		     struct ext2_inode_large *inode, blk64_t lblk,
+		     blk64_t end, struct f2_run *run)
+{
+	ext2_extent_handle_t h;
+	errcode_t err;
+
+	if (lblk >= end || end > F2_MAX_LBLK)
+		return EXT2_ET_INVALID_ARGUMENT;
+	err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *)inode, &h);
+	if (err)
+		return err;
+	err = map_run(h, lblk, end, run);
+	ext2fs_extent_free(h);
+	return err;
+}
+
+errcode_t f2_alloc_unwritten(ext2_filsys fs, ext2_ino_t ino,
+			     struct ext2_inode_large *inode, blk64_t lblk,
+			     blk64_t len)
+{
+	if (!len || lblk + len > F2_MAX_LBLK)
+		return EXT2_ET_INVALID_ARGUMENT;
+	/*
+	 * ext2fs_fallocate only fills holes, continues the extent on the
+	 * left when the blocks after it are free (the contiguity goal for a
+	 * streaming write) and charges i_blocks and the bitmaps.
+	 */
+	return ext2fs_fallocate(fs, EXT2_FALLOCATE_FORCE_UNINIT, ino,
+				(struct ext2_inode *)inode, ~0ULL, lblk, len);
+}
+
+static bool mergeable(const struct ext2fs_extent *a,
+		      const struct ext2fs_extent *b)
+{
+	return !(a->e_flags & EXT2_EXTENT_FLAGS_UNINIT) &&
+	       !(b->e_flags & EXT2_EXTENT_FLAGS_UNINIT) &&
+	       a->e_lblk + a->e_len == b->e_lblk &&
+	       a->e_pblk + a->e_len == b->e_pblk &&
+	       (blk64_t)a->e_len + b->e_len <= EXT_INIT_MAX_LEN;
+}
+
+/*
+ * The handle is on the written extent *cur.  Fold it into its left
+ * sibling and its right sibling in the same leaf when they are written
+ * and contiguous; deleting a non-first entry never changes the leaf's
+ * first key, so the index above stays right.  Keeps the tree from
+ * growing one extent per IOEND during a streaming write.
+ */
+static errcode_t merge_neighbours(ext2_extent_handle_t h,
+				  struct ext2fs_extent cur)
+{
+	struct ext2_extent_info info;
+	struct ext2fs_extent other;
+	errcode_t err;
+
+	err = ext2fs_extent_get_info(h, &info);
+	if (err)
+		return err;
+	if (info.curr_entry < info.num_entries) {
+		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_SIB, &other);
+		if (err)
+			return err;
+		if (mergeable(&cur, &other)) {
+			err = ext2fs_extent_delete(h, 0);
+			if (err)
+				return err;
+			err = ext2fs_extent_goto2(h, 0, cur.e_lblk);
+			if (err)
+				return err;
+			cur.e_len += other.e_len;
+			err = ext2fs_extent_replace(h, 0, &cur);
+			if (err)
+				return err;
+		} else {
+			err = ext2fs_extent_get(h, EXT2_EXTENT_PREV_SIB,
+						&other);
+			if (err)
+				return err;
+		}
+		err = ext2fs_extent_get_info(h, &info);
+		if (err)
+			return err;
+	}
+	if (info.curr_entry > 1) {
+		err = ext2fs_extent_get(h, EXT2_EXTENT_PREV_SIB, &other);
+		if (err)
+			return err;
+		if (mergeable(&other, &cur)) {
+			other.e_len += cur.e_len;
+			err = ext2fs_extent_replace(h, 0, &other);
+			if (err)
+				return err;
+			err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_SIB, &cur);
+			if (err)
+				return err;
+			err = ext2fs_extent_delete(h, 0);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* Replace the current extent by head and insert tail right after it. */
+static errcode_t split_extent(ext2_extent_handle_t h,
+			      struct ext2fs_extent *head,
+			      struct ext2fs_extent *tail)
+{
+	errcode_t err;
+
+	err = ext2fs_extent_replace(h, 0, head);
+	if (err)
+		return err;
+	err = ext2fs_extent_insert(h, EXT2_EXTENT_INSERT_AFTER, tail);
+	if (err)
+		return err;
+	return ext2fs_extent_fix_parents(h);
+}
+
+static errcode_t convert_range(ext2_extent_handle_t h, blk64_t lblk,
+			       blk64_t end)
+{
+	struct ext2fs_extent e, head, tail;
+	errcode_t err;
+	blk64_t e_end;
+
+	while (lblk < end) {
+		err = find_extent(h, lblk, &e);
+		if (err == EXT2_ET_EXTENT_NOT_FOUND) {
+			/* A hole: nothing to convert until the next extent. */
+			if (!e.e_len || e.e_lblk >= end)
+				return 0;
+			lblk = e.e_lblk;
+			continue;
+		}
+		if (err)
+			return err;
+		e_end = e.e_lblk + e.e_len;
+		if (!(e.e_flags & EXT2_EXTENT_FLAGS_UNINIT)) {
+			lblk = e_end;
+			continue;
+		}
+		if (e.e_lblk < lblk) {
+			/* Keep the part before lblk unwritten. */
+			head = e;
+			head.e_len = lblk - e.e_lblk;
+			tail = e;
+			tail.e_lblk = lblk;
+			tail.e_pblk = e.e_pblk + head.e_len;
+			tail.e_len = e.e_len - head.e_len;
+			err = split_extent(h, &head, &tail);
+			if (err)
+				return err;
+			continue;
+		}
+		if (e_end > end) {
+			/* Keep the part after end unwritten. */
+			head = e;
+			head.e_len = end - e.e_lblk;
+			head.e_flags &= ~EXT2_EXTENT_FLAGS_UNINIT;
+			tail = e;
+			tail.e_lblk = end;
+			tail.e_pblk = e.e_pblk + head.e_len;
+			tail.e_len = e.e_len - head.e_len;
+			err = split_extent(h, &head, &tail);
+			if (err)
+				return err;
+			err = ext2fs_extent_goto2(h, 0, head.e_lblk);
+			if (err)
+				return err;
+			e = head;
+			e_end = end;
+		} else {
+			e.e_flags &= ~EXT2_EXTENT_FLAGS_UNINIT;
+			err = ext2fs_extent_replace(h, 0, &e);
+			if (err)
+				return err;
+		}
+		err = merge_neighbours(h, e);
+		if (err)
+			return err;
+		lblk = e_end;
+	}
+	return 0;
+}
+
+errcode_t f2_convert_written(ext2_filsys fs, ext2_ino_t ino,
+			     struct ext2_inode_large *inode, blk64_t lblk,
+			     blk64_t end)
+{
+	ext2_extent_handle_t h;
+	errcode_t err;
+
+	if (lblk >= end)
+		return 0;
+	if (end > F2_MAX_LBLK)
+		return EXT2_ET_INVALID_ARGUMENT;
+	err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *)inode, &h);
+	if (err)
+		return err;
+	err = convert_range(h, lblk, end);
+	ext2fs_extent_free(h);
+	return err;
+}

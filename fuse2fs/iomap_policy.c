@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Per-file iomap policy: the kernel may move a file's bytes itself only when
+ * the blocks on disk hold exactly the bytes a reader must see and the block
+ * map can say "allocated but not written yet".
+ *
+ * iomap:   regular, extent-mapped files of an extent-capable filesystem.
+ * classic: inline data (no block address), encryption (blocks hold
+ *          ciphertext), verity (reads must be verified), data journalling
+ *          (the journal may hold newer bytes), compression, and files the
+ *          user forced to classic with the user.fuse2fs.iomap attribute.
+ * classic: indirect-block files (ext2/ext3).  Their block map has no
+ *          unwritten state, so a write into a hole could only be served by
+ *          zeroing every new block synchronously before handing it out, or
+ *          by exposing stale blocks after a crash; reads alone would work,
+ *          but a file cannot be iomap for reads and classic for writes.
+ * classic: bigalloc filesystems, whose cluster-granular allocation path
+ *          is not exercised by our tests.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "iomap.h"
+
+static const char *const why_str[] = {
+	[F2_WHY_IOMAP]		= "iomap",
+	[F2_WHY_OFF]		= "classic (iomap=off)",
+	[F2_WHY_NO_KERNEL]	= "classic (no kernel iomap)",
+	[F2_WHY_NOT_REG]	= "classic (not a regular file)",
+	[F2_WHY_USER]		= "classic (preference)",
+	[F2_WHY_INLINE]		= "classic (inline data)",
+	[F2_WHY_ENCRYPT]	= "classic (encrypted)",
+	[F2_WHY_VERITY]		= "classic (verity)",
+	[F2_WHY_JDATA]		= "classic (data journalling)",
+	[F2_WHY_COMPR]		= "classic (compressed)",
+	[F2_WHY_NO_EXTENTS]	= "classic (indirect blocks)",
+	[F2_WHY_BIGALLOC]	= "classic (bigalloc)",
+};
+
+const char *f2_iomap_why_str(enum f2_iomap_why why)
+{
+	if ((unsigned int)why >= sizeof(why_str) / sizeof(why_str[0]))
+		return "classic";
+	return why_str[why];
+}
+
+/* Flags whose presence means the on-disk bytes are not the file's bytes. */
+static enum f2_iomap_why flags_why(__u32 flags)
+{
+	if (flags & EXT4_INLINE_DATA_FL)
+		return F2_WHY_INLINE;
+	if (flags & EXT4_ENCRYPT_FL)
+		return F2_WHY_ENCRYPT;
+	if (flags & EXT4_VERITY_FL)
+		return F2_WHY_VERITY;
+	if (flags & EXT3_JOURNAL_DATA_FL)
+		return F2_WHY_JDATA;
+	if (flags & (EXT2_COMPR_FL | EXT2_COMPRBLK_FL))
+		return F2_WHY_COMPR;
+	if (!(flags & EXT4_EXTENTS_FL))
+		return F2_WHY_NO_EXTENTS;
+	return F2_WHY_IOMAP;
+}
+
+/*
+ * The stored preference.  Most inodes carry no extended attribute at all;
+ * skip the xattr read for them (no in-inode space and no EA block).
+ */
+int f2_iomap_pref_classic(struct fuse2fs *f2, ext2_ino_t ino,
+			  const struct ext2_inode_large *inode)
+{
+	struct ext2_xattr_handle *h;
+	void *val = NULL;
+	size_t len = 0;
+	errcode_t err;
+	int ret = 0;
+
+	if (inode && !ext2fs_file_acl_block(f2->fs,
+					    (struct ext2_inode *)inode) &&
+	    (EXT2_INODE_SIZE(f2->fs->super) <= EXT2_GOOD_OLD_INODE_SIZE ||
+	     inode->i_extra_isize == 0))
+		return 0;
+
+	err = ext2fs_xattrs_open(f2->fs, ino, &h);
+	if (err)
+		return -f2_errno(err);
+	err = ext2fs_xattrs_read(h);
+	if (!err)
+		err = ext2fs_xattr_get(h, F2_XATTR_IOMAP, &val, &len);
+	if (err == EXT2_ET_EA_KEY_NOT_FOUND)
+		err = 0;
+	else if (!err)
+		ret = len == 7 && !memcmp(val, "classic", 7);
+	if (val)
+		ext2fs_free_mem(&val);
+	ext2fs_xattrs_close(&h);
+	return err ? -f2_errno(err) : ret;
+}
+
+enum f2_iomap_why f2_iomap_policy(struct fuse2fs *f2, ext2_ino_t ino,
+				  const struct ext2_inode_large *inode)
+{
+	enum f2_iomap_why why;
+
+	if (f2->iomap_mode == F2_IOMAP_OFF)
+		return F2_WHY_OFF;
+	if (!f2->iomap_active)
+		return F2_WHY_NO_KERNEL;
+	if (!LINUX_S_ISREG(inode->i_mode))
+		return F2_WHY_NOT_REG;
+	if (!ext2fs_has_feature_extents(f2->fs->super))
+		return F2_WHY_NO_EXTENTS;
+	if (ext2fs_has_feature_bigalloc(f2->fs->super))
+		return F2_WHY_BIGALLOC;
+	why = flags_why(inode->i_flags);
+	if (why != F2_WHY_IOMAP)
+		return why;
+	/* An unreadable preference errs on the safe side. */
+	if (f2_iomap_pref_classic(f2, ino, inode) != 0)
+		return F2_WHY_USER;
+	return F2_WHY_IOMAP;
+}
+
+uint32_t f2_attr_flags(struct fuse2fs *f2, ext2_ino_t ino,
+		       const struct ext2_inode_large *inode)
+{
+	if (!inode)
+		return 0;
+	return f2_iomap_policy(f2, ino, inode) == F2_WHY_IOMAP ?
+		FUSE_ATTR_IOMAP : 0;
+}
