@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Mount life cycle and the test helpers themselves: a fresh image mounts,
+ * serves the root directory, unmounts with the server exiting 0 and stays
+ * fsck-clean; the safety net removes a mount whose test process was
+ * SIGKILLed (what the harness does on a time-out).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "mount_helpers.h"
+
+FIXTURE(mount) {
+	struct tfs_env env;
+};
+
+FIXTURE_SETUP(mount)
+{
+	TFS_SKIP_UNLESS_MOUNTABLE();
+	ASSERT_EQ(0, tfs_env_init(&self->env));
+}
+
+FIXTURE_TEARDOWN(mount)
+{
+	tfs_env_cleanup(&self->env);
+}
+
+TEST_F(mount, fresh_image_root)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
+	ASSERT_EQ(0, tfs_mount_fuse(&self->env.fuse, self->env.image, NULL));
+	ASSERT_TRUE(tfs_is_mounted(self->env.fuse.dir, NULL, 0));
+	ASSERT_EQ(0, stat(self->env.fuse.dir, &st));
+	EXPECT_EQ(2, st.st_ino);
+	EXPECT_TRUE(S_ISDIR(st.st_mode));
+	EXPECT_EQ(3, st.st_nlink);	/* ".", ".." and lost+found's ".." */
+	ASSERT_EQ(0, stat(tfs_p(&self->env.fuse, "lost+found"), &st));
+	EXPECT_EQ(11, st.st_ino);
+	TFS_ASSERT_UNMOUNT_CLEAN(&self->env.fuse);
+	EXPECT_EQ(0, self->env.fuse.exit_status);
+	EXPECT_FALSE(tfs_is_mounted(self->env.fuse.dir, NULL, 0));
+}
+
+TEST_F(mount, remount_keeps_data)
+{
+	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
+	ASSERT_EQ(0, tfs_mount_fuse(&self->env.fuse, self->env.image, NULL));
+	ASSERT_EQ(0, tfs_write_pattern(tfs_p(&self->env.fuse, "f"), 0,
+				       300000, 7, O_CREAT | O_TRUNC));
+	TFS_ASSERT_UNMOUNT_CLEAN(&self->env.fuse);
+	ASSERT_EQ(0, tfs_mount_fuse(&self->env.fuse, self->env.image, NULL));
+	EXPECT_EQ(0, tfs_check_pattern(tfs_p(&self->env.fuse, "f"), 0,
+				       300000, 7));
+	TFS_ASSERT_UNMOUNT_CLEAN(&self->env.fuse);
+}
+
+TEST_F(mount, read_only_option)
+{
+	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
+	ASSERT_EQ(0, tfs_mount_fuse(&self->env.fuse, self->env.image, "ro"));
+	EXPECT_EQ(-1, mkdir(tfs_p(&self->env.fuse, "d"), 0755));
+	EXPECT_EQ(EROFS, errno);
+	TFS_ASSERT_UNMOUNT_CLEAN(&self->env.fuse);
+}
+
+TEST_F(mount, kernel_loop_mount_detaches)
+{
+	ASSERT_EQ(0, tfs_mkfs(self->env.kimage, NULL));
+	ASSERT_EQ(0, tfs_mount_kernel(&self->env.kern, self->env.kimage,
+				      NULL, NULL));
+	ASSERT_EQ(0, mkdir(tfs_p(&self->env.kern, "d"), 0755));
+	TFS_ASSERT_UNMOUNT_CLEAN(&self->env.kern);
+	/* No loop device may still be bound to the image. */
+	EXPECT_EQ(0, tfs_loop_detach_image(self->env.kimage));
+}
+
+/*
+ * A child mounts both kinds and is SIGKILLed: the guardian must detach
+ * the mounts, kill the server and free the loop device.
+ */
+TEST_F(mount, guardian_cleans_after_sigkill)
+{
+	struct tfs_env *env = &self->env;
+	int status, i, pfd[2];
+	char c;
+	pid_t pid;
+
+	ASSERT_EQ(0, tfs_mkfs(env->image, NULL));
+	ASSERT_EQ(0, tfs_mkfs(env->kimage, NULL));
+	ASSERT_EQ(0, pipe(pfd));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct tfs_env child = *env;
+
+		close(pfd[0]);
+		/* A fresh guardian of the child's own, as in a test. */
+		if (tfs_guard_start() < 0 ||
+		    tfs_mount_fuse(&child.fuse, child.image, NULL) < 0 ||
+		    tfs_mount_kernel(&child.kern, child.kimage, NULL, NULL) < 0)
+			_exit(1);
+		if (write(pfd[1], "m", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(pfd[1]);
+	ASSERT_EQ(1, read(pfd[0], &c, 1));
+	close(pfd[0]);
+	ASSERT_TRUE(tfs_is_mounted(env->fuse.dir, NULL, 0));
+	ASSERT_TRUE(tfs_is_mounted(env->kern.dir, NULL, 0));
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	for (i = 0; i < 500; i++) {
+		if (!tfs_is_mounted(env->fuse.dir, NULL, 0) &&
+		    !tfs_is_mounted(env->kern.dir, NULL, 0) &&
+		    tfs_loop_detach_image(env->kimage) == 0)
+			break;
+		usleep(10000);
+	}
+	EXPECT_FALSE(tfs_is_mounted(env->fuse.dir, NULL, 0));
+	EXPECT_FALSE(tfs_is_mounted(env->kern.dir, NULL, 0));
+	EXPECT_EQ(0, tfs_loop_detach_image(env->kimage));
+}
+
+TEST(run_times_out)
+{
+	char *out = NULL;
+
+	EXPECT_EQ(TFS_RUN_TIMEOUT, tfs_runl(200, &out, "sleep", "5", NULL));
+	free(out);
+	EXPECT_EQ(3, tfs_sh(5000, &out, "echo hi; exit 3"));
+	ASSERT_NE(NULL, out);
+	EXPECT_STREQ("hi\n", out);
+	free(out);
+	EXPECT_EQ(127, tfs_runl(5000, NULL, "/nonexistent/cmd", NULL));
+}
+
+TEST_HARNESS_MAIN
