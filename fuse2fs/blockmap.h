@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Walking the mapped blocks of a file, extent-mapped or block-mapped
+ * (ext2/ext3 indirect blocks), for fallocate.c and seek.c.
+ */
+#ifndef FUSE2FS_BLOCKMAP_H
+#define FUSE2FS_BLOCKMAP_H
+
+#include "fuse2fs.h"
+
+/*
+ * Called for each mapped run of logical blocks [lblk, lblk + len), clipped
+ * to the walked range, in increasing order.  unwritten: an uninitialized
+ * extent (reads as zeroes).  Return nonzero to stop the walk.
+ */
+typedef int (*f2_run_fn)(blk64_t lblk, blk64_t len, bool unwritten,
+			 void *data);
+
+/*
+ * Walk the mapped runs of ino within logical blocks [start, end].  inode
+ * is the caller's current copy (extent files are read through it).  Files
+ * with inline data have no blocks: nothing is reported.
+ */
+errcode_t f2_walk_mapped(ext2_filsys fs, ext2_ino_t ino,
+			 struct ext2_inode_large *inode, blk64_t start,
+			 blk64_t end, f2_run_fn fn, void *data);
+
+#endif /* FUSE2FS_BLOCKMAP_H */
