@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Turn one bench run's results directory into a table, ratios and a plot.
+
+The directory holds one subdirectory per filesystem, each with fio JSON
+files (seq-write.json, ...), metaload JSON (meta-create.json, ...) and
+untar.json.  Whatever is missing or failed shows as "n/a"; a ratio needs
+both sides.  Writes table.txt, table.md, summary.json, plot.dat and,
+with --plot, plot.png; prints the text table.
+
+Standard library only, so any python3 will do.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+# (file stem, row label, unit, how to read the number)
+METRICS = [
+    ("seq-write", "seq write 1 MiB", "MB/s", ("fio", "write", "MBps")),
+    ("seq-read", "seq read 1 MiB", "MB/s", ("fio", "read", "MBps")),
+    ("rand-read", "rand read 4 KiB", "IOPS", ("fio", "read", "iops")),
+    ("rand-write", "rand write 4 KiB", "IOPS", ("fio", "write", "iops")),
+    ("meta-create", "create small files", "files/s", ("ops",)),
+    ("meta-stat", "stat them (cold)", "files/s", ("ops",)),
+    ("meta-unlink", "unlink them", "files/s", ("ops",)),
+    ("untar", "untar source tree", "files/s", ("ops",)),
+]
+
+
+def load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def fio_value(doc, direction, what):
+    """MB/s or IOPS of the first job in a fio JSON document, or None."""
+    try:
+        job = doc["jobs"][0]
+        if job.get("error"):
+            return None
+        side = job[direction]
+        if what == "iops":
+            value = float(side["iops"])
+        elif "bw_bytes" in side:
+            value = float(side["bw_bytes"]) / 1e6
+        else:
+            value = float(side["bw"]) * 1024 / 1e6   # KiB/s in old fio
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    return value if value > 0 else None
+
+
+def read_metric(fsdir, stem, how):
+    doc = load_json(os.path.join(fsdir, stem + ".json"))
+    if doc is None:
+        return None
+    if how[0] == "fio":
+        return fio_value(doc, how[1], how[2])
+    try:
+        value = float(doc["ops_per_sec"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return value if value > 0 else None
+
+
+def fmt(value, ratio=False):
+    if value is None:
+        return "n/a"
+    if ratio:
+        return "%.2f" % value
+    if value >= 100:
+        return "%.0f" % value
+    return "%.1f" % value
+
+
+def parse_fs(spec):
+    out = []
+    for item in spec.split(","):
+        key, _, label = item.partition("=")
+        out.append((key.strip(), (label or key).strip()))
+    return out
+
+
+def render_text(header, rows):
+    widths = [max(len(str(r[i])) for r in [header] + rows)
+              for i in range(len(header))]
+    lines = []
+    for n, row in enumerate([header] + rows):
+        cells = [str(c).ljust(widths[i]) if i == 0 else str(c).rjust(widths[i])
+                 for i, c in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def render_md(header, rows):
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(str(c) for c in row) + " |")
+    return "\n".join(lines)
+
+
+def draw_plot(args, fss, values, outdir):
+    """plot.dat: one row per workload, each filesystem relative to the
+    reference one (so MB/s, IOPS and files/s share one axis)."""
+    ref = args.reference
+    # Only filesystems that produced something get a bar.
+    fss = [(k, l) for k, l in fss if any(values[k].values())]
+    keys = [k for k, _ in fss]
+    datpath = os.path.join(outdir, "plot.dat")
+    nrows = 0
+    with open(datpath, "w") as f:
+        f.write("workload\t" + "\t".join('"%s"' % l for _, l in fss) + "\n")
+        for stem, label, _, _ in METRICS:
+            base = values[ref].get(stem) if ref in values else None
+            if not base:
+                continue
+            cells = []
+            for k in keys:
+                v = values[k].get(stem)
+                cells.append("%.4f" % (v / base) if v else "NaN")
+            f.write('"%s"\t' % label + "\t".join(cells) + "\n")
+            nrows += 1
+    if not args.plot or nrows == 0:
+        return None
+    gnuplot = shutil.which("gnuplot")
+    if not gnuplot:
+        print("warning: gnuplot not found; no plot", file=sys.stderr)
+        return None
+    png = os.path.join(outdir, "plot.png")
+    ref_label = dict(fss).get(ref, ref)
+    setvars = ("datafile='%s'; outfile='%s'; ncols=%d; "
+               "plottitle='%s'; ylabel='relative to %s (= 1.0)'"
+               % (datpath, png, len(keys), args.title.replace("'", ""),
+                  ref_label.replace("'", "")))
+    res = subprocess.run([gnuplot, "-e", setvars, args.plot],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         universal_newlines=True, timeout=60)
+    if res.returncode != 0 or not os.path.exists(png):
+        print("warning: gnuplot failed:\n" + res.stdout, file=sys.stderr)
+        return None
+    return png
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--results", required=True, help="results directory")
+    ap.add_argument("--fs", required=True,
+                    help="key=label,... in column order (key = subdirectory)")
+    ap.add_argument("--ratio", action="append", default=[],
+                    help="A/B: add a column value(A)/value(B)")
+    ap.add_argument("--reference", help="key the plot is normalised to")
+    ap.add_argument("--plot", help="gnuplot script (plot.gp)")
+    ap.add_argument("--title", default="fuse-iomap bench")
+    args = ap.parse_args()
+
+    fss = parse_fs(args.fs)
+    keys = [k for k, _ in fss]
+    ratios = []
+    for r in args.ratio:
+        a, _, b = r.partition("/")
+        if a not in keys or b not in keys:
+            ap.error("ratio %s names an unknown filesystem" % r)
+        ratios.append((a, b))
+    if args.reference and args.reference not in keys:
+        ap.error("unknown reference %s" % args.reference)
+    if not args.reference:
+        args.reference = keys[-1]
+    labels = dict(fss)
+
+    values = {}
+    for key in keys:
+        fsdir = os.path.join(args.results, key)
+        values[key] = {stem: read_metric(fsdir, stem, how)
+                       for stem, _, _, how in METRICS}
+
+    header = ["workload", "unit"] + [labels[k] for k in keys] + \
+             ["%s/%s" % (a, b) for a, b in ratios]
+    rows = []
+    summary = {"filesystems": labels, "workloads": {}}
+    for stem, label, unit, _ in METRICS:
+        if all(values[k][stem] is None for k in keys):
+            continue
+        row = [label, unit] + [fmt(values[k][stem]) for k in keys]
+        entry = {"unit": unit, "values": {k: values[k][stem] for k in keys},
+                 "ratios": {}}
+        for a, b in ratios:
+            va, vb = values[a][stem], values[b][stem]
+            ratio = va / vb if va and vb else None
+            row.append(fmt(ratio, ratio=True))
+            entry["ratios"]["%s/%s" % (a, b)] = ratio
+        rows.append(row)
+        summary["workloads"][stem] = entry
+
+    fsck = []
+    for key in keys:
+        try:
+            with open(os.path.join(args.results, key, "fsck.status")) as f:
+                status = f.read().strip()
+        except OSError:
+            status = "not run"
+        fsck.append("%s: %s" % (labels[key], status))
+        summary.setdefault("fsck", {})[key] = status
+
+    run_info = ""
+    try:
+        with open(os.path.join(args.results, "run.txt")) as f:
+            run_info = f.read()
+    except OSError:
+        pass
+
+    text = args.title + "\n\n"
+    text += render_text(header, rows) if rows else "(no results)"
+    text += "\n\ne2fsck -fn after the run: " + "; ".join(fsck) + "\n"
+    md = "### " + args.title + "\n\n" + (render_md(header, rows) if rows
+                                          else "(no results)") + "\n"
+    with open(os.path.join(args.results, "table.txt"), "w") as f:
+        f.write(text)
+    with open(os.path.join(args.results, "table.md"), "w") as f:
+        f.write(md)
+    summary["run"] = dict(line.split("=", 1) for line in run_info.splitlines()
+                          if "=" in line)
+    with open(os.path.join(args.results, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+        f.write("\n")
+
+    png = draw_plot(args, fss, values, args.results)
+    print(text)
+    if png:
+        print("plot: " + png)
+    print("results: " + os.path.abspath(args.results))
+    return 0 if rows else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
