@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <fuse_log.h>
 #include "iomap_priv.h"
 
@@ -124,6 +125,7 @@ void fuse_iomap_dispatch(struct fuse_iomap_session *is,
 	case FUSE_IOMAP_BEGIN:
 		req->pos = arg.begin.pos;
 		req->count = arg.begin.count;
+		req->opflags = arg.begin.opflags;
 		is->ops->begin(req, in->nodeid, &arg.begin);
 		break;
 	case FUSE_IOMAP_END:
@@ -149,6 +151,19 @@ static int finish(fuse_iomap_req_t req, int err, const void *body, size_t len)
 	return res;
 }
 
+/* A write needs blocks (or inline data); direct IO cannot do inline. */
+static bool type_suits_op(uint16_t type, uint32_t opflags)
+{
+	bool report = opflags & (FUSE_IOMAP_OP_ZERO | FUSE_IOMAP_OP_REPORT);
+
+	if (type == FUSE_IOMAP_TYPE_HOLE && !report &&
+	    opflags & (FUSE_IOMAP_OP_WRITE | FUSE_IOMAP_OP_WRITEBACK))
+		return false;
+	if (type == FUSE_IOMAP_TYPE_INLINE && opflags & FUSE_IOMAP_OP_DIRECT)
+		return false;
+	return true;
+}
+
 /*
  * Checks the library can make of a BEGIN mapping; the kernel repeats them
  * and adds the inode block size (doc/protocol.md, "Reply validation").
@@ -164,10 +179,17 @@ static int check_mapping(const struct fuse_iomap_req *req,
 		return -EINVAL;
 	if (req->pos < map->offset || req->pos - map->offset >= map->length)
 		return -EINVAL;
+	if (!type_suits_op(map->type, req->opflags))
+		return -EINVAL;
 	switch (map->type) {
-	case FUSE_IOMAP_TYPE_HOLE:
 	case FUSE_IOMAP_TYPE_INLINE:
-		if (map->addr != FUSE_IOMAP_NULL_ADDR || map->dev != 0)
+		if (map->offset != 0 ||
+		    map->length > (uint64_t)sysconf(_SC_PAGESIZE))
+			return -EINVAL;
+		fallthrough;
+	case FUSE_IOMAP_TYPE_HOLE:
+		if (map->addr != FUSE_IOMAP_NULL_ADDR || map->dev != 0 ||
+		    map->flags & FUSE_IOMAP_F_NEW)
 			return -EINVAL;
 		return 0;
 	}

@@ -7,6 +7,7 @@
 #define FUSE_IOMAP_PRIV_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <sys/uio.h>
 #include <linux/fuse.h>
 #include "fuse_iomap_ll.h"
@@ -56,6 +57,7 @@ struct fuse_iomap_req {
 	/* BEGIN's range, to check the mapping the server returns */
 	uint64_t pos;
 	uint64_t count;
+	uint32_t opflags;
 };
 
 /* The one iomap session of this process (libfuse's custom io callbacks
@@ -80,5 +82,9 @@ void fuse_iomap_dispatch(struct fuse_iomap_session *is,
 /* device.c */
 const struct fuse_iomap_device *
 fuse_iomap_find_device(const struct fuse_iomap_session *is, uint32_t id);
+
+#ifndef fallthrough
+#define fallthrough __attribute__((__fallthrough__))
+#endif
 
 #endif /* FUSE_IOMAP_PRIV_H */
