@@ -161,35 +161,54 @@ out_ctl:
 	return fd;
 }
 
-/* Open the device to register; -errno with a message on failure. */
+/* Open and register fd; -errno on failure (fd is closed then). */
+static int register_fd(struct fuse2fs *f2, int fd)
+{
+	int ret = fuse_iomap_add_device(f2->iomap, fd, &f2->iomap_dev);
+
+	if (ret < 0)
+		close(fd);
+	return ret < 0 ? ret : fd;
+}
+
+/*
+ * Open and register the device; the registered fd or -errno with a
+ * message.  An image file is offered as is first: a transport that is not
+ * /dev/fuse (the protocol test harness) takes regular files, the kernel
+ * answers -ENOTBLK and then gets a loop device.
+ */
 static int open_device(struct fuse2fs *f2, bool *is_loop)
 {
+	int mode = (f2->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
 	char loopname[32];
 	struct stat st;
 	int fd;
 
 	*is_loop = false;
 	if (!f2->device || stat(f2->device, &st) < 0) {
+		fd = f2->device ? -errno : -ENOENT;
 		fprintf(stderr, "fuse2fs: iomap: cannot stat %s: %s\n",
 			f2->device ? f2->device : "(no device)",
-			strerror(errno));
-		return -errno;
-	}
-	if (S_ISBLK(st.st_mode)) {
-		fd = open(f2->device, (f2->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-		if (fd < 0) {
-			fd = -errno;
-			fprintf(stderr, "fuse2fs: iomap: cannot open %s: %s\n",
-				f2->device, strerror(-fd));
-		}
+			strerror(-fd));
 		return fd;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode)) {
 		fprintf(stderr,
 			"fuse2fs: iomap: %s is neither a block device nor an image file\n",
 			f2->device);
 		return -ENOTBLK;
 	}
+	fd = open(f2->device, mode);
+	if (fd < 0) {
+		fd = -errno;
+		fprintf(stderr, "fuse2fs: iomap: cannot open %s: %s\n",
+			f2->device, strerror(-fd));
+		return fd;
+	}
+	fd = register_fd(f2, fd);
+	if (fd >= 0 || S_ISBLK(st.st_mode) || fd != -ENOTBLK)
+		goto out;
+
 	fd = loop_attach(f2->device, f2->ro, loopname, sizeof(loopname));
 	if (fd < 0) {
 		fprintf(stderr,
@@ -201,7 +220,19 @@ static int open_device(struct fuse2fs *f2, bool *is_loop)
 	if (f2->debug)
 		fprintf(stderr, "fuse2fs: iomap: %s attached to %s\n",
 			f2->device, loopname);
+	fd = register_fd(f2, fd);
+out:
+	if (fd < 0)
+		fprintf(stderr, "fuse2fs: iomap: registering %s failed: %s\n",
+			f2->device, strerror(-fd));
 	return fd;
+}
+
+static bool is_blockdev(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISBLK(st.st_mode);
 }
 
 static void fall_back(struct fuse2fs *f2, const char *why)
@@ -223,7 +254,7 @@ void f2_iomap_negotiated(void *userdata, bool iomap)
 	struct fuse2fs *f2 = userdata;
 	bool is_loop;
 	errcode_t err;
-	int fd, ret;
+	int fd;
 
 	f2_iomap_fs = f2;
 	f2->iomap_active = false;
@@ -246,14 +277,6 @@ void f2_iomap_negotiated(void *userdata, bool iomap)
 		fall_back(f2, "no block device for iomap");
 		return;
 	}
-	ret = fuse_iomap_add_device(f2->iomap, fd, &f2->iomap_dev);
-	if (ret < 0) {
-		fprintf(stderr, "fuse2fs: iomap: registering %s failed: %s\n",
-			f2->device, strerror(-ret));
-		close(fd);
-		fall_back(f2, "the kernel refused the block device");
-		return;
-	}
 	/* From now on libext2fs must not hide writes from the kernel. */
 	err = io_channel_set_options(f2->fs->io, "cache=off");
 	if (err) {
@@ -263,7 +286,7 @@ void f2_iomap_negotiated(void *userdata, bool iomap)
 		fall_back(f2, "libext2fs cache cannot be made coherent");
 		return;
 	}
-	if (!is_loop)
+	if (!is_loop && is_blockdev(fd))
 		tap_install(f2->fs);
 	f2->iomap_bdev_fd = fd;
 	f2->iomap_active = true;

@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * fuse2fs's extent-tree work behind IOMAP_BEGIN/IOEND (fuse2fs/iomap_map.c),
+ * driven directly on images through libext2fs, checked against debugfs's
+ * own view of the extent tree ("ex FILE") and e2fsck -fn.
+ *
+ * Ground truth is per logical block: hole, written at P, or unwritten at
+ * P.  Every run the mapper returns must agree block by block and must be
+ * maximal: it may only stop at the requested end or where the next block
+ * differs in type or is not physically contiguous.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "mount_helpers.h"
+#include "../../fuse2fs/iomap.h"
+
+#define CMD_TIMEOUT_MS	60000
+
+struct gt {
+	blk64_t nblocks;	/* logical blocks described */
+	int *type;		/* FUSE_IOMAP_TYPE_* per block */
+	blk64_t *pblk;
+	unsigned int nextents;
+};
+
+static void gt_free(struct gt *g)
+{
+	free(g->type);
+	free(g->pblk);
+	memset(g, 0, sizeof(*g));
+}
+
+/* Parse `debugfs -R "ex path"` leaf lines into per-block truth. */
+static int gt_load(const char *image, const char *path, blk64_t nblocks,
+		   struct gt *g)
+{
+	char cmd[256], *out = NULL, *line, *save;
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	g->nblocks = nblocks;
+	g->type = calloc(nblocks, sizeof(*g->type));
+	g->pblk = calloc(nblocks, sizeof(*g->pblk));
+	if (!g->type || !g->pblk)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "ex %s", path);
+	rc = tfs_runl(CMD_TIMEOUT_MS, &out, "debugfs", "-R", cmd, image, NULL);
+	if (rc) {
+		tfs_log_text("debugfs ex failed", out ? out : "");
+		free(out);
+		return -1;
+	}
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long v[5];
+		int lvl, max, ent, nent, n = 0, pos;
+		char *p, *tok, *s2;
+		bool uninit = false;
+		blk64_t l, ph, len, i;
+
+		if (sscanf(line, " %d/ %d %d/ %d %n", &lvl, &max, &ent, &nent,
+			   &pos) != 4 || lvl != max)
+			continue;
+		p = line + pos;
+		for (tok = strtok_r(p, " ", &s2); tok;
+		     tok = strtok_r(NULL, " ", &s2)) {
+			if (!strcmp(tok, "-"))
+				continue;
+			if (!strcmp(tok, "Uninit")) {
+				uninit = true;
+				continue;
+			}
+			if (n < 5)
+				v[n++] = strtoull(tok, NULL, 10);
+		}
+		if (n == 5) {		/* L1 - L2 P1 - P2 LEN */
+			l = v[0];
+			ph = v[2];
+			len = v[4];
+		} else if (n == 3) {	/* single block: L P LEN */
+			l = v[0];
+			ph = v[1];
+			len = v[2];
+		} else {
+			continue;
+		}
+		g->nextents++;
+		for (i = 0; i < len && l + i < nblocks; i++) {
+			g->type[l + i] = uninit ? FUSE_IOMAP_TYPE_UNWRITTEN :
+						  FUSE_IOMAP_TYPE_MAPPED;
+			g->pblk[l + i] = ph + i;
+		}
+	}
+	free(out);
+	return 0;
+}
+
+static bool same_run(const struct gt *g, blk64_t a, blk64_t b)
+{
+	if (g->type[a] != g->type[b])
+		return false;
+	if (g->type[a] == FUSE_IOMAP_TYPE_HOLE)
+		return true;
+	return g->pblk[b] == g->pblk[a] + (b - a);
+}
+
+/*
+ * Check one run against the truth; 0 or -1 with a message.  Past the
+ * described range everything must be a hole.
+ */
+static int check_run(const struct gt *g, blk64_t lblk, blk64_t end,
+		     const struct f2_run *r)
+{
+	blk64_t i, last;
+
+	if (r->lblk != lblk || !r->len || lblk + r->len > end) {
+		fprintf(stderr, "# run at %llu: lblk %llu len %llu end %llu\n",
+			(unsigned long long)lblk, (unsigned long long)r->lblk,
+			(unsigned long long)r->len, (unsigned long long)end);
+		return -1;
+	}
+	for (i = lblk; i < lblk + r->len; i++) {
+		int t = i < g->nblocks ? g->type[i] : FUSE_IOMAP_TYPE_HOLE;
+
+		if (t != r->type ||
+		    (t != FUSE_IOMAP_TYPE_HOLE &&
+		     g->pblk[i] != r->pblk + (i - lblk))) {
+			fprintf(stderr,
+				"# block %llu: truth type %d pblk %llu, run type %d pblk %llu\n",
+				(unsigned long long)i, t,
+				(unsigned long long)(i < g->nblocks ?
+						     g->pblk[i] : 0),
+				r->type,
+				(unsigned long long)(r->pblk + (i - lblk)));
+			return -1;
+		}
+	}
+	last = lblk + r->len;
+	if (last < end && last < g->nblocks && same_run(g, last - 1, last)) {
+		fprintf(stderr, "# run at %llu stops at %llu without reason\n",
+			(unsigned long long)lblk, (unsigned long long)last);
+		return -1;
+	}
+	if (last < end && last >= g->nblocks &&
+	    r->type == FUSE_IOMAP_TYPE_HOLE) {
+		fprintf(stderr, "# hole at %llu stops at %llu past the end\n",
+			(unsigned long long)lblk, (unsigned long long)last);
+		return -1;
+	}
+	return 0;
+}
+
+/* Walk [0, end) run by run, then random starts with random ends. */
+static int walk_and_check(ext2_filsys fs, ext2_ino_t ino,
+			  const struct gt *g, blk64_t end, unsigned int *runs)
+{
+	struct ext2_inode_large inode;
+	struct f2_run r;
+	blk64_t lblk;
+	int i;
+
+	if (ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)&inode,
+				   sizeof(inode)))
+		return -1;
+	*runs = 0;
+	for (lblk = 0; lblk < end; lblk += r.len) {
+		if (f2_map_run(fs, ino, &inode, lblk, end, &r) ||
+		    check_run(g, lblk, end, &r))
+			return -1;
+		(*runs)++;
+	}
+	srandom(42);
+	for (i = 0; i < 2000; i++) {
+		blk64_t s = random() % end;
+		blk64_t e = s + 1 + random() % (end - s);
+
+		if (f2_map_run(fs, ino, &inode, s, e, &r) ||
+		    check_run(g, s, e, &r))
+			return -1;
+	}
+	/* Far beyond the last extent: one hole to the end of the request. */
+	if (f2_map_run(fs, ino, &inode, end + 1000, F2_MAX_LBLK, &r) ||
+	    r.type != FUSE_IOMAP_TYPE_HOLE ||
+	    r.len != F2_MAX_LBLK - (end + 1000))
+		return -1;
+	return 0;
+}
+
+static int debugfs_script(const char *image, const char *script)
+{
+	char path[PATH_MAX], *out = NULL;
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s.cmds", image);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(script, f);
+	fclose(f);
+	rc = tfs_runl(CMD_TIMEOUT_MS, &out, "debugfs", "-w", "-f", path,
+		      image, NULL);
+	if (rc)
+		tfs_log_text("debugfs failed", out ? out : "");
+	free(out);
+	unlink(path);
+	return rc ? -1 : 0;
+}
+
+static ext2_filsys open_fs(const char *image, bool rw)
+{
+	ext2_filsys fs = NULL;
+	int flags = EXT2_FLAG_64BITS | (rw ? EXT2_FLAG_RW : 0);
+
+	if (ext2fs_open(image, flags, 0, 0, unix_io_manager, &fs))
+		return NULL;
+	if (rw && (ext2fs_read_bitmaps(fs))) {
+		ext2fs_close_free(&fs);
+		return NULL;
+	}
+	return fs;
+}
+
+static ext2_ino_t lookup(ext2_filsys fs, const char *name)
+{
+	ext2_ino_t ino = 0;
+
+	if (ext2fs_namei(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, name, &ino))
+		return 0;
+	return ino;
+}
+
+/* Size-byte file of random-ish data at path. */
+static int make_data(const char *path, size_t size)
+{
+	char *buf = malloc(size);
+	int rc;
+
+	if (!buf)
+		return -1;
+	tfs_pattern(buf, size, 0, 7);
+	rc = tfs_write_file(path, buf, size);
+	free(buf);
+	return rc;
+}
+
+FIXTURE(img) {
+	char dir[256];
+	char image[PATH_MAX];
+	char data[PATH_MAX];
+};
+
+FIXTURE_SETUP(img)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(self->dir, sizeof(self->dir), "%s/f2map.XXXXXX",
+		 tmp ? tmp : "/var/tmp");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	snprintf(self->image, sizeof(self->image), "%s/fs.img", self->dir);
+	snprintf(self->data, sizeof(self->data), "%s/data", self->dir);
+	ASSERT_EQ(0, tfs_mkfs(self->image, NULL));
+}
+
+FIXTURE_TEARDOWN(img)
+{
+	tfs_sh(CMD_TIMEOUT_MS, NULL, "rm -rf '%s'", self->dir);
+}
+
+/* Punched holes, single-block extents, an unwritten tail: depth-1 tree. */
+TEST_F(img, many_extents_match_debugfs)
+{
+	char script[16384];
+	size_t n;
+	unsigned int runs;
+	ext2_filsys fs;
+	struct gt g;
+	int i;
+
+	ASSERT_EQ(0, make_data(self->data, 4 << 20));
+	n = snprintf(script, sizeof(script),
+		     "write %s f\npunch f 16 31\npunch f 48 63\n"
+		     "punch f 100 100\nfallocate f 2000 2100\n"
+		     "fallocate f 2101 2101\n", self->data);
+	for (i = 200; i < 900; i += 4)
+		n += snprintf(script + n, sizeof(script) - n,
+			      "punch f %d %d\n", i, i + (i % 3 ? 1 : 0));
+	ASSERT_EQ(0, debugfs_script(self->image, script));
+	ASSERT_EQ(0, gt_load(self->image, "f", 2300, &g));
+	ASSERT_GT(g.nextents, 100);
+
+	fs = open_fs(self->image, false);
+	ASSERT_NE(NULL, fs);
+	EXPECT_EQ(0, walk_and_check(fs, lookup(fs, "f"), &g, 2300, &runs));
+	/* Runs are extents (or glued extents) and holes, not blocks. */
+	EXPECT_LE(runs, 2 * g.nextents + 2);
+	TH_LOG("%u extents, %u runs cover 2300 blocks", g.nextents, runs);
+	ext2fs_close_free(&fs);
+	gt_free(&g);
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
+/* A sparse source copied in by mke2fs -d: holes everywhere, one at 0. */
+TEST_F(img, sparse_file_from_mke2fs_d)
+{
+	char src[300];
+	struct tfs_mkfs_opts o = { .populate = src };
+	unsigned int runs;
+	ext2_filsys fs;
+	struct gt g;
+	int fd, i;
+
+	snprintf(src, sizeof(src), "%s/tree", self->dir);
+	ASSERT_EQ(0, mkdir(src, 0755));
+	snprintf(self->data, sizeof(self->data), "%s/sparse", src);
+	fd = open(self->data, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	ASSERT_GE(fd, 0);
+	for (i = 1; i < 40; i += 3) {
+		char blk[8192];
+
+		memset(blk, 'a' + i % 26, sizeof(blk));
+		ASSERT_EQ((ssize_t)sizeof(blk),
+			  pwrite(fd, blk, sizeof(blk), (off_t)i * 65536));
+	}
+	ASSERT_EQ(0, ftruncate(fd, 40 * 65536 + 12345));
+	close(fd);
+	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
+	ASSERT_EQ(0, gt_load(self->image, "sparse", 700, &g));
+	ASSERT_GT(g.nextents, 5);
+	ASSERT_EQ(FUSE_IOMAP_TYPE_HOLE, g.type[0]);
+
+	fs = open_fs(self->image, false);
+	ASSERT_NE(NULL, fs);
+	EXPECT_EQ(0, walk_and_check(fs, lookup(fs, "sparse"), &g, 700, &runs));
+	ext2fs_close_free(&fs);
+	gt_free(&g);
+}
+
+/* Set i_size the way IOEND with APPEND does. */
+static int set_size(ext2_filsys fs, ext2_ino_t ino,
+		    struct ext2_inode_large *inode, uint64_t size)
+{
+	if (ext2fs_inode_size_set(fs, (struct ext2_inode *)inode, size))
+		return -1;
+	return ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)inode,
+				       sizeof(*inode)) ? -1 : 0;
+}
+
+/*
+ * A 48 MiB streaming append in 1 MiB pieces, the way BEGIN and IOEND
+ * drive it: allocate ahead on a hole, convert what was written, extend
+ * i_size.  Ends with few, written, contiguous extents and a clean fsck.
+ */
+TEST_F(img, streaming_alloc_and_convert)
+{
+	const blk64_t mib = (1 << 20) / 4096, total = 48 * mib;
+	const blk64_t ahead = F2_ALLOC_AHEAD_BYTES / 4096;
+	struct ext2_inode_large inode;
+	unsigned int allocs = 0;
+	ext2_filsys fs;
+	ext2_ino_t ino;
+	struct f2_run r;
+	struct gt g;
+	blk64_t lblk, i;
+
+	ASSERT_EQ(0, debugfs_script(self->image, "write /dev/null s\n"));
+	fs = open_fs(self->image, true);
+	ASSERT_NE(NULL, fs);
+	ino = lookup(fs, "s");
+	ASSERT_NE(0, ino);
+	ASSERT_EQ(0, ext2fs_read_inode_full(fs, ino,
+					    (struct ext2_inode *)&inode,
+					    sizeof(inode)));
+	for (lblk = 0; lblk < total; lblk += mib) {
+		ASSERT_EQ(0, f2_map_run(fs, ino, &inode, lblk, lblk + mib, &r));
+		if (r.type == FUSE_IOMAP_TYPE_HOLE) {
+			ASSERT_EQ(0, f2_alloc_unwritten(fs, ino, &inode, lblk,
+							ahead));
+			allocs++;
+			ASSERT_EQ(0, f2_map_run(fs, ino, &inode, lblk,
+						lblk + mib, &r));
+		}
+		ASSERT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, r.type);
+		ASSERT_EQ(mib, r.len);
+		ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, lblk,
+						lblk + mib));
+		ASSERT_EQ(0, set_size(fs, ino, &inode, (lblk + mib) * 4096));
+	}
+	ASSERT_EQ(total / ahead, allocs);
+	/* Reads of the whole file now take very few runs. */
+	for (lblk = 0, i = 0; lblk < total; lblk += r.len, i++) {
+		ASSERT_EQ(0, f2_map_run(fs, ino, &inode, lblk, total, &r));
+		ASSERT_EQ(FUSE_IOMAP_TYPE_MAPPED, r.type);
+	}
+	TH_LOG("48 MiB written in 1 MiB steps: %u allocations, read in %llu runs",
+	       allocs, (unsigned long long)i);
+	EXPECT_LE(i, 4);
+	ASSERT_EQ(0, ext2fs_close_free(&fs));
+
+	ASSERT_EQ(0, gt_load(self->image, "s", total + 10, &g));
+	for (lblk = 0; lblk < total; lblk++)
+		ASSERT_EQ(FUSE_IOMAP_TYPE_MAPPED, g.type[lblk]);
+	/* Merged as it went: one extent per 32768 blocks at most, +slack. */
+	EXPECT_LE(g.nextents, 4);
+	gt_free(&g);
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
+/*
+ * 2048 unwritten blocks converted in 4-block pieces in shuffled order:
+ * splits, merges both ways, leaf splits; after every step the mapping
+ * matches the expected written/unwritten pattern.
+ */
+TEST_F(img, convert_shuffled_pieces)
+{
+	const blk64_t nblk = 2048, piece = 4, npieces = nblk / piece;
+	struct ext2_inode_large inode;
+	blk64_t order[512], lblk, pblk0;
+	bool *done;
+	ext2_filsys fs;
+	ext2_ino_t ino;
+	struct f2_run r;
+	struct gt g;
+	unsigned int i, j, step;
+
+	ASSERT_EQ(0, debugfs_script(self->image, "write /dev/null u\n"));
+	fs = open_fs(self->image, true);
+	ASSERT_NE(NULL, fs);
+	ino = lookup(fs, "u");
+	ASSERT_EQ(0, ext2fs_read_inode_full(fs, ino,
+					    (struct ext2_inode *)&inode,
+					    sizeof(inode)));
+	ASSERT_EQ(0, f2_alloc_unwritten(fs, ino, &inode, 0, nblk));
+	ASSERT_EQ(0, set_size(fs, ino, &inode, nblk * 4096));
+	ASSERT_EQ(0, f2_map_run(fs, ino, &inode, 0, nblk, &r));
+	ASSERT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, r.type);
+	pblk0 = r.pblk;
+	/* ext2fs_fallocate may split at group boundaries; we need one run */
+	ASSERT_EQ(nblk, r.len);
+
+	done = calloc(nblk, sizeof(*done));
+	ASSERT_NE(NULL, done);
+	for (i = 0; i < npieces; i++)
+		order[i] = i;
+	srandom(1234);
+	for (i = npieces - 1; i > 0; i--) {
+		blk64_t t;
+
+		j = random() % (i + 1);
+		t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (step = 0; step < npieces; step++) {
+		lblk = order[step] * piece;
+		ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, lblk,
+						lblk + piece));
+		for (j = 0; j < piece; j++)
+			done[lblk + j] = true;
+		if (step % 37 && step != npieces - 1)
+			continue;
+		/* Check every run against the expected pattern. */
+		for (lblk = 0; lblk < nblk; lblk += r.len) {
+			ASSERT_EQ(0, f2_map_run(fs, ino, &inode, lblk, nblk,
+						&r));
+			ASSERT_EQ(pblk0 + lblk, r.pblk);
+			for (j = 0; j < r.len; j++)
+				ASSERT_EQ(done[lblk + j] ?
+					  FUSE_IOMAP_TYPE_MAPPED :
+					  FUSE_IOMAP_TYPE_UNWRITTEN, r.type);
+			ASSERT_TRUE(lblk + r.len == nblk ||
+				    done[lblk + r.len] != done[lblk]);
+		}
+	}
+	free(done);
+	ASSERT_EQ(0, ext2fs_close_free(&fs));
+	ASSERT_EQ(0, gt_load(self->image, "u", nblk, &g));
+	for (lblk = 0; lblk < nblk; lblk++) {
+		ASSERT_EQ(FUSE_IOMAP_TYPE_MAPPED, g.type[lblk]);
+		ASSERT_EQ(pblk0 + lblk, g.pblk[lblk]);
+	}
+	TH_LOG("after %llu shuffled conversions: %u extents",
+	       (unsigned long long)npieces, g.nextents);
+	gt_free(&g);
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
+/* Conversion of ranges that start or end inside holes and extents. */
+TEST_F(img, convert_across_holes)
+{
+	struct ext2_inode_large inode;
+	ext2_filsys fs;
+	ext2_ino_t ino;
+	struct gt g;
+	blk64_t b;
+
+	ASSERT_EQ(0, debugfs_script(self->image,
+				    "write /dev/null h\n"
+				    "fallocate h 10 19\nfallocate h 30 49\n"
+				    "fallocate h 60 60\n"));
+	fs = open_fs(self->image, true);
+	ASSERT_NE(NULL, fs);
+	ino = lookup(fs, "h");
+	ASSERT_EQ(0, ext2fs_read_inode_full(fs, ino,
+					    (struct ext2_inode *)&inode,
+					    sizeof(inode)));
+	ASSERT_EQ(0, set_size(fs, ino, &inode, 61 * 4096));
+	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 5, 15));
+	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 25, 35));
+	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 40, 70));
+	ASSERT_EQ(0, ext2fs_close_free(&fs));
+	ASSERT_EQ(0, gt_load(self->image, "h", 80, &g));
+	for (b = 0; b < 80; b++) {
+		int want = FUSE_IOMAP_TYPE_HOLE;
+
+		if ((b >= 10 && b < 20) || (b >= 30 && b < 50) || b == 60)
+			want = ((b >= 5 && b < 15) || (b >= 25 && b < 35) ||
+				b >= 40) ? FUSE_IOMAP_TYPE_MAPPED :
+					   FUSE_IOMAP_TYPE_UNWRITTEN;
+		ASSERT_EQ(want, g.type[b]) TH_LOG("block %llu",
+						  (unsigned long long)b);
+	}
+	gt_free(&g);
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
+TEST_HARNESS_MAIN
