@@ -27,7 +27,7 @@ FIXTURE_SETUP(mount)
 	ASSERT_EQ(0, tfs_env_init(&self->env));
 }
 
-FIXTURE_TEARDOWN(mount)
+FIXTURE_TEARDOWN_PARENT(mount)
 {
 	tfs_env_cleanup(&self->env);
 }

@@ -84,7 +84,31 @@ static int decode_status(int status)
 	return -1;
 }
 
-/* Wait up to timeout_ms for the server to exit; true if it did. */
+/* Is pid a live process (not a zombie)?  For servers we did not fork. */
+static bool pid_running(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+/*
+ * Wait up to timeout_ms for the server to exit; true if it did.  The
+ * server is usually our child; when the harness runs the teardown in the
+ * parent process it is not, and its exit status is unknown (-1).
+ */
 static bool reap_server(struct tfs_mount *m, int timeout_ms)
 {
 	long long deadline = now_ms() + timeout_ms;
@@ -97,7 +121,7 @@ static bool reap_server(struct tfs_mount *m, int timeout_ms)
 			m->exit_status = decode_status(status);
 			break;
 		}
-		if (r < 0 && errno == ECHILD) {
+		if (r < 0 && errno == ECHILD && !pid_running(m->server)) {
 			m->exit_status = -1;
 			break;
 		}
@@ -209,6 +233,7 @@ int tfs_mount_fuse(struct tfs_mount *m, const char *image, const char *opts)
 	int n = 0, r;
 
 	snprintf(m->image, sizeof(m->image), "%s", image);
+	snprintf(m->opts, sizeof(m->opts), "%s", opts ? opts : "");
 	args[n++] = image;
 	args[n++] = m->dir;
 	args[n++] = "-f";
@@ -295,6 +320,7 @@ int tfs_mount_kernel(struct tfs_mount *m, const char *image,
 		return -1;
 	}
 	snprintf(m->image, sizeof(m->image), "%s", image);
+	snprintf(m->opts, sizeof(m->opts), "%s", opts ? opts : "");
 	snprintf(o, sizeof(o), "loop%s%s", opts && *opts ? "," : "",
 		 opts ? opts : "");
 	m->kernel = true;
@@ -348,6 +374,18 @@ int tfs_umount_kernel(struct tfs_mount *m)
 int tfs_umount(struct tfs_mount *m)
 {
 	return m->kernel ? tfs_umount_kernel(m) : tfs_umount_fuse(m);
+}
+
+int tfs_remount(struct tfs_mount *m)
+{
+	char image[TFS_PATH_MAX], opts[256];
+
+	/* The mount functions overwrite both fields. */
+	snprintf(image, sizeof(image), "%s", m->image);
+	snprintf(opts, sizeof(opts), "%s", m->opts);
+	if (m->kernel)
+		return tfs_mount_kernel(m, image, NULL, opts);
+	return tfs_mount_fuse(m, image, opts);
 }
 
 /* Loop devices backed by image: count them, and detach them if asked. */

@@ -18,7 +18,7 @@
  *		ASSERT_EQ(0, tfs_mount_fuse(&self->env.fuse, self->env.image,
  *					    NULL));
  *	}
- *	FIXTURE_TEARDOWN(ns) { tfs_env_cleanup(&self->env); }
+ *	FIXTURE_TEARDOWN_PARENT(ns) { tfs_env_cleanup(&self->env); }
  *	TEST_F(ns, mkdir)
  *	{
  *		ASSERT_EQ(0, mkdir(tfs_p(&self->env.fuse, "d"), 0755));
@@ -27,8 +27,11 @@
  *
  * Clean-up happens on three levels:
  *   1. the test unmounts and fscks itself (TFS_ASSERT_UNMOUNT_CLEAN);
- *   2. FIXTURE_TEARDOWN calls tfs_env_cleanup(), which also runs after a
- *      failed ASSERT (the harness longjmps to the teardown);
+ *   2. FIXTURE_TEARDOWN_PARENT calls tfs_env_cleanup().  Use the _PARENT
+ *      form: with -O2 the 6.12 harness skips a plain FIXTURE_TEARDOWN
+ *      after a failed ASSERT (its longjmp clobbers a local), while the
+ *      _PARENT one runs in every case (in the test process or its parent;
+ *      the fixture data is shared memory, so either sees the mounts);
  *   3. a guardian process, started by tfs_env_init() in its own session,
  *      holds the read end of a pipe; every mount, server, loop-backed
  *      image and temporary directory is registered with it.  When the test
@@ -130,6 +133,7 @@ struct tfs_mount {
 	char log[TFS_PATH_MAX];		/* fuse2fs stdout+stderr */
 	pid_t server;			/* running fuse2fs, 0 when none */
 	int exit_status;		/* server's status when it ended, or -1 */
+	char opts[256];			/* mount options last used */
 	bool mounted;
 	bool kernel;			/* kernel ext4 on a loop device */
 };
@@ -179,6 +183,11 @@ int tfs_umount_kernel(struct tfs_mount *m);
 
 /* Either kind. */
 int tfs_umount(struct tfs_mount *m);
+/*
+ * Mount m->image again the way m was last mounted (fuse2fs with the same
+ * options, or kernel ext4); for after an unmount.
+ */
+int tfs_remount(struct tfs_mount *m);
 
 /* Is DIR a mountpoint right now?  Optionally returns its fstype. */
 bool tfs_is_mounted(const char *dir, char *fstype, size_t size);
@@ -293,5 +302,100 @@ int tfs_manifest_diff(const char *title_a, const char *a,
 		if (__why)						\
 			SKIP(return, "%s", __why);			\
 	} while (0)
+
+/* call must fail with -1 and errno err; the errno is checked right away. */
+#define TFS_EXPECT_ERRNO(err, call) do {				\
+		long __r;						\
+		int __e;						\
+		errno = 0;						\
+		__r = (long)(call);					\
+		__e = errno;						\
+		EXPECT_EQ(-1, __r) TH_LOG("%s", #call);			\
+		EXPECT_EQ(err, __e) TH_LOG("%s: errno %d (%s)", #call,	\
+					   __e, strerror(__e));		\
+	} while (0)
+#define TFS_ASSERT_ERRNO(err, call) do {				\
+		long __r;						\
+		int __e;						\
+		errno = 0;						\
+		__r = (long)(call);					\
+		__e = errno;						\
+		ASSERT_EQ(-1, __r) TH_LOG("%s", #call);			\
+		ASSERT_EQ(err, __e) TH_LOG("%s: errno %d (%s)", #call,	\
+					   __e, strerror(__e));		\
+	} while (0)
+/* call must return 0 (or >= 0 for TFS_ASSERT_OK_FD); errno is logged. */
+#define TFS_ASSERT_OK(call) do {					\
+		long __r = (long)(call);				\
+		int __e = errno;					\
+		ASSERT_EQ(0, __r) TH_LOG("%s: errno %d (%s)", #call,	\
+					 __e, strerror(__e));		\
+	} while (0)
+
+/*
+ * Two fixtures most mount suites need; both give self->env and self->m
+ * (the mount under test) and set umask(0) so modes are exactly as given.
+ *
+ * TFS_FIXTURE_FUSE(fx, mkfs_opts, mount_opts): a fresh image made with
+ * mkfs_opts (a const struct tfs_mkfs_opts * or NULL) mounted through
+ * fuse2fs with mount_opts (or NULL).
+ *
+ * TFS_FIXTURE_BOTH(fx, mkfs_opts): every TEST_F(fx, ...) runs twice, as
+ * variant "fuse2fs" and as variant "ext4" (the same kind of fresh image
+ * loop-mounted by the kernel), so the expectations a test states are
+ * checked against kernel ext4 itself: when only the fuse2fs variant
+ * fails, fuse2fs differs from ext4.  variant->kernel tells which.
+ * Tests end with TFS_ASSERT_UNMOUNT_CLEAN(self->m).
+ */
+#define TFS_FIXTURE_FUSE(fx, mkfs_opts, mount_opts)			\
+	FIXTURE(fx) {							\
+		struct tfs_env env;					\
+		struct tfs_mount *m;					\
+	};								\
+	FIXTURE_SETUP(fx)						\
+	{								\
+		TFS_SKIP_UNLESS_MOUNTABLE();				\
+		umask(0);						\
+		ASSERT_EQ(0, tfs_env_init(&self->env));			\
+		ASSERT_EQ(0, tfs_mkfs(self->env.image, (mkfs_opts)));	\
+		self->m = &self->env.fuse;				\
+		ASSERT_EQ(0, tfs_mount_fuse(self->m, self->env.image,	\
+					    (mount_opts)));		\
+	}								\
+	FIXTURE_TEARDOWN_PARENT(fx)					\
+	{								\
+		tfs_env_cleanup(&self->env);				\
+	}
+
+#define TFS_FIXTURE_BOTH(fx, mkfs_opts)					\
+	FIXTURE(fx) {							\
+		struct tfs_env env;					\
+		struct tfs_mount *m;					\
+	};								\
+	FIXTURE_VARIANT(fx) {						\
+		bool kernel;						\
+	};								\
+	FIXTURE_VARIANT_ADD(fx, fuse2fs) { .kernel = false };		\
+	FIXTURE_VARIANT_ADD(fx, ext4) { .kernel = true };		\
+	FIXTURE_SETUP(fx)						\
+	{								\
+		TFS_SKIP_UNLESS_MOUNTABLE();				\
+		umask(0);						\
+		ASSERT_EQ(0, tfs_env_init(&self->env));			\
+		ASSERT_EQ(0, tfs_mkfs(self->env.image, (mkfs_opts)));	\
+		if (variant->kernel) {					\
+			self->m = &self->env.kern;			\
+			ASSERT_EQ(0, tfs_mount_kernel(self->m,		\
+					self->env.image, NULL, NULL));	\
+		} else {						\
+			self->m = &self->env.fuse;			\
+			ASSERT_EQ(0, tfs_mount_fuse(self->m,		\
+					self->env.image, NULL));	\
+		}							\
+	}								\
+	FIXTURE_TEARDOWN_PARENT(fx)					\
+	{								\
+		tfs_env_cleanup(&self->env);				\
+	}
 
 #endif /* TESTS_LIB_MOUNT_HELPERS_H */
