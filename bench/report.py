@@ -160,7 +160,12 @@ def main():
     ap.add_argument("--reference", help="key the plot is normalised to")
     ap.add_argument("--plot", help="gnuplot script (plot.gp)")
     ap.add_argument("--title", default="fuse-iomap bench")
+    ap.add_argument("--direct", action="store_true",
+                    help="all fio jobs used O_DIRECT: say so in the labels")
     args = ap.parse_args()
+    if args.direct:
+        METRICS[:] = [(stem, ("direct " + label) if how[0] == "fio" else label,
+                       unit, how) for stem, label, unit, how in METRICS]
 
     fss = parse_fs(args.fs)
     keys = [k for k, _ in fss]
@@ -210,6 +215,20 @@ def main():
         fsck.append("%s: %s" % (labels[key], status))
         summary.setdefault("fsck", {})[key] = status
 
+    # How the FUSE runs served the fio file (guest bench): an "iomap" run
+    # whose file went classic measured the wrong thing.
+    served = []
+    for key in keys:
+        try:
+            with open(os.path.join(args.results, key, "io-mode.txt")) as f:
+                mode = f.read().strip()
+        except OSError:
+            continue
+        served.append("%s: %s" % (labels[key], mode))
+        summary.setdefault("io_mode", {})[key] = mode
+        if key == "iomap" and mode != "iomap":
+            served[-1] += "  <-- WARNING: not iomap, ratios are not iomap's"
+
     run_info = ""
     try:
         with open(os.path.join(args.results, "run.txt")) as f:
@@ -220,6 +239,8 @@ def main():
     text = args.title + "\n\n"
     text += render_text(header, rows) if rows else "(no results)"
     text += "\n\ne2fsck -fn after the run: " + "; ".join(fsck) + "\n"
+    if served:
+        text += "fio file served as: " + "; ".join(served) + "\n"
     md = "### " + args.title + "\n\n" + (render_md(header, rows) if rows
                                           else "(no results)") + "\n"
     with open(os.path.join(args.results, "table.txt"), "w") as f:

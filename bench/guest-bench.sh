@@ -1,0 +1,178 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Guest side of the UML bench: runs INSIDE the guest (the host's root is
+# the guest's root through hostfs, so this script, fio and fuse2fs are
+# the host's files).  For each mode, on the scratch block device made
+# fresh by the same mke2fs command:
+#   ext4     kernel ext4
+#   classic  this fuse2fs with -o iomap=off (classic FUSE read/write)
+#   iomap    this fuse2fs with -o iomap=auto (the kernel does the IO)
+# it runs fio sequential (1 MiB) and random (4 KiB) O_DIRECT writes and
+# reads, and writes fio's JSON under RESULTS_DIR/<mode>/ on hostfs.  The
+# host-side driver (run-guest.sh) draws the table afterwards.
+#
+# RESULTS_DIR must be a host path the guest does not cover with its own
+# mounts (a guest tmpfs on /tmp hides the host's /tmp from the guest).
+# Exit status 0 when every requested mode ran all its jobs.
+
+set -u
+
+BENCH_SRCDIR=$(cd "$(dirname "$0")" && pwd)
+. "$BENCH_SRCDIR/lib.sh"
+
+usage()
+{
+	cat <<EOF
+usage: $0 --dev BLOCKDEV --ours FUSE2FS [options] RESULTS_DIR
+
+  --dev DEV        scratch block device (e.g. /dev/ubdb); it is reformatted
+  --ours PATH      this project's fuse2fs
+  --modes LIST     comma list of ext4,classic,iomap (default: all three)
+  --size SIZE      fio file size (default 512M)
+  --runtime SECS   seconds per random job (default 10)
+  --step-timeout S kill a single step after S seconds (default 300)
+EOF
+}
+
+DEV=""
+OURS=""
+MODES="ext4,classic,iomap"
+SIZE=512M
+RUNTIME=10
+STEP_TIMEOUT=300
+OUT=""
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--dev) DEV=$2; shift ;;
+	--ours) OURS=$2; shift ;;
+	--modes) MODES=$2; shift ;;
+	--size) SIZE=$2; shift ;;
+	--runtime) RUNTIME=$2; shift ;;
+	--step-timeout) STEP_TIMEOUT=$2; shift ;;
+	-h|--help) usage; exit 0 ;;
+	-*) usage >&2; bench_die "unknown option $1" ;;
+	*) OUT=$1 ;;
+	esac
+	shift || bench_die "option needs a value"
+done
+
+[ -n "$OUT" ] || { usage >&2; bench_die "no RESULTS_DIR"; }
+[ -b "$DEV" ] || bench_die "--dev '$DEV' is not a block device"
+case $MODES in
+*classic*|*iomap*)
+	[ -x "$OURS" ] || bench_die "--ours '$OURS' is not executable" ;;
+esac
+command -v fio >/dev/null || bench_die "fio not found in the guest"
+mkdir -p "$OUT" || bench_die "cannot create $OUT"
+BENCH_LOGFILE=$OUT/guest.log
+
+MNT=$(mktemp -d /tmp/guest-bench.XXXXXX) || bench_die "mktemp failed"
+trap 'bench_cleanup; rmdir "$MNT" 2>/dev/null' EXIT
+trap 'bench_log "interrupted"; exit 130' INT TERM HUP
+
+{
+	echo "guest_kernel=$(uname -r)"
+	echo "guest_nproc=$(nproc)"
+	echo "guest_mem_kb=$(awk '/^MemTotal/ { print $2 }' /proc/meminfo)"
+	echo "guest_dev=$DEV"
+	echo "guest_dev_bytes=$(blockdev --getsize64 "$DEV" 2>/dev/null)"
+	echo "fio_size=$SIZE"
+	echo "rand_runtime=$RUNTIME"
+	echo "modes=$MODES"
+} > "$OUT/guest-run.txt"
+
+fs_mount()
+{
+	case $CUR_MODE in
+	ext4) bench_mount_ext4 "$DEV" "$MNT" ;;
+	classic) bench_mount_fuse "$OURS" "$DEV" "$MNT" \
+			"$CUR_OUT/server.log" -o iomap=off ;;
+	iomap) bench_mount_fuse "$OURS" "$DEV" "$MNT" \
+			"$CUR_OUT/server.log" -o iomap=auto ;;
+	esac
+}
+
+fs_umount()
+{
+	case $CUR_MODE in
+	ext4) bench_umount_ext4 "$MNT" ;;
+	*) bench_umount_fuse "$MNT" ;;
+	esac
+}
+
+fs_cycle()
+{
+	fs_umount || return 1
+	bench_drop_caches
+	fs_mount
+}
+
+# What fuse2fs says about the file it served: "iomap" or "classic (why)".
+# An iomap run whose file went classic measures the wrong thing, and the
+# report says so.
+record_mode()
+{
+	local mode
+
+	case $CUR_MODE in
+	ext4) mode="kernel" ;;
+	*) mode=$(getfattr --only-values -n user.fuse2fs.iomap_mode \
+			"$MNT/bench.dat" 2>/dev/null) || mode="unknown" ;;
+	esac
+	echo "$mode" > "$CUR_OUT/io-mode.txt"
+	bench_log "$CUR_MODE: bench.dat served as: $mode"
+}
+
+run_mode()
+{
+	local failed=0 job
+
+	CUR_MODE=$1
+	CUR_OUT=$OUT/$CUR_MODE
+	mkdir -p "$CUR_OUT"
+	bench_log "=== $CUR_MODE: fresh filesystem on $DEV"
+	bench_mkfs "$DEV" 0 || { bench_log "mkfs failed"; return 1; }
+	fs_mount || { bench_log "$CUR_MODE: mount failed"; return 1; }
+
+	export BENCH_DIR=$MNT BENCH_SIZE=$SIZE BENCH_RUNTIME=$RUNTIME
+	export BENCH_SEQ_DIRECT=1 BENCH_RAND_DIRECT=1
+
+	# Write, then read back cold; random jobs run on the same file.
+	for job in seq-write seq-read rand-read rand-write; do
+		bench_log "$CUR_MODE: $job"
+		bench_fio "$BENCH_SRCDIR/jobs/$job.fio" "$CUR_OUT/$job.json" \
+			"$STEP_TIMEOUT" || failed=1
+		if [ "$job" = seq-write ]; then
+			record_mode
+		fi
+		fs_cycle || return 1
+	done
+
+	fs_umount || failed=1
+	if e2fsck -fn "$DEV" > "$CUR_OUT/fsck.txt" 2>&1; then
+		echo clean > "$CUR_OUT/fsck.status"
+	else
+		echo "NOT CLEAN" > "$CUR_OUT/fsck.status"
+		bench_log "$CUR_MODE: e2fsck -fn found problems"
+		failed=1
+	fi
+	return $failed
+}
+
+STATUS=0
+for mode in ${MODES//,/ }; do
+	case $mode in
+	ext4|classic|iomap) ;;
+	*) bench_log "unknown mode $mode"; STATUS=1; continue ;;
+	esac
+	if ! run_mode "$mode"; then
+		bench_log "$mode: failed"
+		STATUS=1
+		bench_cleanup
+	fi
+done
+echo "$STATUS" > "$OUT/guest.status"
+bench_log "guest bench done, status $STATUS"
+exit $STATUS

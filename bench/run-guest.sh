@@ -1,0 +1,206 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Host side of the UML guest bench: boots the patched UML kernel once with
+# a fresh scratch image as its block device, runs guest-bench.sh inside
+# (kernel ext4, fuse2fs -o iomap=off, fuse2fs -o iomap=auto, fio O_DIRECT
+# streaming and random IO), then prints the table (iomap/ext4,
+# iomap/classic) and draws the plot.
+#
+# The guest is started through the kernel work's runner (kernel/scripts),
+# which builds or reuses the UML kernel.  --uml LINUX boots a given UML
+# binary directly instead, with a minimal init of our own.
+
+set -u
+
+BENCH_SRCDIR=$(cd "$(dirname "$0")" && pwd)
+. "$BENCH_SRCDIR/lib.sh"
+
+usage()
+{
+	cat <<EOF
+usage: $0 [options] [RESULTS_DIR]
+
+  RESULTS_DIR        host directory for the results (default
+                     $BENCH_SRCDIR/results/guest-<UTC time>); must not be
+                     under a path the guest mounts over (e.g. /tmp)
+  --quick            small sizes, for a smoke test
+  --ours PATH        this project's fuse2fs (default ../fuse2fs/fuse2fs)
+  --modes LIST       comma list of ext4,classic,iomap (default: all)
+  --runner PATH      the kernel work's guest runner (default: found in
+                     ../kernel/scripts)
+  --kernel-builddir D  build directory of kernel/ (passed to the runner)
+  --uml LINUX        boot this UML binary directly instead of the runner
+  --mem SIZE         guest memory with --uml (default 2G)
+  --img-size SIZE    scratch image (default 2G; quick 512M)
+  --size SIZE        fio file size (default 512M; quick 64M)
+  --runtime SECS     seconds per random job (default 10; quick 3)
+  --timeout SECS     kill the guest after this long (default 1200)
+  --keep             keep the scratch directory
+EOF
+}
+
+QUICK=""
+OURS="${BENCH_OURS:-$BENCH_SRCDIR/../fuse2fs/fuse2fs}"
+MODES="ext4,classic,iomap"
+RUNNER=""
+KBUILD=""
+UML=""
+MEM=2G
+IMG_SIZE="" SIZE="" RUNTIME=""
+TIMEOUT=1200
+KEEP=""
+OUT=""
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) QUICK=1 ;;
+	--ours) OURS=$2; shift ;;
+	--modes) MODES=$2; shift ;;
+	--runner) RUNNER=$2; shift ;;
+	--kernel-builddir) KBUILD=$2; shift ;;
+	--uml) UML=$2; shift ;;
+	--mem) MEM=$2; shift ;;
+	--img-size) IMG_SIZE=$2; shift ;;
+	--size) SIZE=$2; shift ;;
+	--runtime) RUNTIME=$2; shift ;;
+	--timeout) TIMEOUT=$2; shift ;;
+	--keep) KEEP=1 ;;
+	-h|--help) usage; exit 0 ;;
+	-*) usage >&2; bench_die "unknown option $1" ;;
+	*) [ -z "$OUT" ] || bench_die "more than one RESULTS_DIR"; OUT=$1 ;;
+	esac
+	shift || bench_die "option needs a value"
+done
+
+if [ -n "$QUICK" ]; then
+	: "${IMG_SIZE:=512M}" "${SIZE:=64M}" "${RUNTIME:=3}"
+else
+	: "${IMG_SIZE:=2G}" "${SIZE:=512M}" "${RUNTIME:=10}"
+fi
+
+[ "$(id -u)" -eq 0 ] || bench_die "run as root"
+PY=$(bench_python) || bench_die "python3 not found (needed to read fio's JSON)"
+[ -x "$OURS" ] || bench_die "our fuse2fs not found at $OURS (build it, or --ours PATH)"
+OURS=$(cd "$(dirname "$OURS")" && pwd)/$(basename "$OURS")
+
+if [ -n "$UML" ]; then
+	[ -x "$UML" ] || bench_die "--uml $UML is not executable"
+	UML=$(cd "$(dirname "$UML")" && pwd)/$(basename "$UML")
+elif [ -z "$RUNNER" ]; then
+	for r in uml-run.sh run-uml.sh uml-run run.sh; do
+		if [ -x "$BENCH_SRCDIR/../kernel/scripts/$r" ]; then
+			RUNNER=$BENCH_SRCDIR/../kernel/scripts/$r
+			break
+		fi
+	done
+	[ -n "$RUNNER" ] ||
+		bench_die "no guest runner in $BENCH_SRCDIR/../kernel/scripts (give --runner PATH or --uml LINUX)"
+fi
+
+[ -n "$OUT" ] || OUT=$BENCH_SRCDIR/results/guest-$(date -u +%Y%m%d-%H%M%S)
+mkdir -p "$OUT" || bench_die "cannot create $OUT"
+OUT=$(cd "$OUT" && pwd)
+case $OUT in
+/tmp|/tmp/*|/dev/*|/proc/*|/sys/*|/run/*)
+	bench_log "warning: $OUT may be covered by a guest mount and invisible to the guest" ;;
+esac
+BENCH_LOGFILE=$OUT/bench.log
+rm -f "$OUT/guest.status"
+
+WORKDIR=$(mktemp -d /var/tmp/fuse-iomap-guest-bench.XXXXXX) ||
+	bench_die "mktemp failed"
+on_exit()
+{
+	bench_stop_child
+	[ -n "$KEEP" ] || rm -rf "$WORKDIR"
+}
+trap on_exit EXIT
+trap 'bench_log "interrupted"; exit 130' INT TERM HUP
+
+IMG=$WORKDIR/scratch.img
+truncate -s "$IMG_SIZE" "$IMG" || bench_die "cannot make $IMG"
+
+{
+	echo "date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "host_kernel=$(uname -r)"
+	echo "fio=$(fio --version)"
+	echo "git=$(git -C "$BENCH_SRCDIR" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "ours=$OURS"
+	echo "runner=${RUNNER:-direct UML boot of $UML}"
+	echo "scratch_img_size=$IMG_SIZE"
+} > "$OUT/run.txt"
+
+# The command the guest runs; the scratch image is its second UBD device.
+GUEST_DEV=/dev/ubdb
+GUEST_CMD=("$BENCH_SRCDIR/guest-bench.sh" --dev "$GUEST_DEV" --ours "$OURS"
+	   --modes "$MODES" --size "$SIZE" --runtime "$RUNTIME" "$OUT")
+
+# Boot UML directly: host root as hostfs, the scratch image as ubdb, an
+# init that mounts what the bench needs, runs the command, records its
+# status on hostfs and powers off (init exiting would panic the guest).
+boot_direct()
+{
+	local init=$WORKDIR/guest-init.sh cmd
+
+	cmd=$(printf '%q ' "${GUEST_CMD[@]}")
+	cat > "$init" <<EOF
+#!/bin/bash
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+$cmd
+echo \$? > $WORKDIR/guest-init.status
+sync
+poweroff -f
+EOF
+	chmod +x "$init"
+	bench_run timeout -k 10 "$TIMEOUT" "$UML" mem="$MEM" \
+		ubda=/dev/null ubdb="$IMG" root=/dev/root rootfstype=hostfs \
+		hostfs=/ rw init="$init" con=null con0=fd:0,fd:1 \
+		< /dev/null > "$OUT/console.log" 2>&1
+}
+
+# Through the kernel work's runner: it boots its UML kernel with the host
+# root as hostfs and IMG as the guest's block device, runs the command and
+# returns its exit status.
+boot_runner()
+{
+	local args=()
+
+	[ -n "$KBUILD" ] && args+=(--builddir "$KBUILD")
+	bench_run timeout -k 10 "$TIMEOUT" "$RUNNER" "${args[@]}" \
+		--image "$IMG" -- "${GUEST_CMD[@]}" > "$OUT/console.log" 2>&1
+}
+
+bench_log "results: $OUT"
+bench_log "guest: modes $MODES, fio file $SIZE, random ${RUNTIME}s, scratch $IMG_SIZE"
+START=$(date +%s)
+if [ -n "$UML" ]; then
+	boot_direct
+else
+	boot_runner
+fi
+RC=$?
+echo "elapsed_seconds=$(($(date +%s) - START))" >> "$OUT/run.txt"
+if [ ! -f "$OUT/guest.status" ]; then
+	bench_log "the guest left no results in $OUT (exit $RC); console: $OUT/console.log"
+	tail -n 20 "$OUT/console.log" >&2
+	exit 1
+fi
+[ "$RC" -eq 0 ] || bench_log "warning: guest run exited with status $RC (see $OUT/console.log)"
+cat "$OUT/guest-run.txt" >> "$OUT/run.txt" 2>/dev/null
+
+"$PY" "$BENCH_SRCDIR/report.py" --results "$OUT" \
+	--fs "iomap=fuse2fs iomap,classic=fuse2fs classic,ext4=kernel ext4" \
+	--ratio iomap/ext4 --ratio iomap/classic \
+	--plot "$BENCH_SRCDIR/plot.gp" --reference ext4 --direct \
+	--title "UML guest: O_DIRECT through fuse2fs iomap vs classic vs kernel ext4"
+REPORT_RC=$?
+[ "$(cat "$OUT/guest.status")" = 0 ] || {
+	bench_log "some guest steps failed (see $OUT/guest.log)"
+	exit 1
+}
+exit $REPORT_RC
