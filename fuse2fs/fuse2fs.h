@@ -48,6 +48,14 @@ struct fuse2fs {
 	bool iomap_active;		/* FUSE_IOMAP negotiated and a device registered */
 	uint32_t iomap_dev;		/* device id named in mappings */
 	int iomap_bdev_fd;		/* block device given to the kernel, or -1 */
+
+	/* Mount plumbing (main.c). */
+	bool foreground;
+	bool default_permissions;
+	bool clean_at_mount;		/* s_state was valid: restore at unmount */
+	bool init_failed;		/* init() refused the connection */
+	int lock_fd;			/* flock()ed image, or -1 */
+	int status_fd;			/* pipe to the waiting parent, or -1 */
 };
 
 static inline struct fuse2fs *f2_get(fuse_req_t req)
@@ -85,6 +93,19 @@ void f2_touch(struct ext2_inode_large *inode, int which);
 
 void f2_inode_to_stat(struct fuse2fs *f2, ext2_ino_t ino,
 		      const struct ext2_inode_large *inode, struct stat *st);
+/* The creation time, where the inode has room for it. */
+void f2_set_crtime(struct ext2_inode_large *inode, const struct timespec *ts);
+void f2_get_times(const struct ext2_inode_large *inode, struct timespec *atime,
+		  struct timespec *mtime, struct timespec *ctime);
+/* Owner, group and device number with their high bits. */
+uid_t f2_inode_uid(const struct ext2_inode_large *inode);
+gid_t f2_inode_gid(const struct ext2_inode_large *inode);
+void f2_set_inode_uid(struct ext2_inode_large *inode, uid_t uid);
+void f2_set_inode_gid(struct ext2_inode_large *inode, gid_t gid);
+dev_t f2_inode_rdev(const struct ext2_inode_large *inode);
+void f2_set_inode_rdev(struct ext2_inode_large *inode, dev_t rdev);
+/* Write everything libext2fs holds to the image; 0 or a positive errno. */
+int f2_sync(struct fuse2fs *f2);
 
 /*
  * fuse_attr.flags for an inode: FUSE_ATTR_IOMAP when the file is served
@@ -110,8 +131,30 @@ void f2_open_ref(struct fuse2fs *f2, ext2_ino_t ino);
 void f2_open_unref(struct fuse2fs *f2, ext2_ino_t ino);
 /* Free ino's blocks and the inode itself if it has no links and no refs. */
 int f2_maybe_free_inode(struct fuse2fs *f2, ext2_ino_t ino);
+/* True while the kernel holds a lookup or open reference to ino. */
+bool f2_inode_referenced(struct fuse2fs *f2, ext2_ino_t ino);
+struct f2_inode_table *f2_itab_new(void);
+void f2_itab_free(struct f2_inode_table *t);
+/* Unmount: drop every reference and free the unlinked inodes. */
+void f2_itab_release_all(struct fuse2fs *f2);
 
-/* Lowlevel operations, one file per concern. */
+/* Name-space helpers (lookup.c, namespace.c); 0 or a positive errno. */
+int f2_lookup_name(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		   ext2_ino_t *ino);
+int f2_mode_to_ftype(mode_t mode);
+/* Add an entry, growing a linear or inline directory as needed. */
+int f2_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		ext2_ino_t ino, int ftype);
+/* Create and link a regular file, device, fifo or socket. */
+int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
+		 const char *name, mode_t mode, dev_t rdev, ext2_ino_t *ino);
+void f2_dir_inc_nlink(struct fuse2fs *f2, struct ext2_inode_large *inode);
+void f2_dir_dec_nlink(struct ext2_inode_large *inode);
+
+/* Lowlevel operations, one file per concern; the table is in ops.c. */
+extern const struct fuse_lowlevel_ops f2_ops;
+/* main.c */
+void f2_op_init(void *userdata, struct fuse_conn_info *conn);
 /* lookup.c / attr.c */
 void f2_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void f2_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);

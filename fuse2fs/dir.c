@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * fuse2fs: OPENDIR, READDIR, READDIRPLUS, RELEASEDIR and FSYNCDIR.
+ *
+ * A directory offset names a place in the directory, not an index: the
+ * ordinal of the block holding the entry in the upper bits and the entry's
+ * byte offset in that block in the low 16.  libext2fs adds entries into
+ * free space and merges removed ones into their predecessor, so the
+ * entries a reader has not seen yet keep their places while it reads.
+ * (Splitting an htree leaf is the exception; POSIX leaves entries that
+ * change under a reader unspecified.)
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuse2fs.h"
+
+#define F2_DIRPOS_SHIFT 16	/* blocks are at most 64 KiB */
+
+struct f2_readdir_ctx {
+	fuse_req_t req;
+	struct fuse2fs *f2;
+	bool plus;
+	char *buf;
+	size_t size;
+	size_t used;
+	off_t start;		/* first position to return */
+	uint64_t block;		/* ordinal of the block being walked */
+	int last_offset;
+	int err;
+};
+
+static mode_t f2_ftype_mode(int ftype)
+{
+	switch (ftype) {
+	case EXT2_FT_REG_FILE:
+		return S_IFREG;
+	case EXT2_FT_DIR:
+		return S_IFDIR;
+	case EXT2_FT_CHRDEV:
+		return S_IFCHR;
+	case EXT2_FT_BLKDEV:
+		return S_IFBLK;
+	case EXT2_FT_FIFO:
+		return S_IFIFO;
+	case EXT2_FT_SOCK:
+		return S_IFSOCK;
+	case EXT2_FT_SYMLINK:
+		return S_IFLNK;
+	default:
+		return 0;	/* DT_UNKNOWN: no filetype feature */
+	}
+}
+
+static int f2_readdir_entry(ext2_ino_t dir, int entry,
+			    struct ext2_dir_entry *dirent, int offset,
+			    int blocksize, char *blockbuf, void *priv)
+{
+	struct f2_readdir_ctx *c = priv;
+	int len = ext2fs_dirent_name_len(dirent);
+	char name[EXT2_NAME_LEN + 1];
+	struct fuse_entry_param e;
+	uint32_t flags = 0;
+	off_t pos, next;
+	size_t need;
+
+	/* Offsets restart in each block; every block reports its entries. */
+	if (offset <= c->last_offset)
+		c->block++;
+	c->last_offset = offset;
+	if (!dirent->inode)
+		return 0;
+
+	pos = (off_t)((c->block << F2_DIRPOS_SHIFT) | (uint64_t)offset);
+	if (pos < c->start)
+		return 0;
+	next = pos + 1;
+
+	memcpy(name, dirent->name, len);
+	name[len] = '\0';
+
+	if (!c->plus) {
+		struct stat st;
+
+		memset(&st, 0, sizeof(st));
+		st.st_ino = dirent->inode;
+		st.st_mode = f2_ftype_mode(ext2fs_dirent_file_type(dirent));
+		need = fuse_add_direntry(c->req, c->buf + c->used,
+					 c->size - c->used, name, &st, next);
+		if (need > c->size - c->used)
+			return DIRENT_ABORT;
+		c->used += need;
+		return 0;
+	}
+
+	if (entry == DIRENT_DOT_FILE || entry == DIRENT_DOT_DOT_FILE) {
+		/* No lookup reference for "." and "..": the kernel skips them. */
+		memset(&e, 0, sizeof(e));
+		e.attr.st_ino = dirent->inode;
+		e.attr.st_mode = S_IFDIR;
+	} else {
+		c->err = f2_fill_entry(c->f2, dirent->inode, &e, &flags);
+		if (c->err)
+			return DIRENT_ABORT;
+	}
+	need = fuse_iomap_add_direntry_plus(c->req, c->buf + c->used,
+					    c->size - c->used, name, &e, next,
+					    flags);
+	if (need > c->size - c->used)
+		return DIRENT_ABORT;
+	c->used += need;
+	if (e.ino)
+		f2_lookup_ref(c->f2, dirent->inode);
+	return 0;
+}
+
+static void f2_do_readdir(fuse_req_t req, fuse_ino_t nodeid, size_t size,
+			  off_t off, bool plus)
+{
+	struct f2_readdir_ctx c = {
+		.req = req,
+		.f2 = f2_get(req),
+		.plus = plus,
+		.size = size,
+		.start = off,
+		.last_offset = INT_MAX,
+	};
+	errcode_t err;
+
+	c.block = (uint64_t)-1;	/* the first entry starts block 0 */
+	c.buf = malloc(size);
+	if (!c.buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	err = ext2fs_dir_iterate2(c.f2->fs, f2_ino(nodeid),
+				  DIRENT_FLAG_INCLUDE_EMPTY,
+				  NULL, f2_readdir_entry, &c);
+	/* Entries already packed carry references: they must go out. */
+	if ((err || c.err) && !c.used)
+		fuse_reply_err(req, err ? f2_errno(err) : c.err);
+	else
+		fuse_reply_buf(req, c.buf, c.used);
+	free(c.buf);
+}
+
+void f2_op_opendir(fuse_req_t req, fuse_ino_t nodeid,
+		   struct fuse_file_info *fi)
+{
+	struct fuse2fs *f2 = f2_get(req);
+	struct ext2_inode_large inode;
+	int ret;
+
+	ret = f2_read_inode(f2, f2_ino(nodeid), &inode);
+	if (ret) {
+		fuse_reply_err(req, ret);
+		return;
+	}
+	if (!LINUX_S_ISDIR(inode.i_mode)) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	fuse_reply_open(req, fi);
+}
+
+void f2_op_readdir(fuse_req_t req, fuse_ino_t nodeid, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	f2_do_readdir(req, nodeid, size, off, false);
+}
+
+void f2_op_readdirplus(fuse_req_t req, fuse_ino_t nodeid, size_t size,
+		       off_t off, struct fuse_file_info *fi)
+{
+	f2_do_readdir(req, nodeid, size, off, true);
+}
+
+void f2_op_releasedir(fuse_req_t req, fuse_ino_t nodeid,
+		      struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, 0);
+}
+
+void f2_op_fsyncdir(fuse_req_t req, fuse_ino_t nodeid, int datasync,
+		    struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, f2_sync(f2_get(req)));
+}

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * fuse2fs: classic file IO: CREATE, OPEN, READ, WRITE, FLUSH, RELEASE,
+ * FSYNC and truncation.
+ *
+ * Data goes through libext2fs' ext2_file_t, which knows block-mapped,
+ * extent-mapped and inline-data files alike and moves a file out of
+ * inline data when it outgrows the inode.  O_APPEND positions are the
+ * kernel's: every WRITE carries its own offset.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuse2fs.h"
+
+/* The largest file offset ext4 allows for this block size. */
+static uint64_t f2_max_size(struct fuse2fs *f2, struct ext2_inode_large *inode)
+{
+	uint64_t blocks;
+
+	if (inode->i_flags & EXT4_EXTENTS_FL)
+		blocks = 1ULL << 32;	/* 32-bit logical block numbers */
+	else {
+		uint64_t per = f2->fs->blocksize / 4;
+
+		blocks = 12 + per + per * per + per * per * per;
+	}
+	return blocks * f2->fs->blocksize;
+}
+
+int f2_truncate(struct fuse2fs *f2, ext2_ino_t ino, uint64_t size)
+{
+	struct ext2_inode_large inode;
+	ext2_file_t file;
+	errcode_t err, err2;
+	int ret;
+
+	if (f2->ro)
+		return EROFS;
+	ret = f2_read_inode(f2, ino, &inode);
+	if (ret)
+		return ret;
+	if (size > f2_max_size(f2, &inode))
+		return EFBIG;
+	err = ext2fs_file_open2(f2->fs, ino, (struct ext2_inode *)&inode,
+				EXT2_FILE_WRITE, &file);
+	if (err)
+		return f2_errno(err);
+	err = ext2fs_file_set_size2(file, size);
+	err2 = ext2fs_file_close(file);
+	return f2_errno(err ? err : err2);
+}
+
+static int f2_open_check(struct fuse2fs *f2, ext2_ino_t ino,
+			 struct fuse_file_info *fi)
+{
+	struct ext2_inode_large inode;
+	int ret;
+
+	ret = f2_read_inode(f2, ino, &inode);
+	if (ret)
+		return ret;
+	if (LINUX_S_ISDIR(inode.i_mode))
+		return EISDIR;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		if (f2->ro)
+			return EROFS;
+		if (inode.i_flags & (EXT2_IMMUTABLE_FL | EXT4_VERITY_FL))
+			return EPERM;
+		if ((inode.i_flags & EXT2_APPEND_FL) &&
+		    (!(fi->flags & O_APPEND) || (fi->flags & O_TRUNC)))
+			return EPERM;
+	}
+	if (fi->flags & O_TRUNC) {
+		ret = f2_truncate(f2, ino, 0);
+		if (ret)
+			return ret;
+		ret = f2_read_inode(f2, ino, &inode);
+		if (ret)
+			return ret;
+		f2_touch(&inode, F2_MTIME | F2_CTIME);
+		ret = f2_write_inode(f2, ino, &inode);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void f2_set_open_flags(struct fuse2fs *f2, struct fuse_file_info *fi)
+{
+	/* Nobody else changes the image: cached pages stay valid. */
+	fi->keep_cache = 1;
+	fi->fh = 0;
+}
+
+void f2_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode, struct fuse_file_info *fi)
+{
+	struct fuse2fs *f2 = f2_get(req);
+	struct fuse_entry_param e;
+	uint32_t flags;
+	ext2_ino_t ino;
+	int ret;
+
+	ret = f2_make_node(req, f2, f2_ino(parent), name,
+			   (mode & ~S_IFMT) | S_IFREG, 0, &ino);
+	if (!ret)
+		ret = f2_fill_entry(f2, ino, &e, &flags);
+	if (ret) {
+		fuse_reply_err(req, ret);
+		return;
+	}
+	f2_set_open_flags(f2, fi);
+	f2_lookup_ref(f2, ino);
+	f2_open_ref(f2, ino);
+	if (fuse_iomap_reply_create(req, &e, fi, flags)) {
+		/* The request was interrupted: the kernel holds nothing. */
+		f2_open_unref(f2, ino);
+		f2_lookup_unref(f2, ino, 1);
+	}
+}
+
+void f2_op_open(fuse_req_t req, fuse_ino_t nodeid, struct fuse_file_info *fi)
+{
+	struct fuse2fs *f2 = f2_get(req);
+	ext2_ino_t ino = f2_ino(nodeid);
+	int ret;
+
+	ret = f2_open_check(f2, ino, fi);
+	if (ret) {
+		fuse_reply_err(req, ret);
+		return;
+	}
+	f2_set_open_flags(f2, fi);
+	f2_open_ref(f2, ino);
+	if (fuse_reply_open(req, fi))
+		f2_open_unref(f2, ino);
+}
+
+void f2_op_read(fuse_req_t req, fuse_ino_t nodeid, size_t size, off_t off,
+		struct fuse_file_info *fi)
+{
+	struct fuse2fs *f2 = f2_get(req);
+	ext2_ino_t ino = f2_ino(nodeid);
+	struct ext2_inode_large inode;
+	unsigned int got = 0;
+	ext2_file_t file;
+	errcode_t err;
+	char *buf;
+	int ret;
+
+	ret = f2_read_inode(f2, ino, &inode);
+	if (ret) {
+		fuse_reply_err(req, ret);
+		return;
+	}
+	if ((uint64_t)off >= EXT2_I_SIZE(&inode)) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (size > EXT2_I_SIZE(&inode) - off)
+		size = EXT2_I_SIZE(&inode) - off;
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	err = ext2fs_file_open2(f2->fs, ino, (struct ext2_inode *)&inode, 0,
+				&file);
+	if (!err) {
+		err = ext2fs_file_llseek(file, off, EXT2_SEEK_SET, NULL);
+		if (!err)
+			err = ext2fs_file_read(file, buf, size, &got);
+		ext2fs_file_close(file);
+	}
+	if (err)
+		fuse_reply_err(req, f2_errno(err));
+	else
+		fuse_reply_buf(req, buf, got);
+	free(buf);
+}
+
+void f2_op_write(fuse_req_t req, fuse_ino_t nodeid, const char *buf,
+		 size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fuse2fs *f2 = f2_get(req);
+	ext2_ino_t ino = f2_ino(nodeid);
+	struct ext2_inode_large inode;
+	unsigned int done = 0;
+	ext2_file_t file;
+	errcode_t err, err2;
+	int ret;
+
+	if (f2->ro) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	ret = f2_read_inode(f2, ino, &inode);
+	if (ret) {
+		fuse_reply_err(req, ret);
+		return;
+	}
+	if (off < 0 || (uint64_t)off + size > f2_max_size(f2, &inode)) {
+		fuse_reply_err(req, EFBIG);
+		return;
+	}
+	err = ext2fs_file_open2(f2->fs, ino, (struct ext2_inode *)&inode,
+				EXT2_FILE_WRITE, &file);
+	if (err) {
+		fuse_reply_err(req, f2_errno(err));
+		return;
+	}
+	err = ext2fs_file_llseek(file, off, EXT2_SEEK_SET, NULL);
+	if (!err)
+		err = ext2fs_file_write(file, buf, size, &done);
+	err2 = ext2fs_file_close(file);
+	if (!err)
+		err = err2;
+
+	/* A short write still changed the file: stamp it either way. */
+	if (done && !f2_read_inode(f2, ino, &inode)) {
+		f2_touch(&inode, F2_MTIME | F2_CTIME);
+		f2_write_inode(f2, ino, &inode);
+	}
+	if (done)
+		fuse_reply_write(req, done);
+	else
+		fuse_reply_err(req, err ? f2_errno(err) : EIO);
+}
+
+void f2_op_flush(fuse_req_t req, fuse_ino_t nodeid, struct fuse_file_info *fi)
+{
+	/* Data is written through at WRITE time; close needs no work. */
+	fuse_reply_err(req, 0);
+}
+
+void f2_op_release(fuse_req_t req, fuse_ino_t nodeid,
+		   struct fuse_file_info *fi)
+{
+	f2_open_unref(f2_get(req), f2_ino(nodeid));
+	fuse_reply_err(req, 0);
+}
+
+void f2_op_fsync(fuse_req_t req, fuse_ino_t nodeid, int datasync,
+		 struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, f2_sync(f2_get(req)));
+}

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * fuse2fs: LOOKUP and FORGET.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "fuse2fs.h"
+
+/* Find name in directory dir; 0 or a positive errno. */
+int f2_lookup_name(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		   ext2_ino_t *ino)
+{
+	size_t len = strlen(name);
+	errcode_t err;
+
+	if (len > EXT2_NAME_LEN)
+		return ENAMETOOLONG;
+	err = ext2fs_lookup(f2->fs, dir, name, (int)len, NULL, ino);
+	return f2_errno(err);
+}
+
+void f2_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse2fs *f2 = f2_get(req);
+	ext2_ino_t ino;
+	int ret;
+
+	ret = f2_lookup_name(f2, f2_ino(parent), name, &ino);
+	if (ret == ENOENT) {
+		/*
+		 * Every change goes through this mount, so the kernel may
+		 * cache the miss: a zero nodeid is a negative entry.
+		 */
+		struct fuse_entry_param e;
+
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = f2->timeout;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (ret) {
+		fuse_reply_err(req, ret);
+		return;
+	}
+	f2_reply_entry(req, f2, ino);
+}
+
+void f2_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	f2_lookup_unref(f2_get(req), f2_ino(ino), nlookup);
+	fuse_reply_none(req);
+}
+
+void f2_op_forget_multi(fuse_req_t req, size_t count,
+			struct fuse_forget_data *forgets)
+{
+	struct fuse2fs *f2 = f2_get(req);
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		f2_lookup_unref(f2, f2_ino(forgets[i].ino), forgets[i].nlookup);
+	fuse_reply_none(req);
+}

@@ -1,0 +1,628 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * fuse2fs: options, opening and checking the filesystem, the session and
+ * the clean unmount.
+ *
+ * Threading model: one thread serves every request, in arrival order.
+ * libext2fs keeps caches and allocation state without locks, so nothing
+ * else may touch the ext2_filsys; the kernel's page cache and large
+ * requests (max_write, readahead) carry the throughput instead.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <et/com_err.h>
+
+#include "fuse2fs.h"
+#include "iomap.h"
+
+#define F2_VERSION	"0.1"
+/* The largest request libfuse 3.14's buffer takes: 256 pages. */
+#define F2_MAX_WRITE	(1U << 20)
+/* Every change goes through this mount, so the kernel may cache long. */
+#define F2_TIMEOUT	86400.0
+
+struct f2_cli {
+	char *device;
+	char *mountpoint;
+	char *iomap;
+	int writeback_cache;
+	int foreground;
+	int debug;
+	int ro;
+	int fsname;
+	int help;
+	int version;
+};
+
+enum {
+	F2_KEY_HELP,
+	F2_KEY_VERSION,
+	F2_KEY_FOREGROUND,
+	F2_KEY_DEBUG,
+	F2_KEY_RO,
+	F2_KEY_RW,
+	F2_KEY_FSNAME,
+	F2_KEY_SINGLE,
+};
+
+#define F2_OPT(t, p) { t, offsetof(struct f2_cli, p), 1 }
+
+static const struct fuse_opt f2_opt_spec[] = {
+	F2_OPT("iomap=%s", iomap),
+	F2_OPT("writeback_cache", writeback_cache),
+	FUSE_OPT_KEY("-h", F2_KEY_HELP),
+	FUSE_OPT_KEY("--help", F2_KEY_HELP),
+	FUSE_OPT_KEY("-V", F2_KEY_VERSION),
+	FUSE_OPT_KEY("--version", F2_KEY_VERSION),
+	FUSE_OPT_KEY("-f", F2_KEY_FOREGROUND),
+	FUSE_OPT_KEY("-d", F2_KEY_DEBUG),
+	FUSE_OPT_KEY("debug", F2_KEY_DEBUG),
+	FUSE_OPT_KEY("-s", F2_KEY_SINGLE),
+	FUSE_OPT_KEY("ro", F2_KEY_RO),
+	FUSE_OPT_KEY("rw", F2_KEY_RW),
+	FUSE_OPT_KEY("fsname=", F2_KEY_FSNAME),
+	FUSE_OPT_END
+};
+
+static void f2_usage(const char *prog)
+{
+	printf("usage: %s [options] <device|image> <mountpoint>\n\n"
+"Mount an ext2, ext3 or ext4 filesystem through FUSE.\n\n"
+"options:\n"
+"    -h, --help             print this help and exit\n"
+"    -V, --version          print the version and exit\n"
+"    -f                     stay in the foreground\n"
+"    -d, -o debug           foreground, and log every request\n"
+"    -o ro                  mount read-only\n"
+"    -o rw                  mount read-write (the default)\n"
+"    -o allow_other         let other users access the mount\n"
+"    -o default_permissions the kernel checks permissions (always on)\n"
+"    -o fsname=NAME         source shown in /proc/mounts (default: device)\n"
+"    -o writeback_cache     let the kernel cache writes\n"
+"    -o iomap=off|auto|on   kernel-mapped file IO (default: auto); 'on'\n"
+"                           fails the mount without kernel support\n\n"
+"Unsupported filesystem features, a journal that needs recovery or an\n"
+"unclean filesystem refuse a read-write mount; -o ro may still work.\n\n"
+"Low-level FUSE options:\n", prog);
+	fuse_lowlevel_help();
+}
+
+static int f2_opt_proc(void *data, const char *arg, int key,
+		       struct fuse_args *outargs)
+{
+	struct f2_cli *cli = data;
+
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (!cli->device) {
+			cli->device = strdup(arg);
+			return 0;
+		}
+		if (!cli->mountpoint) {
+			cli->mountpoint = strdup(arg);
+			return 0;
+		}
+		fprintf(stderr, "fuse2fs: unexpected argument '%s'\n", arg);
+		return -1;
+	case F2_KEY_HELP:
+		cli->help = 1;
+		return 0;
+	case F2_KEY_VERSION:
+		cli->version = 1;
+		return 0;
+	case F2_KEY_FOREGROUND:
+	case F2_KEY_SINGLE:
+		cli->foreground |= key == F2_KEY_FOREGROUND;
+		return 0;
+	case F2_KEY_DEBUG:
+		cli->debug = 1;
+		cli->foreground = 1;
+		return 1;	/* libfuse logs the requests too */
+	case F2_KEY_RO:
+		cli->ro = 1;
+		return 1;	/* the kernel mount is read-only too */
+	case F2_KEY_RW:
+		cli->ro = 0;
+		return 1;
+	case F2_KEY_FSNAME:
+		cli->fsname = 1;
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+struct f2_feature {
+	uint32_t mask;
+	const char *name;
+};
+
+/* Read-write support: anything outside these masks refuses rw. */
+#define F2_INCOMPAT_RW (EXT2_FEATURE_INCOMPAT_FILETYPE |		\
+			EXT2_FEATURE_INCOMPAT_META_BG |			\
+			EXT3_FEATURE_INCOMPAT_EXTENTS |			\
+			EXT4_FEATURE_INCOMPAT_64BIT |			\
+			EXT4_FEATURE_INCOMPAT_FLEX_BG |			\
+			EXT4_FEATURE_INCOMPAT_CSUM_SEED |		\
+			EXT4_FEATURE_INCOMPAT_LARGEDIR |		\
+			EXT4_FEATURE_INCOMPAT_INLINE_DATA)
+#define F2_RO_COMPAT_RW (EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER |		\
+			 EXT2_FEATURE_RO_COMPAT_LARGE_FILE |		\
+			 EXT4_FEATURE_RO_COMPAT_HUGE_FILE |		\
+			 EXT4_FEATURE_RO_COMPAT_GDT_CSUM |		\
+			 EXT4_FEATURE_RO_COMPAT_DIR_NLINK |		\
+			 EXT4_FEATURE_RO_COMPAT_EXTRA_ISIZE |		\
+			 EXT4_FEATURE_RO_COMPAT_METADATA_CSUM)
+
+static const struct f2_feature f2_incompat_names[] = {
+	{ EXT2_FEATURE_INCOMPAT_COMPRESSION, "compression" },
+	{ EXT3_FEATURE_INCOMPAT_RECOVER, "needs_recovery" },
+	{ EXT3_FEATURE_INCOMPAT_JOURNAL_DEV, "journal_dev" },
+	{ EXT4_FEATURE_INCOMPAT_MMP, "mmp" },
+	{ EXT4_FEATURE_INCOMPAT_EA_INODE, "ea_inode" },
+	{ EXT4_FEATURE_INCOMPAT_DIRDATA, "dirdata" },
+	{ EXT4_FEATURE_INCOMPAT_ENCRYPT, "encrypt" },
+	{ EXT4_FEATURE_INCOMPAT_CASEFOLD, "casefold" },
+	{ 0, NULL }
+};
+
+static const struct f2_feature f2_ro_compat_names[] = {
+	{ EXT4_FEATURE_RO_COMPAT_HAS_SNAPSHOT, "snapshot" },
+	{ EXT4_FEATURE_RO_COMPAT_QUOTA, "quota" },
+	{ EXT4_FEATURE_RO_COMPAT_BIGALLOC, "bigalloc" },
+	{ EXT4_FEATURE_RO_COMPAT_REPLICA, "replica" },
+	{ EXT4_FEATURE_RO_COMPAT_READONLY, "read-only" },
+	{ EXT4_FEATURE_RO_COMPAT_PROJECT, "project" },
+	{ EXT4_FEATURE_RO_COMPAT_SHARED_BLOCKS, "shared_blocks" },
+	{ EXT4_FEATURE_RO_COMPAT_VERITY, "verity" },
+	{ EXT4_FEATURE_RO_COMPAT_ORPHAN_PRESENT, "orphan_present" },
+	{ 0, NULL }
+};
+
+static void f2_name_feature(char *buf, size_t len, const char *kind,
+			    const struct f2_feature *names, uint32_t bits)
+{
+	uint32_t bit = bits & -bits;	/* the lowest one is enough */
+	const struct f2_feature *f;
+
+	for (f = names; f->name; f++) {
+		if (f->mask == bit) {
+			snprintf(buf, len, "%s", f->name);
+			return;
+		}
+	}
+	snprintf(buf, len, "%s bit 0x%x", kind, bit);
+}
+
+/* May this filesystem be written?  0, or a message in why. */
+static int f2_check_rw(ext2_filsys fs, char *why, size_t len)
+{
+	struct ext2_super_block *sb = fs->super;
+	uint32_t bad;
+	char name[64];
+
+	if (ext2fs_has_feature_journal_needs_recovery(sb)) {
+		snprintf(why, len, "the journal needs recovery (feature "
+			 "needs_recovery); run e2fsck or mount it once with "
+			 "kernel ext4");
+		return -1;
+	}
+	bad = sb->s_feature_incompat & ~F2_INCOMPAT_RW;
+	if (bad) {
+		f2_name_feature(name, sizeof(name), "incompat",
+				f2_incompat_names, bad);
+		snprintf(why, len, "feature '%s' is not supported for writing",
+			 name);
+		return -1;
+	}
+	bad = sb->s_feature_ro_compat & ~F2_RO_COMPAT_RW;
+	if (bad) {
+		f2_name_feature(name, sizeof(name), "ro_compat",
+				f2_ro_compat_names, bad);
+		snprintf(why, len, "feature '%s' is not supported for writing",
+			 name);
+		return -1;
+	}
+	if (sb->s_state & EXT2_ERROR_FS) {
+		snprintf(why, len, "the filesystem has errors; run e2fsck");
+		return -1;
+	}
+	if (!(sb->s_state & EXT2_VALID_FS)) {
+		snprintf(why, len, "the filesystem was not cleanly unmounted "
+			 "(or is in use); run e2fsck");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Open and check the filesystem.  Nothing is written here: an image that
+ * fails a check is left exactly as it was.
+ */
+static int f2_open_fs(struct fuse2fs *f2)
+{
+	int flags = EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP;
+	char why[256];
+	int mflags = 0;
+	errcode_t err;
+	struct stat st;
+
+	if (stat(f2->device, &st)) {
+		fprintf(stderr, "fuse2fs: %s: %s\n", f2->device,
+			strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "fuse2fs: %s: is a directory, not a device "
+			"or image\n", f2->device);
+		return -1;
+	}
+
+	/* One server per image; a kernel mount is refused below. */
+	f2->lock_fd = open(f2->device, O_RDONLY | O_CLOEXEC);
+	if (f2->lock_fd < 0) {
+		fprintf(stderr, "fuse2fs: %s: %s\n", f2->device,
+			strerror(errno));
+		return -1;
+	}
+	if (flock(f2->lock_fd, (f2->ro ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
+		fprintf(stderr, "fuse2fs: %s: busy: another fuse2fs uses it\n",
+			f2->device);
+		return -1;
+	}
+	err = ext2fs_check_if_mounted(f2->device, &mflags);
+	if (!err && (mflags & EXT2_MF_MOUNTED) && !f2->ro) {
+		fprintf(stderr, "fuse2fs: %s: busy: it is mounted already\n",
+			f2->device);
+		return -1;
+	}
+
+	if (!f2->ro)
+		flags |= EXT2_FLAG_RW | EXT2_FLAG_EXCLUSIVE;
+	err = ext2fs_open2(f2->device, NULL, flags, 0, 0, unix_io_manager,
+			   &f2->fs);
+	if (err) {
+		f2->fs = NULL;
+		fprintf(stderr, "fuse2fs: %s: %s%s\n", f2->device,
+			error_message(err),
+			err == EBUSY ? " (device in use)" : "");
+		if (err == EXT2_ET_RO_UNSUPP_FEATURE)
+			fprintf(stderr, "fuse2fs: try -o ro\n");
+		return -1;
+	}
+	if (!f2->ro && f2_check_rw(f2->fs, why, sizeof(why))) {
+		fprintf(stderr, "fuse2fs: %s: cannot mount read-write: %s\n",
+			f2->device, why);
+		fprintf(stderr, "fuse2fs: -o ro may still mount it\n");
+		goto fail;
+	}
+	if (f2->ro && ext2fs_has_feature_journal_needs_recovery(f2->fs->super))
+		fprintf(stderr, "fuse2fs: %s: warning: the journal needs "
+			"recovery; recent changes are not visible\n",
+			f2->device);
+	if (!f2->ro) {
+		err = ext2fs_read_bitmaps(f2->fs);
+		if (err) {
+			fprintf(stderr, "fuse2fs: %s: reading bitmaps: %s\n",
+				f2->device, error_message(err));
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	/* ext2fs_free(), not close: nothing may reach the image. */
+	ext2fs_free(f2->fs);
+	f2->fs = NULL;
+	return -1;
+}
+
+/* Mark the filesystem in use, as the kernel does while mounted. */
+static int f2_mark_mounted(struct fuse2fs *f2)
+{
+	struct ext2_super_block *sb = f2->fs->super;
+	errcode_t err;
+
+	if (f2->ro)
+		return 0;
+	/* Like ext4, only the primary superblock tracks mount state. */
+	f2->fs->flags |= EXT2_FLAG_MASTER_SB_ONLY;
+	f2->clean_at_mount = true;
+	sb->s_state &= ~EXT2_VALID_FS;
+	sb->s_mnt_count++;
+	sb->s_mtime = (uint32_t)time(NULL);
+	if (f2->mountpoint) {
+		char *real = realpath(f2->mountpoint, NULL);
+
+		memset(sb->s_last_mounted, 0, sizeof(sb->s_last_mounted));
+		strncpy((char *)sb->s_last_mounted,
+			real ? real : f2->mountpoint,
+			sizeof(sb->s_last_mounted) - 1);
+		free(real);
+	}
+	ext2fs_mark_super_dirty(f2->fs);
+	err = ext2fs_flush2(f2->fs, 0);
+	if (err) {
+		fprintf(stderr, "fuse2fs: %s: marking the filesystem in use: "
+			"%s\n", f2->device, error_message(err));
+		return -1;
+	}
+	return 0;
+}
+
+/* Free what the kernel no longer references, mark clean, close. */
+static int f2_close_fs(struct fuse2fs *f2)
+{
+	errcode_t err;
+
+	if (!f2->fs)
+		return 0;
+	f2_iomap_release_device(f2);
+	if (!f2->ro) {
+		f2_itab_release_all(f2);
+		if (f2->clean_at_mount)
+			f2->fs->super->s_state |= EXT2_VALID_FS;
+		ext2fs_mark_super_dirty(f2->fs);
+	}
+	err = ext2fs_close_free(&f2->fs);
+	if (err) {
+		fprintf(stderr, "fuse2fs: %s: closing: %s\n", f2->device,
+			error_message(err));
+		return -1;
+	}
+	return 0;
+}
+
+/* Tell the parent waiting in f2_daemonize() how the mount went. */
+static void f2_report_status(struct fuse2fs *f2, char status)
+{
+	int fd;
+
+	if (f2->status_fd < 0)
+		return;
+	if (write(f2->status_fd, &status, 1) != 1)
+		perror("fuse2fs: status pipe");
+	close(f2->status_fd);
+	f2->status_fd = -1;
+	/* From now on nobody reads our terminal output. */
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
+/*
+ * Go to the background, but keep the caller waiting until FUSE_INIT has
+ * been answered, so that a refused mount (iomap=on without kernel support)
+ * fails the command instead of a detached server.
+ */
+static int f2_daemonize(struct fuse2fs *f2)
+{
+	int fds[2];
+	pid_t pid;
+	char st;
+	ssize_t n;
+
+	if (pipe2(fds, O_CLOEXEC)) {
+		perror("fuse2fs: pipe");
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("fuse2fs: fork");
+		return -1;
+	}
+	if (pid > 0) {
+		close(fds[1]);
+		do {
+			n = read(fds[0], &st, 1);
+		} while (n < 0 && errno == EINTR);
+		_exit(n == 1 ? st : 1);
+	}
+	close(fds[0]);
+	f2->status_fd = fds[1];
+	setsid();
+	if (chdir("/"))
+		perror("fuse2fs: chdir /");
+	return 0;
+}
+
+void f2_op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct fuse2fs *f2 = userdata;
+	bool offered = f2->iomap && fuse_iomap_kernel_offered(f2->iomap);
+
+	conn->max_write = F2_MAX_WRITE;
+	conn->time_gran = 1;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
+		conn->want |= FUSE_CAP_EXPORT_SUPPORT;
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* The kernel sends the cleared mode itself (see attr.c). */
+	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	if (f2->writeback_cache) {
+		if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
+			conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+		else
+			fprintf(stderr, "fuse2fs: the kernel has no writeback "
+				"cache; writes go straight through\n");
+	}
+
+	if (f2->iomap_mode != F2_IOMAP_OFF && offered) {
+		fuse_iomap_want(f2->iomap, true);
+	} else if (f2->iomap_mode == F2_IOMAP_ON) {
+		fprintf(stderr, "fuse2fs: -o iomap=on: the kernel does not "
+			"offer FUSE iomap; not mounting\n");
+		f2->init_failed = true;
+		fuse_session_exit(f2->se);
+	}
+	/* iomap=auto's one-line fallback notice is f2_iomap_negotiated()'s. */
+	f2_report_status(f2, f2->init_failed ? 1 : 0);
+}
+
+static int f2_parse_iomap(struct fuse2fs *f2, const char *s)
+{
+	if (!s || !strcmp(s, "auto"))
+		f2->iomap_mode = F2_IOMAP_AUTO;
+	else if (!strcmp(s, "on"))
+		f2->iomap_mode = F2_IOMAP_ON;
+	else if (!strcmp(s, "off"))
+		f2->iomap_mode = F2_IOMAP_OFF;
+	else
+		return -1;
+	return 0;
+}
+
+static int f2_add_fsname(struct fuse_args *args, const char *device)
+{
+	char *opts = NULL, *opt;
+	int ret;
+
+	if (asprintf(&opt, "fsname=%s", device) < 0)
+		return -1;
+	ret = fuse_opt_add_opt_escaped(&opts, opt);
+	free(opt);
+	if (!ret) {
+		ret = fuse_opt_add_arg(args, "-o");
+		if (!ret)
+			ret = fuse_opt_add_arg(args, opts);
+	}
+	free(opts);
+	return ret;
+}
+
+static int f2_serve(struct fuse2fs *f2, struct fuse_args *args)
+{
+	int ret = 1;
+
+	f2->se = fuse_session_new(args, &f2_ops, sizeof(f2_ops), f2);
+	if (!f2->se)
+		return 1;	/* libfuse said why (unknown option...) */
+	if (fuse_session_mount(f2->se, f2->mountpoint))
+		goto out_destroy;
+	if (f2_mark_mounted(f2))
+		goto out_unmount;
+	if (!f2->foreground && f2_daemonize(f2))
+		goto out_close;
+	if (fuse_set_signal_handlers(f2->se))
+		goto out_close;
+	f2->iomap = fuse_iomap_session_new(f2->se, &f2_iomap_ops, f2);
+	if (!f2->iomap) {
+		fprintf(stderr, "fuse2fs: starting the session: %s\n",
+			strerror(errno));
+		goto out_signals;
+	}
+	ret = fuse_iomap_session_loop(f2->iomap) ? 1 : 0;
+	if (f2->init_failed)
+		ret = 1;
+	fuse_iomap_session_destroy(f2->iomap);
+	f2->iomap = NULL;
+out_signals:
+	fuse_remove_signal_handlers(f2->se);
+out_close:
+	/* Write the clean state before the mount point lets go. */
+	if (f2_close_fs(f2))
+		ret = 1;
+out_unmount:
+	fuse_session_unmount(f2->se);
+out_destroy:
+	fuse_session_destroy(f2->se);
+	f2->se = NULL;
+	f2_report_status(f2, 1);	/* no-op once init() reported */
+	return ret;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct f2_cli cli = { 0 };
+	struct fuse2fs f2 = {
+		.timeout = F2_TIMEOUT,
+		.iomap_bdev_fd = -1,
+		.lock_fd = -1,
+		.status_fd = -1,
+	};
+	int ret = 1;
+
+	initialize_ext2_error_table();
+	if (fuse_opt_parse(&args, &cli, f2_opt_spec, f2_opt_proc)) {
+		fprintf(stderr, "fuse2fs: bad arguments; see %s --help\n",
+			argv[0]);
+		goto out;
+	}
+	if (cli.help) {
+		f2_usage(argv[0]);
+		ret = 0;
+		goto out;
+	}
+	if (cli.version) {
+		printf("fuse2fs %s (libext2fs, libfuse %s)\n", F2_VERSION,
+		       fuse_pkgversion());
+		fuse_lowlevel_version();
+		ret = 0;
+		goto out;
+	}
+	if (!cli.device || !cli.mountpoint) {
+		fprintf(stderr, "fuse2fs: need a device (or image) and a "
+			"mountpoint; see %s --help\n", argv[0]);
+		goto out;
+	}
+	if (f2_parse_iomap(&f2, cli.iomap)) {
+		fprintf(stderr, "fuse2fs: -o iomap=%s: expected off, auto or "
+			"on\n", cli.iomap);
+		goto out;
+	}
+	f2.device = cli.device;
+	f2.mountpoint = cli.mountpoint;
+	f2.ro = cli.ro;
+	f2.debug = cli.debug;
+	f2.foreground = cli.foreground;
+	f2.writeback_cache = cli.writeback_cache;
+	f2.default_permissions = true;
+	srandom((unsigned int)time(NULL) ^ (unsigned int)getpid());
+
+	/* The server trusts the kernel's permission checks (attr.c). */
+	if (fuse_opt_add_arg(&args, "-odefault_permissions") ||
+	    (!cli.fsname && f2_add_fsname(&args, cli.device))) {
+		fprintf(stderr, "fuse2fs: out of memory\n");
+		goto out;
+	}
+	f2.itab = f2_itab_new();
+	if (!f2.itab) {
+		fprintf(stderr, "fuse2fs: out of memory\n");
+		goto out;
+	}
+	if (f2_open_fs(&f2))
+		goto out;
+	ret = f2_serve(&f2, &args);
+	if (f2.fs) {
+		/* The session never started: nothing was written. */
+		ext2fs_free(f2.fs);
+		f2.fs = NULL;
+	}
+out:
+	if (f2.lock_fd >= 0)
+		close(f2.lock_fd);
+	f2_itab_free(f2.itab);
+	fuse_opt_free_args(&args);
+	free(cli.device);
+	free(cli.mountpoint);
+	free(cli.iomap);
+	return ret;
+}

@@ -1,0 +1,735 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * fuse2fs: the name space: READLINK, MKNOD, MKDIR, UNLINK, RMDIR, SYMLINK,
+ * RENAME and LINK, and the directory-entry helpers they share.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <linux/fs.h>
+
+#include "fuse2fs.h"
+
+int f2_mode_to_ftype(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return EXT2_FT_REG_FILE;
+	case S_IFDIR:
+		return EXT2_FT_DIR;
+	case S_IFCHR:
+		return EXT2_FT_CHRDEV;
+	case S_IFBLK:
+		return EXT2_FT_BLKDEV;
+	case S_IFIFO:
+		return EXT2_FT_FIFO;
+	case S_IFSOCK:
+		return EXT2_FT_SOCK;
+	case S_IFLNK:
+		return EXT2_FT_SYMLINK;
+	default:
+		return EXT2_FT_UNKNOWN;
+	}
+}
+
+/* Update a directory's mtime and ctime after its entries changed. */
+static int f2_dir_touch(struct fuse2fs *f2, ext2_ino_t dir, int nlink_delta)
+{
+	struct ext2_inode_large inode;
+	int ret;
+
+	ret = f2_read_inode(f2, dir, &inode);
+	if (ret)
+		return ret;
+	if (nlink_delta > 0)
+		f2_dir_inc_nlink(f2, &inode);
+	else if (nlink_delta < 0)
+		f2_dir_dec_nlink(&inode);
+	f2_touch(&inode, F2_MTIME | F2_CTIME);
+	return f2_write_inode(f2, dir, &inode);
+}
+
+/*
+ * A directory's link count: 2 plus its subdirectories, or 1 once that no
+ * longer fits (dir_nlink), as ext4 does.
+ */
+void f2_dir_inc_nlink(struct fuse2fs *f2, struct ext2_inode_large *inode)
+{
+	if (inode->i_links_count == 1)
+		return;
+	if (inode->i_links_count + 1 >= EXT2_LINK_MAX &&
+	    ext2fs_has_feature_dir_nlink(f2->fs->super))
+		inode->i_links_count = 1;
+	else
+		inode->i_links_count++;
+}
+
+void f2_dir_dec_nlink(struct ext2_inode_large *inode)
+{
+	if (inode->i_links_count > 2)
+		inode->i_links_count--;
+}
+
+static bool f2_dir_full(struct fuse2fs *f2, struct ext2_inode_large *inode)
+{
+	return inode->i_links_count >= EXT2_LINK_MAX - 1 &&
+	       !ext2fs_has_feature_dir_nlink(f2->fs->super);
+}
+
+/*
+ * Add name -> ino to dir, growing the directory when it is full.  An
+ * htree directory grows through ext2fs_link() itself (1.46+ keeps the
+ * index up to date); only a linear or inline one is expanded here.
+ */
+int f2_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		ext2_ino_t ino, int ftype)
+{
+	struct ext2_inode_large inode;
+	errcode_t err;
+	int ret;
+
+	err = ext2fs_link(f2->fs, dir, name, ino, ftype);
+	if (err == EXT2_ET_DIR_NO_SPACE) {
+		ret = f2_read_inode(f2, dir, &inode);
+		if (ret)
+			return ret;
+		if (inode.i_flags & EXT2_INDEX_FL)
+			return ENOSPC;
+		err = ext2fs_expand_dir(f2->fs, dir);
+		if (!err)
+			err = ext2fs_link(f2->fs, dir, name, ino, ftype);
+	}
+	return f2_errno(err);
+}
+
+struct f2_set_entry {
+	const char *name;
+	int len;
+	ext2_ino_t ino;
+	int ftype;
+	bool done;
+};
+
+static int f2_set_entry_proc(ext2_ino_t dir, int entry,
+			     struct ext2_dir_entry *dirent, int offset,
+			     int blocksize, char *buf, void *priv)
+{
+	struct f2_set_entry *s = priv;
+
+	if (!dirent->inode || ext2fs_dirent_name_len(dirent) != s->len ||
+	    memcmp(dirent->name, s->name, s->len))
+		return 0;
+	dirent->inode = s->ino;
+	ext2fs_dirent_set_file_type(dirent, s->ftype);
+	s->done = true;
+	return DIRENT_CHANGED | DIRENT_ABORT;
+}
+
+/* Point the existing entry name in dir at ino, in place. */
+static int f2_set_entry(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+			ext2_ino_t ino, int ftype)
+{
+	struct f2_set_entry s = {
+		.name = name, .len = (int)strlen(name), .ino = ino,
+	};
+	errcode_t err;
+
+	s.ftype = ext2fs_has_feature_filetype(f2->fs->super) ? ftype : 0;
+	err = ext2fs_dir_iterate2(f2->fs, dir, 0,
+				  NULL, f2_set_entry_proc, &s);
+	if (err)
+		return f2_errno(err);
+	return s.done ? 0 : ENOENT;
+}
+
+static int f2_empty_proc(ext2_ino_t dir, int entry,
+			 struct ext2_dir_entry *dirent, int offset,
+			 int blocksize, char *buf, void *priv)
+{
+	int len = ext2fs_dirent_name_len(dirent);
+
+	if (!dirent->inode)
+		return 0;
+	if ((len == 1 && dirent->name[0] == '.') ||
+	    (len == 2 && dirent->name[0] == '.' && dirent->name[1] == '.'))
+		return 0;
+	*(bool *)priv = false;
+	return DIRENT_ABORT;
+}
+
+static int f2_dir_is_empty(struct fuse2fs *f2, ext2_ino_t dir, bool *empty)
+{
+	errcode_t err;
+
+	*empty = true;
+	err = ext2fs_dir_iterate2(f2->fs, dir, 0,
+				  NULL, f2_empty_proc, empty);
+	return f2_errno(err);
+}
+
+static int f2_check_new_name(struct fuse2fs *f2, ext2_ino_t parent,
+			     const char *name)
+{
+	ext2_ino_t ino;
+	int ret;
+
+	if (f2->ro)
+		return EROFS;
+	ret = f2_lookup_name(f2, parent, name, &ino);
+	if (!ret)
+		return EEXIST;
+	return ret == ENOENT ? 0 : ret;
+}
+
+/* Owner and group of a new inode, with the BSD group of a setgid parent. */
+static void f2_init_owner(fuse_req_t req, struct ext2_inode_large *parent,
+			  struct ext2_inode_large *inode)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	f2_set_inode_uid(inode, ctx->uid);
+	if (parent->i_mode & LINUX_S_ISGID) {
+		f2_set_inode_gid(inode, f2_inode_gid(parent));
+		if (LINUX_S_ISDIR(inode->i_mode))
+			inode->i_mode |= LINUX_S_ISGID;
+	} else {
+		f2_set_inode_gid(inode, ctx->gid);
+	}
+}
+
+static void f2_init_times(struct ext2_inode_large *inode)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	f2_set_times(inode, F2_ATIME | F2_MTIME | F2_CTIME, &now);
+	f2_set_crtime(inode, &now);
+}
+
+static void f2_init_extra_isize(struct fuse2fs *f2,
+				struct ext2_inode_large *inode)
+{
+	if (EXT2_INODE_SIZE(f2->fs->super) > EXT2_GOOD_OLD_INODE_SIZE)
+		inode->i_extra_isize = sizeof(struct ext2_inode_large) -
+				       EXT2_GOOD_OLD_INODE_SIZE;
+}
+
+/* Undo an inode allocated for a name that could not be linked. */
+static void f2_abandon_inode(struct fuse2fs *f2, ext2_ino_t ino)
+{
+	struct ext2_inode_large inode;
+
+	if (f2_read_inode(f2, ino, &inode))
+		return;
+	inode.i_links_count = 0;
+	if (!f2_write_inode(f2, ino, &inode))
+		f2_maybe_free_inode(f2, ino);
+}
+
+/*
+ * Make a new regular file, device, fifo or socket named name in parent.
+ * On success *ino is linked and its entry may be replied.
+ */
+int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
+		 const char *name, mode_t mode, dev_t rdev, ext2_ino_t *ino)
+{
+	struct ext2_inode_large pinode, inode;
+	ext2_filsys fs = f2->fs;
+	errcode_t err;
+	int ret;
+
+	ret = f2_check_new_name(f2, parent, name);
+	if (ret)
+		return ret;
+	ret = f2_read_inode(f2, parent, &pinode);
+	if (ret)
+		return ret;
+	if (!LINUX_S_ISDIR(pinode.i_mode))
+		return ENOTDIR;
+	if (!f2_mode_to_ftype(mode) || S_ISDIR(mode) || S_ISLNK(mode))
+		return EINVAL;
+
+	err = ext2fs_new_inode(fs, parent, mode, NULL, ino);
+	if (err)
+		return f2_errno(err);
+
+	memset(&inode, 0, sizeof(inode));
+	inode.i_mode = mode;
+	inode.i_links_count = 1;
+	inode.i_generation = (uint32_t)random();
+	f2_init_extra_isize(f2, &inode);
+	f2_init_owner(req, &pinode, &inode);
+	f2_init_times(&inode);
+	if (S_ISCHR(mode) || S_ISBLK(mode)) {
+		f2_set_inode_rdev(&inode, rdev);
+	} else if (S_ISREG(mode) && ext2fs_has_feature_extents(fs->super)) {
+		ext2_extent_handle_t handle;
+
+		/* Opening the empty tree writes its header into i_block. */
+		inode.i_flags |= EXT4_EXTENTS_FL;
+		err = ext2fs_extent_open2(fs, *ino, (struct ext2_inode *)&inode,
+					  &handle);
+		if (err)
+			return f2_errno(err);
+		ext2fs_extent_free(handle);
+	}
+
+	ret = f2_write_inode(f2, *ino, &inode);
+	if (ret)
+		return ret;
+	ext2fs_inode_alloc_stats2(fs, *ino, +1, 0);
+
+	ret = f2_add_link(f2, parent, name, *ino, f2_mode_to_ftype(mode));
+	if (!ret)
+		ret = f2_dir_touch(f2, parent, 0);
+	if (ret)
+		f2_abandon_inode(f2, *ino);
+	return ret;
+}
+
+void f2_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		 mode_t mode, dev_t rdev)
+{
+	struct fuse2fs *f2 = f2_get(req);
+	ext2_ino_t ino;
+	int ret;
+
+	ret = f2_make_node(req, f2, f2_ino(parent), name, mode, rdev, &ino);
+	if (ret)
+		fuse_reply_err(req, ret);
+	else
+		f2_reply_entry(req, f2, ino);
+}
+
+void f2_op_mkdir(fuse_req_t req, fuse_ino_t parent_id, const char *name,
+		 mode_t mode)
+{
+	struct fuse2fs *f2 = f2_get(req);
+	ext2_ino_t parent = f2_ino(parent_id), ino;
+	struct ext2_inode_large pinode, inode;
+	errcode_t err;
+	int ret;
+
+	ret = f2_check_new_name(f2, parent, name);
+	if (!ret)
+		ret = f2_read_inode(f2, parent, &pinode);
+	if (!ret && !LINUX_S_ISDIR(pinode.i_mode))
+		ret = ENOTDIR;
+	if (!ret && f2_dir_full(f2, &pinode))
+		ret = EMLINK;
+	if (ret)
+		goto out;
+
+	err = ext2fs_new_inode(f2->fs, parent, LINUX_S_IFDIR | 0755, NULL,
+			       &ino);
+	/* Without a name, ext2fs_mkdir() builds the directory unlinked. */
+	if (!err)
+		err = ext2fs_mkdir(f2->fs, parent, ino, NULL);
+	ret = f2_errno(err);
+	if (ret)
+		goto out;
+
+	/* ext2fs_mkdir() raised the parent's count already: apply dir_nlink. */
+	ret = f2_read_inode(f2, parent, &pinode);
+	if (!ret && pinode.i_links_count >= EXT2_LINK_MAX &&
+	    ext2fs_has_feature_dir_nlink(f2->fs->super)) {
+		pinode.i_links_count = 1;
+		ret = f2_write_inode(f2, parent, &pinode);
+	}
+	if (!ret)
+		ret = f2_read_inode(f2, ino, &inode);
+	if (ret)
+		goto out;
+	/* i_generation seeds the block checksums: keep libext2fs's. */
+	inode.i_mode = LINUX_S_IFDIR | (mode & 07777);
+	f2_init_extra_isize(f2, &inode);
+	f2_init_owner(req, &pinode, &inode);
+	f2_init_times(&inode);
+	ret = f2_write_inode(f2, ino, &inode);
+	if (!ret)
+		ret = f2_add_link(f2, parent, name, ino, EXT2_FT_DIR);
+	if (ret) {
+		f2_dir_touch(f2, parent, -1);
+		f2_abandon_inode(f2, ino);
+		goto out;
+	}
+	ret = f2_dir_touch(f2, parent, 0);
+out:
+	if (ret)
+		fuse_reply_err(req, ret);
+	else
+		f2_reply_entry(req, f2, ino);
+}
+
+void f2_op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent_id,
+		   const char *name)
+{
+	struct fuse2fs *f2 = f2_get(req);
+	ext2_ino_t parent = f2_ino(parent_id), ino;
+	struct ext2_inode_large pinode, inode;
+	errcode_t err;
+	int ret;
+
+	ret = f2_check_new_name(f2, parent, name);
+	if (!ret)
+		ret = f2_read_inode(f2, parent, &pinode);
+	if (!ret && !LINUX_S_ISDIR(pinode.i_mode))
+		ret = ENOTDIR;
+	if (!ret && strlen(target) >= f2->fs->blocksize)
+		ret = ENAMETOOLONG;
+	if (ret)
+		goto out;
+
+	err = ext2fs_new_inode(f2->fs, parent, LINUX_S_IFLNK | 0777, NULL,
+			       &ino);
+	/* Fast (in i_block), inline or one-block slow link, unlinked. */
+	if (!err)
+		err = ext2fs_symlink(f2->fs, parent, ino, NULL, target);
+	ret = f2_errno(err);
+	if (ret)
+		goto out;
+
+	ret = f2_read_inode(f2, ino, &inode);
+	if (ret)
+		goto out;
+	f2_init_extra_isize(f2, &inode);
+	f2_init_owner(req, &pinode, &inode);
+	f2_init_times(&inode);
+	ret = f2_write_inode(f2, ino, &inode);
+	if (!ret)
+		ret = f2_add_link(f2, parent, name, ino, EXT2_FT_SYMLINK);
+	if (!ret)
+		ret = f2_dir_touch(f2, parent, 0);
+	if (ret)
+		f2_abandon_inode(f2, ino);
+out:
+	if (ret)
+		fuse_reply_err(req, ret);
+	else
+		f2_reply_entry(req, f2, ino);
+}
+
+void f2_op_readlink(fuse_req_t req, fuse_ino_t nodeid)
+{
+	struct fuse2fs *f2 = f2_get(req);
+	ext2_ino_t ino = f2_ino(nodeid);
+	struct ext2_inode_large inode;
+	char *buf = NULL;
+	ext2_file_t file;
+	unsigned int got = 0;
+	uint64_t size;
+	errcode_t err;
+	int ret;
+
+	ret = f2_read_inode(f2, ino, &inode);
+	if (ret)
+		goto out;
+	if (!LINUX_S_ISLNK(inode.i_mode)) {
+		ret = EINVAL;
+		goto out;
+	}
+	size = EXT2_I_SIZE(&inode);
+	if (size >= f2->fs->blocksize) {
+		ret = EUCLEAN;
+		goto out;
+	}
+	buf = calloc(1, size + 1);
+	if (!buf) {
+		ret = ENOMEM;
+		goto out;
+	}
+	if (ext2fs_is_fast_symlink((struct ext2_inode *)&inode)) {
+		memcpy(buf, inode.i_block, size);
+		goto out;
+	}
+	err = ext2fs_file_open2(f2->fs, ino, (struct ext2_inode *)&inode, 0,
+				&file);
+	if (!err) {
+		err = ext2fs_file_read(file, buf, (unsigned int)size, &got);
+		ext2fs_file_close(file);
+	}
+	ret = f2_errno(err);
+	if (!ret && got != size)
+		ret = EUCLEAN;
+out:
+	if (ret)
+		fuse_reply_err(req, ret);
+	else
+		fuse_reply_readlink(req, buf);
+	free(buf);
+}
+
+/* Drop one link of ino, freeing it once nothing references it. */
+static int f2_drop_link(struct fuse2fs *f2, ext2_ino_t ino, bool whole_dir)
+{
+	struct ext2_inode_large inode;
+	int ret;
+
+	ret = f2_read_inode(f2, ino, &inode);
+	if (ret)
+		return ret;
+	if (whole_dir)
+		inode.i_links_count = 0;
+	else if (inode.i_links_count)
+		inode.i_links_count--;
+	f2_touch(&inode, F2_CTIME);
+	ret = f2_write_inode(f2, ino, &inode);
+	if (ret)
+		return ret;
+	return f2_maybe_free_inode(f2, ino);
+}
+
+static void f2_remove(fuse_req_t req, fuse_ino_t parent_id, const char *name,
+		      bool rmdir)
+{
+	struct fuse2fs *f2 = f2_get(req);
+	ext2_ino_t parent = f2_ino(parent_id), ino;
+	struct ext2_inode_large inode;
+	bool empty;
+	int ret;
+
+	if (f2->ro) {
+		ret = EROFS;
+		goto out;
+	}
+	ret = f2_lookup_name(f2, parent, name, &ino);
+	if (!ret)
+		ret = f2_read_inode(f2, ino, &inode);
+	if (ret)
+		goto out;
+	if (rmdir) {
+		if (!LINUX_S_ISDIR(inode.i_mode)) {
+			ret = ENOTDIR;
+			goto out;
+		}
+		ret = f2_dir_is_empty(f2, ino, &empty);
+		if (!ret && !empty)
+			ret = ENOTEMPTY;
+	} else if (LINUX_S_ISDIR(inode.i_mode)) {
+		ret = EISDIR;
+	}
+	if (ret)
+		goto out;
+
+	ret = f2_errno(ext2fs_unlink(f2->fs, parent, name, ino, 0));
+	if (!ret)
+		ret = f2_dir_touch(f2, parent, rmdir ? -1 : 0);
+	if (!ret)
+		ret = f2_drop_link(f2, ino, rmdir);
+out:
+	fuse_reply_err(req, ret);
+}
+
+void f2_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	f2_remove(req, parent, name, false);
+}
+
+void f2_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	f2_remove(req, parent, name, true);
+}
+
+void f2_op_link(fuse_req_t req, fuse_ino_t nodeid, fuse_ino_t newparent_id,
+		const char *newname)
+{
+	struct fuse2fs *f2 = f2_get(req);
+	ext2_ino_t ino = f2_ino(nodeid), newparent = f2_ino(newparent_id);
+	struct ext2_inode_large inode;
+	int ret;
+
+	ret = f2_check_new_name(f2, newparent, newname);
+	if (!ret)
+		ret = f2_read_inode(f2, ino, &inode);
+	if (ret)
+		goto out;
+	if (LINUX_S_ISDIR(inode.i_mode)) {
+		ret = EPERM;
+		goto out;
+	}
+	if (inode.i_links_count >= EXT2_LINK_MAX) {
+		ret = EMLINK;
+		goto out;
+	}
+	ret = f2_add_link(f2, newparent, newname, ino,
+			  f2_mode_to_ftype(inode.i_mode));
+	if (ret)
+		goto out;
+	/* The link may have rewritten an inline parent: reread the inode. */
+	ret = f2_read_inode(f2, ino, &inode);
+	if (ret)
+		goto out;
+	inode.i_links_count++;
+	f2_touch(&inode, F2_CTIME);
+	ret = f2_write_inode(f2, ino, &inode);
+	if (!ret)
+		ret = f2_dir_touch(f2, newparent, 0);
+out:
+	if (ret)
+		fuse_reply_err(req, ret);
+	else
+		f2_reply_entry(req, f2, ino);
+}
+
+/* Move directory ino from one parent to another: its ".." and the counts. */
+static int f2_reparent_dir(struct fuse2fs *f2, ext2_ino_t ino,
+			   ext2_ino_t from, ext2_ino_t to)
+{
+	int ret;
+
+	if (from == to)
+		return 0;
+	ret = f2_set_entry(f2, ino, "..", to, EXT2_FT_DIR);
+	if (!ret)
+		ret = f2_dir_touch(f2, from, -1);
+	if (!ret)
+		ret = f2_dir_touch(f2, to, +1);
+	return ret;
+}
+
+static int f2_touch_ctime(struct fuse2fs *f2, ext2_ino_t ino)
+{
+	struct ext2_inode_large inode;
+	int ret;
+
+	ret = f2_read_inode(f2, ino, &inode);
+	if (ret)
+		return ret;
+	f2_touch(&inode, F2_CTIME);
+	return f2_write_inode(f2, ino, &inode);
+}
+
+static int f2_rename_exchange(struct fuse2fs *f2, ext2_ino_t parent,
+			      const char *name, ext2_ino_t src,
+			      struct ext2_inode_large *si, ext2_ino_t newparent,
+			      const char *newname, ext2_ino_t dst,
+			      struct ext2_inode_large *di)
+{
+	int ret;
+
+	ret = f2_set_entry(f2, parent, name, dst, f2_mode_to_ftype(di->i_mode));
+	if (!ret)
+		ret = f2_set_entry(f2, newparent, newname, src,
+				   f2_mode_to_ftype(si->i_mode));
+	if (!ret && LINUX_S_ISDIR(si->i_mode))
+		ret = f2_reparent_dir(f2, src, parent, newparent);
+	if (!ret && LINUX_S_ISDIR(di->i_mode))
+		ret = f2_reparent_dir(f2, dst, newparent, parent);
+	if (!ret)
+		ret = f2_touch_ctime(f2, src);
+	if (!ret)
+		ret = f2_touch_ctime(f2, dst);
+	if (!ret)
+		ret = f2_dir_touch(f2, parent, 0);
+	if (!ret && newparent != parent)
+		ret = f2_dir_touch(f2, newparent, 0);
+	return ret;
+}
+
+static int f2_do_rename(struct fuse2fs *f2, ext2_ino_t parent,
+			const char *name, ext2_ino_t newparent,
+			const char *newname, unsigned int flags)
+{
+	struct ext2_inode_large si, di;
+	ext2_ino_t src, dst = 0;
+	bool src_dir, empty;
+	int ret;
+
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return EINVAL;
+	if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
+		return EINVAL;
+	if (f2->ro)
+		return EROFS;
+	if (strlen(newname) > EXT2_NAME_LEN)
+		return ENAMETOOLONG;
+
+	ret = f2_lookup_name(f2, parent, name, &src);
+	if (!ret)
+		ret = f2_read_inode(f2, src, &si);
+	if (ret)
+		return ret;
+	ret = f2_lookup_name(f2, newparent, newname, &dst);
+	if (ret == ENOENT)
+		dst = 0;
+	else if (ret)
+		return ret;
+	if (dst) {
+		if (flags & RENAME_NOREPLACE)
+			return EEXIST;
+		ret = f2_read_inode(f2, dst, &di);
+		if (ret)
+			return ret;
+	} else if (flags & RENAME_EXCHANGE) {
+		return ENOENT;
+	}
+	/* Two names of one inode: POSIX says do nothing. */
+	if (dst == src)
+		return 0;
+	if (flags & RENAME_EXCHANGE)
+		return f2_rename_exchange(f2, parent, name, src, &si,
+					  newparent, newname, dst, &di);
+
+	src_dir = LINUX_S_ISDIR(si.i_mode);
+	if (dst) {
+		if (src_dir && !LINUX_S_ISDIR(di.i_mode))
+			return ENOTDIR;
+		if (!src_dir && LINUX_S_ISDIR(di.i_mode))
+			return EISDIR;
+		if (src_dir) {
+			ret = f2_dir_is_empty(f2, dst, &empty);
+			if (ret)
+				return ret;
+			if (!empty)
+				return ENOTEMPTY;
+		}
+		/* Replace in place so newname never disappears. */
+		ret = f2_set_entry(f2, newparent, newname, src,
+				   f2_mode_to_ftype(si.i_mode));
+	} else {
+		if (src_dir && newparent != parent) {
+			struct ext2_inode_large np;
+
+			ret = f2_read_inode(f2, newparent, &np);
+			if (!ret && f2_dir_full(f2, &np))
+				ret = EMLINK;
+			if (ret)
+				return ret;
+		}
+		ret = f2_add_link(f2, newparent, newname, src,
+				  f2_mode_to_ftype(si.i_mode));
+	}
+	if (ret)
+		return ret;
+
+	ret = f2_errno(ext2fs_unlink(f2->fs, parent, name, src, 0));
+	if (!ret && src_dir)
+		ret = f2_reparent_dir(f2, src, parent, newparent);
+	if (!ret)
+		ret = f2_touch_ctime(f2, src);
+	if (!ret)
+		ret = f2_dir_touch(f2, parent, 0);
+	if (!ret && newparent != parent)
+		ret = f2_dir_touch(f2, newparent, 0);
+	if (!ret && dst) {
+		/* The replaced directory's ".." no longer counts. */
+		if (src_dir)
+			ret = f2_dir_touch(f2, newparent, -1);
+		if (!ret)
+			ret = f2_drop_link(f2, dst, src_dir);
+	}
+	return ret;
+}
+
+void f2_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  fuse_ino_t newparent, const char *newname,
+		  unsigned int flags)
+{
+	struct fuse2fs *f2 = f2_get(req);
+
+	fuse_reply_err(req, f2_do_rename(f2, f2_ino(parent), name,
+					 f2_ino(newparent), newname, flags));
+}
