@@ -74,6 +74,8 @@ struct f2_run {
 
 /* Largest logical block + 1 an extent file can address. */
 #define F2_MAX_LBLK		(1ULL << 32)
+/* Most extents one run glues together (64 x 128 MiB with 4 KiB blocks). */
+#define F2_MAX_GLUE		64
 
 /*
  * The longest run starting at lblk and ending before end: one extent or
@@ -110,6 +112,12 @@ void f2_iomap_negotiated(void *userdata, bool iomap);
 int f2_iomap_sync_for_kernel(struct fuse2fs *f2);
 /* Drop stale device caches for ino's blocks before classic IO uses them. */
 void f2_iomap_drop_caches(struct fuse2fs *f2, ext2_ino_t ino);
+/*
+ * ino's mode in effect may have changed (toggle, inline data grown into
+ * extents): invalidate the kernel's entries for its names so the next
+ * LOOKUP reports the new flag (iomap_notify.c).  0 or a positive errno.
+ */
+int f2_iomap_mode_changed(struct fuse2fs *f2, ext2_ino_t ino);
 /* Release the device (loop device included); called at unmount. */
 void f2_iomap_release_device(struct fuse2fs *f2);
 

@@ -64,6 +64,7 @@ static errcode_t map_run(ext2_extent_handle_t h, blk64_t lblk, blk64_t end,
 			 struct f2_run *run)
 {
 	struct ext2fs_extent e, next;
+	unsigned int glued;
 	errcode_t err;
 
 	run->lblk = lblk;
@@ -81,8 +82,12 @@ static errcode_t map_run(ext2_extent_handle_t h, blk64_t lblk, blk64_t end,
 	run->pblk = e.e_pblk + (lblk - e.e_lblk);
 	run->len = e.e_lblk + e.e_len - lblk;
 
-	/* Extents are at most 32768 blocks: glue contiguous neighbours. */
-	while (run->lblk + run->len < end) {
+	/*
+	 * Extents are at most 32768 blocks: glue contiguous neighbours, up
+	 * to a bound that keeps one BEGIN cheap on huge files.
+	 */
+	for (glued = 0; run->lblk + run->len < end && glued < F2_MAX_GLUE;
+	     glued++) {
 		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &next);
 		if (err || next.e_lblk != run->lblk + run->len ||
 		    next.e_pblk != run->pblk + run->len ||

@@ -8,9 +8,10 @@
  * (EINVAL) and addressable by an extent file (EFBIG); writes on a
  * read-only mount get EROFS.
  *
- * BEGIN answers with the longest run that starts at pos: one mapped or
- * unwritten run (contiguous extents are glued together) or a hole up to
- * the next extent, clipped to the request.  A write into a hole allocates
+ * BEGIN answers with the longest run that starts at pos's block: one
+ * mapped or unwritten run (contiguous extents are glued together) or a
+ * hole up to the next extent, not clipped to the request
+ * (doc/protocol.md: the kernel uses what it needs).  A write into a hole allocates
  * unwritten extents first; a write at or past EOF allocates ahead so a
  * streaming writer gets one contiguous extent instead of one per request.
  * IOEND converts what was written to written extents and moves i_size;
@@ -94,19 +95,14 @@ static blk64_t alloc_end(ext2_filsys fs, const struct ext2_inode_large *inode,
 
 static int begin_write(struct fuse2fs *f2, ext2_ino_t ino,
 		       struct ext2_inode_large *inode, uint64_t pos,
-		       blk64_t lblk, blk64_t end_req, struct f2_run *run,
-		       uint16_t *flags)
+		       blk64_t lblk, blk64_t end_req, blk64_t hole_end,
+		       struct f2_run *run, uint16_t *flags)
 {
 	ext2_filsys fs = f2->fs;
-	struct f2_run hole;
 	blk64_t end;
 	errcode_t err;
 
-	/* The whole hole, not clipped to the request. */
-	err = f2_map_run(fs, ino, inode, lblk, F2_MAX_LBLK, &hole);
-	if (err)
-		return f2_errno(err);
-	end = alloc_end(fs, inode, pos, end_req, lblk + hole.len);
+	end = alloc_end(fs, inode, pos, end_req, hole_end);
 	err = f2_alloc_unwritten(fs, ino, inode, lblk, end - lblk);
 	if (err == EXT2_ET_BLOCK_ALLOC_FAIL && end > end_req) {
 		/* Little space left: do not let the read-ahead guess fail. */
@@ -118,7 +114,7 @@ static int begin_write(struct fuse2fs *f2, ext2_ino_t ino,
 		err = EXT2_ET_SHORT_WRITE;
 	if (err)
 		return f2_errno(err);
-	err = f2_map_run(fs, ino, inode, lblk, end_req, run);
+	err = f2_map_run(fs, ino, inode, lblk, F2_MAX_LBLK, run);
 	if (err)
 		return f2_errno(err);
 	if (run->type == FUSE_IOMAP_TYPE_HOLE)
@@ -148,7 +144,9 @@ static void f2_iomap_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 	if (!in->count || in->pos + in->count < in->pos ||
 	    (in->opflags & ~FUSE_IOMAP_OP_ALL) || in->padding)
 		goto out_err;
-	write = (in->opflags & FUSE_IOMAP_OP_WRITE) &&
+	/* Writeback may meet a range nobody allocated yet: never a hole. */
+	write = (in->opflags & (FUSE_IOMAP_OP_WRITE |
+				FUSE_IOMAP_OP_WRITEBACK)) &&
 		!(in->opflags & (FUSE_IOMAP_OP_ZERO | FUSE_IOMAP_OP_REPORT));
 	ret = EFBIG;
 	end = in->pos + in->count;
@@ -164,14 +162,21 @@ static void f2_iomap_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 	bs = f2->fs->blocksize;
 	lblk = in->pos / bs;
 	end_blk = (end + bs - 1) / bs;
-	err = f2_map_run(f2->fs, f2_ino(nodeid), &inode, lblk, end_blk, &run);
+	/*
+	 * The whole run, not clipped to the request: the kernel uses what it
+	 * needs, and a longer answer saves the next upcall.
+	 */
+	err = f2_map_run(f2->fs, f2_ino(nodeid), &inode, lblk, F2_MAX_LBLK,
+			 &run);
 	if (err) {
 		ret = f2_errno(err);
 		goto out_err;
 	}
 	if (write && run.type == FUSE_IOMAP_TYPE_HOLE) {
+		if (lblk + run.len < end_blk)
+			end_blk = lblk + run.len;
 		ret = begin_write(f2, f2_ino(nodeid), &inode, in->pos, lblk,
-				  lblk + run.len, &run, &flags);
+				  end_blk, lblk + run.len, &run, &flags);
 		if (ret)
 			goto out_err;
 	}

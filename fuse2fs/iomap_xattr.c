@@ -128,5 +128,8 @@ int f2_iomap_xattr_set(struct fuse2fs *f2, const struct fuse_ctx *ctx,
 	/* Entering iomap: the kernel must see libext2fs's writes. */
 	if (!want)
 		f2_iomap_sync_for_kernel(f2);
+	ret = f2_read_inode(f2, ino, &inode);
+	if (!ret && f2_iomap_policy(f2, ino, &inode) != before)
+		f2_iomap_mode_changed(f2, ino);
 	return 0;
 }
