@@ -65,9 +65,10 @@ static bool tag_has_id(uint16_t tag)
 }
 
 /*
- * The kernel's rules (posix_acl_valid): entries sorted by tag, one each of
- * user::, group:: and other::, named entries sorted by id without
- * duplicates, and a mask whenever named entries exist.
+ * The kernel's rules (posix_acl_valid): entries grouped in tag order, one
+ * each of user::, group:: and other::, at most one mask and a mask
+ * whenever named entries exist.  Like the kernel, the order and
+ * uniqueness of the ids in named entries are not checked.
  */
 static int acl_check(const struct f2_acl *acl)
 {
@@ -99,8 +100,6 @@ static int acl_check(const struct f2_acl *acl)
 		case F2_ACL_GROUP:
 			if (e->id == ACL_UNDEFINED_ID)
 				return EINVAL;
-			if (prev && prev->tag == e->tag && prev->id >= e->id)
-				return EINVAL;
 			n_named++;
 			break;
 		default:
@@ -123,8 +122,11 @@ int f2_acl_from_vfs(const void *buf, size_t size, struct f2_acl **out)
 	int err;
 
 	*out = NULL;
-	if (!buf || size < VFS_HDR_SIZE || get_le32(p) != VFS_ACL_VERSION)
+	if (!buf || size < VFS_HDR_SIZE)
 		return EINVAL;
+	/* An unknown format version is "not supported", as in the kernel. */
+	if (get_le32(p) != VFS_ACL_VERSION)
+		return EOPNOTSUPP;
 	if ((size - VFS_HDR_SIZE) % VFS_ENTRY_SIZE)
 		return EINVAL;
 	count = (size - VFS_HDR_SIZE) / VFS_ENTRY_SIZE;

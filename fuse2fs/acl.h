@@ -38,7 +38,8 @@ struct f2_acl {
 /*
  * Parse an ACL in the VFS xattr format and check it is well formed.
  * A header without entries is valid and yields *acl == NULL: setting it
- * removes the ACL, as in the kernel.  0 or a positive errno (EINVAL).
+ * removes the ACL, as in the kernel.  0 or a positive errno (EINVAL;
+ * EOPNOTSUPP for an unknown format version).
  */
 int f2_acl_from_vfs(const void *buf, size_t size, struct f2_acl **acl);
 /* Parse ext4's on-disk format; 0, EIO for a corrupted value, or ENOMEM. */
