@@ -81,6 +81,8 @@ int tfs_env_init(struct tfs_env *env)
 		return -1;
 	}
 	tfs_guard_dir(env->dir, true);
+	/* Tests that switch to other users must reach the mountpoints. */
+	chmod(env->dir, 0755);
 	if (strlen(env->dir) > TFS_PATH_MAX - 32) {
 		fprintf(stderr, "# %s: path too long\n", env->dir);
 		return -1;

@@ -147,3 +147,36 @@ long long tfs_sb_number(const char *image, const char *field)
 		return -1;
 	return n;
 }
+
+int tfs_debugfs(const char *image, const char *request, char **out)
+{
+	return tfs_runl(TFS_FSCK_TIMEOUT_MS, out, "debugfs", "-R", request,
+			image, NULL);
+}
+
+long long tfs_inode_field(const char *image, const char *path,
+			  const char *key)
+{
+	char req[TFS_PATH_MAX + 16], *out = NULL, *p;
+	size_t klen = strlen(key);
+	long long val = -1;
+
+	snprintf(req, sizeof(req), "stat \"%s\"", path);
+	tfs_debugfs(image, req, &out);
+	/* Keys appear as "Key: value" after a line start or whitespace. */
+	for (p = out; p && (p = strstr(p, key)); p += klen) {
+		char *end;
+
+		if ((p != out && p[-1] != ' ' && p[-1] != '\n' &&
+		     p[-1] != '\t') || p[klen] != ':')
+			continue;
+		val = strtoll(p + klen + 1, &end, 0);
+		if (end == p + klen + 1)
+			val = -1;
+		break;
+	}
+	if (val < 0)
+		tfs_log_text("debugfs stat output", out);
+	free(out);
+	return val;
+}

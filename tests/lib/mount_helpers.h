@@ -125,6 +125,19 @@ long long tfs_sb_number(const char *image, const char *field);
 int tfs_sb_string(const char *image, const char *field, char *buf,
 		  size_t size);
 
+/*
+ * debugfs -R REQUEST IMAGE (read-only), output in *out (malloc()ed,
+ * always set).  Returns debugfs's exit status or a tfs_run() error.
+ */
+int tfs_debugfs(const char *image, const char *request, char **out);
+/*
+ * The number after "key:" in debugfs's `stat PATH` for the inode at PATH
+ * inside the image, e.g. key "Inode", "Links", "Blockcount", "Flags"
+ * (hex accepted); -1 if absent.
+ */
+long long tfs_inode_field(const char *image, const char *path,
+			  const char *key);
+
 /* ---- mounts (mount_helpers.c) ---- */
 
 struct tfs_mount {
