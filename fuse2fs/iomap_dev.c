@@ -262,7 +262,9 @@ void f2_iomap_negotiated(void *userdata, bool iomap)
 	if (f2->iomap_mode == F2_IOMAP_OFF)
 		return;
 	if (!iomap) {
-		fall_back(f2, "the kernel does not offer FUSE_IOMAP");
+		/* iomap=on without kernel support already failed in init(). */
+		if (f2->iomap_mode == F2_IOMAP_AUTO)
+			fall_back(f2, "the kernel does not offer FUSE_IOMAP");
 		return;
 	}
 	if (ext2fs_has_feature_bigalloc(f2->fs->super) ||

@@ -1,0 +1,737 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * fuse2fs as an iomap server, with the test playing the kernel over the
+ * wire harness: the per-file policy reported at LOOKUP/READDIRPLUS/GETATTR,
+ * every BEGIN mapping checked against `debugfs -R "ex"`, allocation and
+ * IOEND sequences (the test does the kernel's data IO on the image, which
+ * is the registered device here), errors, and fresh images that end
+ * e2fsck -fn clean.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "mount_helpers.h"
+#include "f2_fixture.h"
+
+#define BS		4096ULL
+#define MIB		(1ULL << 20)
+
+FIXTURE(f2) {
+	char dir[200];
+	char tree[256];
+	char image[256];
+	struct wire w;
+	bool running;
+};
+
+FIXTURE_SETUP(f2)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(self->dir, sizeof(self->dir), "%s/f2iomap.XXXXXX",
+		 tmp ? tmp : "/var/tmp");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	snprintf(self->tree, sizeof(self->tree), "%s/tree", self->dir);
+	snprintf(self->image, sizeof(self->image), "%s/fs.img", self->dir);
+	ASSERT_EQ(0, mkdir(self->tree, 0755));
+	self->running = false;
+}
+
+FIXTURE_TEARDOWN(f2)
+{
+	if (self->running)
+		wire_stop(&self->w);
+	tfs_sh(F2_CMD_TIMEOUT_MS, NULL, "rm -rf '%s'", self->dir);
+}
+
+static int put_file(const char *dir, const char *name, size_t size)
+{
+	char path[512];
+	char *buf = malloc(size ? size : 1);
+	int rc;
+
+	if (!buf)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	tfs_pattern(buf, size, 0, 3);
+	rc = tfs_write_file(path, buf, size);
+	free(buf);
+	return rc;
+}
+
+static int start(struct _test_data_f2 *self, const char *opts, bool offer)
+{
+	struct fuse_init_out init;
+
+	if (f2_start(&self->w, self->image, opts, offer, &init))
+		return -1;
+	self->running = true;
+	if (offer && (!opts || !strstr(opts, "iomap=off")) &&
+	    !wire_init_accepted_iomap(&init)) {
+		fprintf(stderr, "# fuse2fs did not accept FUSE_IOMAP\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int stop(struct _test_data_f2 *self)
+{
+	int rc = wire_stop(&self->w);
+
+	self->running = false;
+	if (rc)
+		fprintf(stderr, "# fuse2fs exited with %d\n", rc);
+	return rc;
+}
+
+/* The policy fixture: one file of each kind. */
+static int make_policy_image(struct _test_data_f2 *self)
+{
+	struct tfs_mkfs_opts o = {
+		.features = "inline_data", .populate = self->tree,
+	};
+	char link[512];
+
+	if (put_file(self->tree, "big", MIB) ||
+	    put_file(self->tree, "small", 60) ||
+	    put_file(self->tree, "enc", 65536) ||
+	    put_file(self->tree, "ver", 65536) ||
+	    put_file(self->tree, "jdata", 65536))
+		return -1;
+	snprintf(link, sizeof(link), "%s/sub", self->tree);
+	if (mkdir(link, 0755))
+		return -1;
+	snprintf(link, sizeof(link), "%s/link", self->tree);
+	if (symlink("big", link))
+		return -1;
+	if (tfs_mkfs(self->image, &o))
+		return -1;
+	/* Only the decision is tested: flags set without the real thing. */
+	return f2_debugfs(self->image,
+			  "set_inode_field enc flags 0x80800\n"
+			  "set_inode_field ver flags 0x180000\n"
+			  "set_inode_field jdata flags 0x84000\n");
+}
+
+/* Put the fake flags back so that e2fsck judges fuse2fs's work only. */
+static int unflag_policy_image(struct _test_data_f2 *self)
+{
+	return f2_debugfs(self->image,
+			  "set_inode_field enc flags 0x80000\n"
+			  "set_inode_field ver flags 0x80000\n"
+			  "set_inode_field jdata flags 0x80000\n");
+}
+
+struct expect {
+	const char *name;
+	bool iomap;
+	const char *mode;
+};
+
+static const struct expect policy_auto[] = {
+	{ "big", true, "iomap" },
+	{ "small", false, "classic (inline data)" },
+	{ "enc", false, "classic (encrypted)" },
+	{ "ver", false, "classic (verity)" },
+	{ "jdata", false, "classic (data journalling)" },
+	{ "sub", false, "classic (not a regular file)" },
+	{ "link", false, NULL },
+};
+
+static int check_mode_xattr(struct wire *w, uint64_t nodeid, const char *want)
+{
+	char buf[128];
+	int n = f2_getxattr(w, nodeid, "user.fuse2fs.iomap_mode", buf,
+			    sizeof(buf) - 1);
+
+	if (n < 0) {
+		fprintf(stderr, "# getxattr iomap_mode: %d\n", n);
+		return -1;
+	}
+	buf[n] = '\0';
+	if (strcmp(buf, want)) {
+		fprintf(stderr, "# iomap_mode '%s', expected '%s'\n", buf, want);
+		return -1;
+	}
+	return 0;
+}
+
+TEST_F(f2, policy_per_file_at_lookup_readdirplus_getattr)
+{
+	struct fuse_entry_out e;
+	struct fuse_attr_out a;
+	static struct wire_reply r;
+	struct fuse_direntplus dp;
+	char name[256];
+	unsigned int i, seen = 0;
+	uint64_t fh, nodeid[8] = { 0 };
+	size_t pos = 0;
+
+	ASSERT_EQ(0, make_policy_image(self));
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+
+	for (i = 0; i < ARRAY_SIZE(policy_auto); i++) {
+		const struct expect *x = &policy_auto[i];
+		char path[64];
+		ext2_ino_t ino;
+
+		snprintf(path, sizeof(path), "/%s", x->name);
+		ASSERT_EQ(0, f2_stat_image(self->image, path, &ino, NULL));
+		ASSERT_EQ(0, wire_lookup(&self->w, 1, x->name, &e));
+		nodeid[i] = e.nodeid;
+		EXPECT_EQ(x->iomap, !!(e.attr.flags & FUSE_ATTR_IOMAP))
+			TH_LOG("LOOKUP %s flags 0x%x", x->name, e.attr.flags);
+		/* The backing inode number travels in fuse_attr.ino. */
+		EXPECT_EQ(ino, e.attr.ino);
+		ASSERT_EQ(0, wire_getattr(&self->w, e.nodeid, &a));
+		EXPECT_EQ(x->iomap, !!(a.attr.flags & FUSE_ATTR_IOMAP))
+			TH_LOG("GETATTR %s", x->name);
+		if (x->mode)
+			EXPECT_EQ(0, check_mode_xattr(&self->w, e.nodeid,
+						      x->mode));
+	}
+
+	ASSERT_EQ(0, wire_opendir(&self->w, 1, &fh));
+	ASSERT_EQ(0, wire_readdirplus(&self->w, 1, fh, 0, 65536, &r));
+	while (wire_next_direntplus(&r, &pos, &dp, name)) {
+		for (i = 0; i < ARRAY_SIZE(policy_auto); i++) {
+			if (strcmp(name, policy_auto[i].name))
+				continue;
+			seen++;
+			EXPECT_EQ(policy_auto[i].iomap,
+				  !!(dp.entry_out.attr.flags & FUSE_ATTR_IOMAP))
+				TH_LOG("READDIRPLUS %s", name);
+		}
+	}
+	EXPECT_EQ(ARRAY_SIZE(policy_auto), seen);
+	ASSERT_EQ(0, wire_release(&self->w, 1, fh, true));
+
+	/* BEGIN is refused on anything not in iomap mode... */
+	EXPECT_EQ(-EOPNOTSUPP, wire_iomap_begin(&self->w, nodeid[1],
+						nodeid[1], 0, 4096, 0, NULL));
+	EXPECT_EQ(-EOPNOTSUPP, wire_iomap_begin(&self->w, nodeid[2],
+						nodeid[2], 0, 4096, 0, NULL));
+	EXPECT_EQ(-EOPNOTSUPP, wire_iomap_begin(&self->w, nodeid[5],
+						nodeid[5], 0, 4096, 0, NULL));
+	/* ...or naming the wrong backing inode, or a free inode. */
+	EXPECT_EQ(-ESTALE, wire_iomap_begin(&self->w, nodeid[0],
+					    nodeid[1], 0, 4096, 0, NULL));
+	EXPECT_EQ(-ESTALE, wire_iomap_begin(&self->w, 4000, 4000, 0, 4096, 0,
+					    NULL));
+	EXPECT_EQ(-ESTALE, wire_iomap_begin(&self->w, 1ULL << 40, 1ULL << 40,
+					    0, 4096, 0, NULL));
+	/* The mode attribute is read-only. */
+	EXPECT_EQ(-EPERM, f2_setxattr(&self->w, nodeid[0],
+				      "user.fuse2fs.iomap_mode", "iomap"));
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, unflag_policy_image(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
+TEST_F(f2, iomap_off_and_kernel_without_iomap_are_classic)
+{
+	struct fuse_entry_out e;
+
+	ASSERT_EQ(0, make_policy_image(self));
+	ASSERT_EQ(0, start(self, "iomap=off", true));
+	ASSERT_EQ(0, wire_lookup(&self->w, 1, "big", &e));
+	EXPECT_EQ(0, e.attr.flags & FUSE_ATTR_IOMAP);
+	EXPECT_EQ(0, check_mode_xattr(&self->w, e.nodeid,
+				      "classic (iomap=off)"));
+	EXPECT_EQ(-ENOSYS, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino,
+					    0, 4096, 0, NULL));
+	ASSERT_EQ(0, stop(self));
+
+	ASSERT_EQ(0, start(self, "iomap=auto", false));
+	ASSERT_EQ(0, wire_lookup(&self->w, 1, "big", &e));
+	EXPECT_EQ(0, e.attr.flags & FUSE_ATTR_IOMAP);
+	EXPECT_EQ(0, check_mode_xattr(&self->w, e.nodeid,
+				      "classic (no kernel iomap)"));
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, unflag_policy_image(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
+TEST_F(f2, iomap_on_fails_without_kernel_iomap)
+{
+	struct fuse_init_out init;
+	struct tfs_mkfs_opts o = { .populate = self->tree };
+
+	ASSERT_EQ(0, put_file(self->tree, "big", MIB));
+	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
+	/* The server may answer INIT and then exit, or exit right away. */
+	if (f2_start(&self->w, self->image, "iomap=on", false, &init) == 0)
+		self->running = true;
+	EXPECT_NE(0, self->running ? stop(self) : 1);
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
+/* ext3: indirect-block files stay classic (see fuse2fs/iomap_policy.c). */
+TEST_F(f2, ext3_indirect_files_are_classic)
+{
+	struct tfs_mkfs_opts o = { .fstype = "ext3", .populate = self->tree };
+	struct fuse_entry_out e;
+
+	ASSERT_EQ(0, put_file(self->tree, "big", 3 * MIB));
+	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	ASSERT_EQ(0, wire_lookup(&self->w, 1, "big", &e));
+	EXPECT_EQ(0, e.attr.flags & FUSE_ATTR_IOMAP);
+	EXPECT_EQ(0, check_mode_xattr(&self->w, e.nodeid,
+				      "classic (indirect blocks)"));
+	EXPECT_EQ(-EOPNOTSUPP, wire_iomap_begin(&self->w, e.nodeid,
+						e.attr.ino, 0, 4096, 0, NULL));
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
+/*
+ * Walk [0, end) with BEGIN(opflags) like the kernel does (ask at pos, use
+ * the mapping, ask again at its end) and check every mapping against the
+ * truth.  Returns the number of BEGIN calls or -1.
+ */
+static int walk_file(struct wire *w, uint64_t nodeid, uint64_t ino,
+		     uint64_t end, uint32_t opflags, uint32_t dev,
+		     const struct f2_truth *t)
+{
+	struct fuse_iomap_mapping m;
+	uint64_t pos = 0, b, first, last;
+	int calls = 0, rc;
+
+	while (pos < end) {
+		rc = wire_iomap_begin(w, nodeid, ino, pos, end - pos, opflags,
+				      &m);
+		calls++;
+		if (rc) {
+			fprintf(stderr, "# BEGIN at %llu: %d\n",
+				(unsigned long long)pos, rc);
+			return -1;
+		}
+		if (m.offset > pos || m.offset + m.length <= pos ||
+		    m.offset % BS || m.length % BS) {
+			fprintf(stderr, "# mapping %llu+%llu misses %llu\n",
+				(unsigned long long)m.offset,
+				(unsigned long long)m.length,
+				(unsigned long long)pos);
+			return -1;
+		}
+		first = m.offset / BS;
+		last = (m.offset + m.length) / BS;
+		for (b = first; b < last; b++) {
+			int type = b < t->nblocks ? t->type[b] :
+				FUSE_IOMAP_TYPE_HOLE;
+			uint64_t want = type == FUSE_IOMAP_TYPE_HOLE ?
+				FUSE_IOMAP_NULL_ADDR :
+				t->pblk[b] * BS - (b - first) * BS;
+
+			if (type != m.type || want != m.addr ||
+			    m.dev != (type == FUSE_IOMAP_TYPE_HOLE ? 0 : dev)) {
+				fprintf(stderr,
+					"# block %llu: truth type %d, mapping type %u addr %llu dev %u\n",
+					(unsigned long long)b, type, m.type,
+					(unsigned long long)m.addr, m.dev);
+				return -1;
+			}
+			if (b >= t->nblocks)
+				break;	/* a hole past the truth: fine */
+		}
+		/* Maximal: the next block must really be different. */
+		if (last < t->nblocks && t->type[last] == m.type &&
+		    (m.type == FUSE_IOMAP_TYPE_HOLE ||
+		     t->pblk[last] * BS == m.addr + m.length)) {
+			fprintf(stderr, "# mapping at %llu stops early at %llu\n",
+				(unsigned long long)pos,
+				(unsigned long long)last);
+			return -1;
+		}
+		pos = m.offset + m.length;
+	}
+	return calls;
+}
+
+/* The device id fuse2fs registered: read it off any mapped BEGIN. */
+static uint32_t dev_of(struct wire *w, uint64_t nodeid, uint64_t pos)
+{
+	struct fuse_iomap_mapping m;
+
+	if (wire_iomap_begin(w, nodeid, nodeid, pos, BS, 0, &m))
+		return 0;
+	return m.dev;
+}
+
+TEST_F(f2, mappings_match_debugfs_extents)
+{
+	static const char *const files[] = { "frag", "sparse", "prealloc" };
+	struct tfs_mkfs_opts o = { .populate = self->tree };
+	char script[16384], src[512];
+	struct fuse_entry_out e;
+	struct f2_truth t;
+	size_t n;
+	unsigned int i;
+	uint32_t dev;
+	int fd, k;
+
+	/* sparse: data every 192 KiB, a hole at 0, size not block aligned */
+	snprintf(src, sizeof(src), "%s/sparse", self->tree);
+	fd = open(src, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	ASSERT_GE(fd, 0);
+	for (k = 1; k < 40; k += 3) {
+		char blk[8192];
+
+		memset(blk, 'a' + k % 26, sizeof(blk));
+		ASSERT_EQ((ssize_t)sizeof(blk),
+			  pwrite(fd, blk, sizeof(blk), (off_t)k * 65536));
+	}
+	ASSERT_EQ(0, ftruncate(fd, 40 * 65536 + 12345));
+	close(fd);
+	ASSERT_EQ(0, put_file(self->dir, "src4m", 4 * MIB));
+	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
+
+	/* frag: punched every few blocks, some unwritten ranges inside */
+	n = snprintf(script, sizeof(script),
+		     "write %s/src4m frag\npunch frag 16 31\n"
+		     "punch frag 100 100\nwrite /dev/null prealloc\n"
+		     "fallocate prealloc 0 300\nfallocate prealloc 400 401\n",
+		     self->dir);
+	for (k = 200; k < 900; k += 4)
+		n += snprintf(script + n, sizeof(script) - n,
+			      "punch frag %d %d\n", k, k + (k % 3 ? 1 : 0));
+	ASSERT_EQ(0, f2_debugfs(self->image, script));
+
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
+		char path[32];
+		int calls, calls2;
+
+		snprintf(path, sizeof(path), "/%s", files[i]);
+		ASSERT_EQ(0, f2_truth_load(self->image, path, 2048, &t));
+		ASSERT_EQ(0, wire_lookup(&self->w, 1, files[i], &e));
+		ASSERT_TRUE(e.attr.flags & FUSE_ATTR_IOMAP);
+		dev = dev_of(&self->w, e.nodeid, 0);
+		if (!dev)	/* sparse starts with a hole */
+			dev = dev_of(&self->w, e.nodeid, 65536);
+		ASSERT_NE(0, dev);
+		calls = walk_file(&self->w, e.nodeid, e.attr.ino, 2048 * BS,
+				  0, dev, &t);
+		ASSERT_GT(calls, 0);
+		calls2 = walk_file(&self->w, e.nodeid, e.attr.ino, 2048 * BS,
+				   FUSE_IOMAP_OP_REPORT, dev, &t);
+		ASSERT_EQ(calls, calls2);
+		/* One BEGIN per extent or hole, never per block. */
+		EXPECT_LE((unsigned int)calls, 2 * t.nextents + 2);
+		TH_LOG("%s: %u extents, %d BEGINs for 8 MiB", files[i],
+		       t.nextents, calls);
+		f2_truth_free(&t);
+	}
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
+/* The kernel's side of one write: BEGIN, data to the device, IOEND. */
+static int kernel_write(struct wire *w, int imgfd, uint64_t nodeid,
+			uint64_t pos, uint64_t count, uint32_t opflags,
+			uint64_t *size, unsigned int *begins)
+{
+	struct fuse_iomap_ioend_in io = { .attr_ino = nodeid };
+	struct fuse_iomap_mapping m;
+	uint64_t end = pos + count, n;
+	char *buf;
+	int rc;
+
+	while (pos < end) {
+		rc = wire_iomap_begin(w, nodeid, nodeid, pos, end - pos,
+				      opflags, &m);
+		(*begins)++;
+		if (rc)
+			return rc;
+		if (m.type != FUSE_IOMAP_TYPE_MAPPED &&
+		    m.type != FUSE_IOMAP_TYPE_UNWRITTEN)
+			return -EPROTO;
+		n = m.offset + m.length - pos;
+		if (n > end - pos)
+			n = end - pos;
+		if (imgfd >= 0) {
+			buf = malloc(n);
+			if (!buf)
+				return -ENOMEM;
+			tfs_pattern(buf, n, pos, 11);
+			rc = pwrite(imgfd, buf, n, m.addr + (pos - m.offset));
+			free(buf);
+			if (rc != (int)n)
+				return -EIO;
+		}
+		io.pos = pos;
+		io.written = n;
+		io.error = 0;
+		io.flags = FUSE_IOMAP_IOEND_APPEND |
+			(m.type == FUSE_IOMAP_TYPE_UNWRITTEN ?
+			 FUSE_IOMAP_IOEND_UNWRITTEN : 0) |
+			(opflags & FUSE_IOMAP_OP_DIRECT ?
+			 FUSE_IOMAP_IOEND_DIRECT : FUSE_IOMAP_IOEND_WRITEBACK);
+		rc = wire_iomap_ioend(w, nodeid, &io, size);
+		if (rc)
+			return rc;
+		pos += n;
+	}
+	return 0;
+}
+
+/* Compare a file's bytes in the image (debugfs dump) with the pattern. */
+static int check_dump(const char *dir, const char *image, const char *name,
+		      uint64_t size)
+{
+	char out[512], cmd[600];
+	int rc;
+
+	snprintf(out, sizeof(out), "%s/dump.%s", dir, name);
+	snprintf(cmd, sizeof(cmd), "dump %s %s", name, out);
+	rc = tfs_runl(F2_CMD_TIMEOUT_MS, NULL, "debugfs", "-R", cmd, image,
+		      NULL);
+	if (rc)
+		return -1;
+	rc = tfs_check_pattern(out, 0, size, 11);
+	unlink(out);
+	return rc;
+}
+
+TEST_F(f2, streaming_write_allocates_ahead_and_converts)
+{
+	struct tfs_mkfs_opts o = { .size_mb = 256 };
+	struct fuse_entry_out e;
+	struct fuse_open_out op;
+	struct fuse_attr_out a;
+	struct f2_truth t;
+	uint64_t size = 0, b;
+	unsigned int begins = 0;
+	int imgfd, calls;
+
+	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	ASSERT_EQ(0, wire_create(&self->w, 1, "s", O_RDWR, 0100644, &e, &op));
+	ASSERT_TRUE(e.attr.flags & FUSE_ATTR_IOMAP);
+	imgfd = open(self->image, O_RDWR);
+	ASSERT_GE(imgfd, 0);
+	/* 40 buffered writes of 1 MiB, each written back right away. */
+	for (b = 0; b < 40; b++)
+		ASSERT_EQ(0, kernel_write(&self->w, imgfd, e.nodeid, b * MIB,
+					  MIB, FUSE_IOMAP_OP_WRITE |
+					  FUSE_IOMAP_OP_WRITEBACK, &size,
+					  &begins));
+	EXPECT_EQ(40 * MIB, size);
+	EXPECT_EQ(40, begins);
+	ASSERT_EQ(0, wire_getattr(&self->w, e.nodeid, &a));
+	EXPECT_EQ(40 * MIB, a.attr.size);
+	close(imgfd);
+	ASSERT_EQ(0, wire_release(&self->w, e.nodeid, op.fh, false));
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+
+	/* On disk: every block written, in a handful of extents. */
+	ASSERT_EQ(0, f2_truth_load(self->image, "/s", 40 * MIB / BS, &t));
+	for (b = 0; b < t.nblocks; b++)
+		ASSERT_EQ(FUSE_IOMAP_TYPE_MAPPED, t.type[b]);
+	EXPECT_LE(t.nextents, 4);
+	ASSERT_EQ(0, check_dump(self->dir, self->image, "s", 40 * MIB));
+
+	/* And after a remount the reads come back in few mappings. */
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	ASSERT_EQ(0, wire_lookup(&self->w, 1, "s", &e));
+	calls = walk_file(&self->w, e.nodeid, e.attr.ino, 40 * MIB, 0,
+			  dev_of(&self->w, e.nodeid, 0), &t);
+	EXPECT_GT(calls, 0);
+	EXPECT_LE(calls, 3);
+	TH_LOG("40 MiB: %u extents on disk, %d read BEGINs", t.nextents, calls);
+	f2_truth_free(&t);
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
+TEST_F(f2, ioend_converts_exactly_the_written_range)
+{
+	struct tfs_mkfs_opts o = { 0 };
+	struct fuse_iomap_ioend_in io;
+	struct fuse_iomap_mapping m;
+	struct fuse_entry_out e;
+	struct fuse_open_out op;
+	struct f2_truth t;
+	uint64_t size = 0, b;
+
+	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	ASSERT_EQ(0, wire_create(&self->w, 1, "p", O_RDWR, 0100644, &e, &op));
+	/* A direct write of 16 KiB at 0 into the empty file. */
+	ASSERT_EQ(0, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino, 0,
+				      16384, FUSE_IOMAP_OP_WRITE |
+				      FUSE_IOMAP_OP_DIRECT, &m));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, m.type);
+	EXPECT_TRUE(m.flags & FUSE_IOMAP_F_NEW);
+	EXPECT_EQ(0, m.offset);
+	/* Allocated ahead: the whole unwritten run comes back. */
+	EXPECT_GE(m.length, 16384);
+	/* Only blocks 1..2 completed. */
+	io = (struct fuse_iomap_ioend_in){
+		.attr_ino = e.attr.ino, .pos = BS, .written = 2 * BS,
+		.flags = FUSE_IOMAP_IOEND_UNWRITTEN |
+			 FUSE_IOMAP_IOEND_APPEND | FUSE_IOMAP_IOEND_DIRECT,
+	};
+	ASSERT_EQ(0, wire_iomap_ioend(&self->w, e.nodeid, &io, &size));
+	EXPECT_EQ(3 * BS, size);
+	/* Reads now see unwritten, written, unwritten. */
+	ASSERT_EQ(0, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino, 0,
+				      4 * BS, 0, &m));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, m.type);
+	EXPECT_EQ(BS, m.length);
+	ASSERT_EQ(0, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino, BS,
+				      3 * BS, 0, &m));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_MAPPED, m.type);
+	EXPECT_EQ(2 * BS, m.length);
+	/* An IOEND that failed changes nothing, size included. */
+	io.pos = 3 * BS;
+	io.written = BS;
+	io.error = -EIO;
+	ASSERT_EQ(0, wire_iomap_ioend(&self->w, e.nodeid, &io, &size));
+	EXPECT_EQ(3 * BS, size);
+	ASSERT_EQ(0, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino, 3 * BS,
+				      BS, 0, &m));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, m.type);
+	/* Zeroing never allocates: a hole far away stays a hole. */
+	ASSERT_EQ(0, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino,
+				      100 * MIB, BS, FUSE_IOMAP_OP_ZERO |
+				      FUSE_IOMAP_OP_WRITE, &m));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_HOLE, m.type);
+	ASSERT_EQ(0, wire_release(&self->w, e.nodeid, op.fh, false));
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+
+	ASSERT_EQ(0, f2_truth_load(self->image, "/p", 8, &t));
+	for (b = 0; b < 8; b++)
+		EXPECT_EQ(b == 1 || b == 2 ? FUSE_IOMAP_TYPE_MAPPED :
+			  FUSE_IOMAP_TYPE_UNWRITTEN, t.type[b])
+			TH_LOG("block %llu", (unsigned long long)b);
+	f2_truth_free(&t);
+}
+
+TEST_F(f2, bad_requests_get_the_documented_errno)
+{
+	struct tfs_mkfs_opts o = { .populate = self->tree };
+	struct fuse_iomap_ioend_in io = { 0 };
+	struct fuse_iomap_mapping m;
+	struct fuse_entry_out e;
+	uint64_t size;
+
+	ASSERT_EQ(0, put_file(self->tree, "f", 65536));
+	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	ASSERT_EQ(0, wire_lookup(&self->w, 1, "f", &e));
+	/* Past what an extent file can address (2^32 blocks). */
+	EXPECT_EQ(-EFBIG, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino,
+					   (1ULL << 32) * BS, BS,
+					   FUSE_IOMAP_OP_WRITE, &m));
+	EXPECT_EQ(-EFBIG, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino,
+					   (1ULL << 32) * BS - BS, 2 * BS,
+					   FUSE_IOMAP_OP_WRITE, &m));
+	/* A read there is a plain hole up to the limit. */
+	ASSERT_EQ(0, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino,
+				      (1ULL << 32) * BS - BS, 2 * BS, 0, &m));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_HOLE, m.type);
+	EXPECT_EQ(-ESTALE, wire_iomap_begin(&self->w, e.nodeid,
+					    e.attr.ino + 1, 0, BS, 0, &m));
+	io.attr_ino = e.attr.ino + 1;
+	io.written = BS;
+	EXPECT_EQ(-ESTALE, wire_iomap_ioend(&self->w, e.nodeid, &io, &size));
+	io.attr_ino = e.attr.ino;
+	io.pos = (1ULL << 32) * BS;
+	EXPECT_EQ(-EFBIG, wire_iomap_ioend(&self->w, e.nodeid, &io, &size));
+	ASSERT_EQ(0, stop(self));
+
+	/* Read-only mount: reads map, writes and IOENDs get EROFS. */
+	ASSERT_EQ(0, start(self, "iomap=auto,ro", true));
+	ASSERT_EQ(0, wire_lookup(&self->w, 1, "f", &e));
+	ASSERT_EQ(0, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino, 0, BS,
+				      0, &m));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_MAPPED, m.type);
+	EXPECT_EQ(-EROFS, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino,
+					   MIB, BS, FUSE_IOMAP_OP_WRITE, &m));
+	io.pos = 0;
+	io.flags = FUSE_IOMAP_IOEND_UNWRITTEN;
+	EXPECT_EQ(-EROFS, wire_iomap_ioend(&self->w, e.nodeid, &io, &size));
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
+TEST_F(f2, toggle_is_persistent_and_owner_only)
+{
+	struct tfs_mkfs_opts o = { .populate = self->tree };
+	struct fuse_entry_out e;
+	struct fuse_attr_out a;
+	char buf[64];
+	int n, i;
+
+	ASSERT_EQ(0, put_file(self->tree, "f", 65536));
+	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	ASSERT_EQ(0, wire_lookup(&self->w, 1, "f", &e));
+	ASSERT_TRUE(e.attr.flags & FUSE_ATTR_IOMAP);
+	EXPECT_EQ(-ENODATA, f2_getxattr(&self->w, e.nodeid,
+					"user.fuse2fs.iomap", buf,
+					sizeof(buf)));
+	/* Bad values and other users are refused. */
+	EXPECT_EQ(-EINVAL, f2_setxattr(&self->w, e.nodeid,
+				       "user.fuse2fs.iomap", "fast"));
+	self->w.uid = 4242;
+	EXPECT_EQ(-EPERM, f2_setxattr(&self->w, e.nodeid,
+				      "user.fuse2fs.iomap", "classic"));
+	self->w.uid = 0;
+	ASSERT_EQ(0, f2_setxattr(&self->w, e.nodeid, "user.fuse2fs.iomap",
+				 "classic"));
+	n = f2_getxattr(&self->w, e.nodeid, "user.fuse2fs.iomap", buf,
+			sizeof(buf) - 1);
+	ASSERT_EQ(7, n);
+	EXPECT_EQ(0, memcmp(buf, "classic", 7));
+	ASSERT_EQ(0, wire_getattr(&self->w, e.nodeid, &a));
+	EXPECT_EQ(0, a.attr.flags & FUSE_ATTR_IOMAP);
+	EXPECT_EQ(0, check_mode_xattr(&self->w, e.nodeid,
+				      "classic (preference)"));
+	EXPECT_EQ(-EOPNOTSUPP, wire_iomap_begin(&self->w, e.nodeid,
+						e.attr.ino, 0, BS, 0, NULL));
+	/* The kernel is told to look the name up again. */
+	for (i = 0; i < 50 && !self->w.notifications; i++) {
+		usleep(20000);
+		wire_getattr(&self->w, e.nodeid, &a);
+	}
+	EXPECT_LE(1, self->w.notifications);
+	ASSERT_EQ(0, stop(self));
+
+	/* Remount: still classic. */
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	ASSERT_EQ(0, wire_lookup(&self->w, 1, "f", &e));
+	EXPECT_EQ(0, e.attr.flags & FUSE_ATTR_IOMAP);
+	ASSERT_EQ(0, f2_setxattr(&self->w, e.nodeid, "user.fuse2fs.iomap",
+				 NULL));
+	EXPECT_EQ(-ENODATA, f2_setxattr(&self->w, e.nodeid,
+					"user.fuse2fs.iomap", NULL));
+	ASSERT_EQ(0, wire_getattr(&self->w, e.nodeid, &a));
+	EXPECT_TRUE(a.attr.flags & FUSE_ATTR_IOMAP);
+	ASSERT_EQ(0, stop(self));
+
+	/* Remount: back to iomap; "auto" is the same as removing it. */
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	ASSERT_EQ(0, wire_lookup(&self->w, 1, "f", &e));
+	EXPECT_TRUE(e.attr.flags & FUSE_ATTR_IOMAP);
+	ASSERT_EQ(0, f2_setxattr(&self->w, e.nodeid, "user.fuse2fs.iomap",
+				 "auto"));
+	EXPECT_EQ(-ENODATA, f2_getxattr(&self->w, e.nodeid,
+					"user.fuse2fs.iomap", buf,
+					sizeof(buf)));
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
+TEST_HARNESS_MAIN
