@@ -14,6 +14,8 @@
 
 /* Enough for any realistic server; the kernel itself hands out ids freely. */
 #define FUSE_IOMAP_MAX_DEVICES	64
+/* the kernel's request size limit when INIT did not negotiate max_pages */
+#define FUSE_IOMAP_DEFAULT_MAX_PAGES	32
 
 struct fuse_iomap_device {
 	uint32_t id;
@@ -40,6 +42,7 @@ struct fuse_iomap_session {
 	bool init_done;		/* a successful INIT reply went out */
 	bool negotiated_called;
 	uint64_t init_out_flags;	/* 64-bit flags of the INIT reply */
+	size_t max_read_bytes;	/* READ/READDIR size limit, from INIT */
 
 	bool destroyed;		/* DESTROY was answered */
 

@@ -86,6 +86,10 @@ static void patch_init_reply(struct fuse_iomap_session *is,
 	if (flags & FUSE_INIT_EXT)
 		flags |= (uint64_t)init_out_copy.flags2 << 32;
 	is->init_out_flags = flags;
+	/* the kernel never asks for more than this in one READ */
+	is->max_read_bytes = (size_t)sysconf(_SC_PAGESIZE) *
+		(flags & FUSE_MAX_PAGES && init_out_copy.max_pages ?
+		 init_out_copy.max_pages : FUSE_IOMAP_DEFAULT_MAX_PAGES);
 	iov[1].iov_base = &init_out_copy;
 }
 
@@ -156,6 +160,8 @@ struct fuse_iomap_session *fuse_iomap_session_new(struct fuse_session *se,
 	is->fd = fd;
 	is->fuse_dev = S_ISCHR(st.st_mode);
 	is->next_dev_id = 1;
+	is->max_read_bytes = (size_t)sysconf(_SC_PAGESIZE) *
+			     FUSE_IOMAP_DEFAULT_MAX_PAGES;
 
 	err = fuse_session_custom_io(se, &iomap_io, fd);
 	if (err) {

@@ -174,6 +174,14 @@ static int check_payload(const struct fuse_iomap_session *is,
 
 		return arg->in_size == restlen ? 0 : -EINVAL;
 	}
+	case FUSE_READ:
+	case FUSE_READDIR:
+	case FUSE_READDIRPLUS: {
+		const struct fuse_read_in *arg = body;
+
+		/* a reply larger than the kernel can take is never sent */
+		return arg->size <= is->max_read_bytes ? 0 : -EINVAL;
+	}
 	case FUSE_INIT: {
 		const struct fuse_init_in *arg = body;
 
@@ -184,7 +192,6 @@ static int check_payload(const struct fuse_iomap_session *is,
 		return 0;
 	}
 	}
-	(void)is;
 	return 0;
 }
 

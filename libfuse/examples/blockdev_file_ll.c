@@ -12,7 +12,8 @@
  *   OFFSET   where the range starts on DEVICE, bytes, multiple of 4096
  *   LENGTH   size of the range and of /file, bytes, multiple of 4096, > 0
  *   --iomap  off: never ask for iomap; auto (default): use it if the kernel
- *            offers it; on: exit if the kernel does not offer it
+ *            offers it; on: exit with status 1 right after FUSE_INIT if
+ *            iomap could not be negotiated or DEVICE not registered
  *   MOUNTPOINT may be /dev/fd/N: N is an open /dev/fuse descriptor or, for
  *   tests/protocol, one end of a SOCK_SEQPACKET socket pair.
  *
@@ -472,9 +473,14 @@ static void bdf_iomap_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 			fuse_iomap_reply_err(req, EFBIG);
 			return;
 		}
+		/* to the end of the last block asked for, within loff_t */
 		end = in->pos + in->count;
-		if (end % BLOCK_SIZE)
-			end += BLOCK_SIZE - end % BLOCK_SIZE;
+		if (end % BLOCK_SIZE) {
+			if (end > INT64_MAX - BLOCK_SIZE)
+				end = INT64_MAX;
+			else
+				end += BLOCK_SIZE - end % BLOCK_SIZE;
+		}
 		map.length = end - start;
 		map.type = FUSE_IOMAP_TYPE_HOLE;
 		map.addr = FUSE_IOMAP_NULL_ADDR;
@@ -614,6 +620,8 @@ int main(int argc, char *argv[])
 	}
 	fuse_daemonize(opts.foreground);
 	ret = fuse_iomap_session_loop(bdf.is) ? 1 : 0;
+	if (bdf.mode == IOMAP_ON && !bdf.file_iomap)
+		ret = 1;
 	fuse_iomap_session_destroy(bdf.is);
 out_unmount:
 	fuse_session_unmount(bdf.se);
