@@ -44,6 +44,12 @@ int f2_truncate(struct fuse2fs *f2, ext2_ino_t ino, uint64_t size)
 		return ret;
 	if (size > f2_max_size(f2, &inode))
 		return EFBIG;
+	if (inode.i_flags & EXT4_INLINE_DATA_FL) {
+		ret = f2_inline_truncate(f2, ino, &inode, size);
+		if (ret != EAGAIN)
+			return ret;
+	}
+	/* Zeroes the tail of the last block and frees what lies beyond. */
 	err = ext2fs_file_open2(f2->fs, ino, (struct ext2_inode *)&inode,
 				EXT2_FILE_WRITE, &file);
 	if (err)
@@ -145,41 +151,91 @@ void f2_op_read(fuse_req_t req, fuse_ino_t nodeid, size_t size, off_t off,
 	struct fuse2fs *f2 = f2_get(req);
 	ext2_ino_t ino = f2_ino(nodeid);
 	struct ext2_inode_large inode;
-	unsigned int got = 0;
-	ext2_file_t file;
-	errcode_t err;
-	char *buf;
+	size_t got = 0, skip = 0;
+	char *buf = NULL;
+	uint64_t isize;
 	int ret;
 
 	ret = f2_read_inode(f2, ino, &inode);
-	if (ret) {
+	if (ret)
+		goto out;
+	isize = EXT2_I_SIZE(&inode);
+	if (off < 0 || (uint64_t)off >= isize || !size)
+		goto out;
+	if (size > isize - off)
+		size = isize - off;
+	if (inode.i_flags & EXT4_INLINE_DATA_FL) {
+		buf = malloc(size);
+		if (!buf)
+			ret = ENOMEM;
+		else
+			ret = f2_inline_read(f2, ino, &inode, buf, size, off,
+					     &got);
+	} else {
+		ret = f2_block_read(f2, ino, &inode, &buf, size, off, &skip);
+		got = size;
+	}
+out:
+	if (ret)
 		fuse_reply_err(req, ret);
-		return;
-	}
-	if ((uint64_t)off >= EXT2_I_SIZE(&inode)) {
-		fuse_reply_buf(req, NULL, 0);
-		return;
-	}
-	if (size > EXT2_I_SIZE(&inode) - off)
-		size = EXT2_I_SIZE(&inode) - off;
-	buf = malloc(size);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	err = ext2fs_file_open2(f2->fs, ino, (struct ext2_inode *)&inode, 0,
-				&file);
-	if (!err) {
-		err = ext2fs_file_llseek(file, off, EXT2_SEEK_SET, NULL);
-		if (!err)
-			err = ext2fs_file_read(file, buf, size, &got);
-		ext2fs_file_close(file);
-	}
-	if (err)
-		fuse_reply_err(req, f2_errno(err));
 	else
-		fuse_reply_buf(req, buf, got);
+		fuse_reply_buf(req, buf ? buf + skip : NULL, got);
 	free(buf);
+}
+
+/* Block-mapped (ext2/ext3) files: libext2fs allocates block by block. */
+static int f2_file_write(struct fuse2fs *f2, ext2_ino_t ino,
+			 struct ext2_inode_large *inode, const char *buf,
+			 size_t size, off_t off, size_t *written)
+{
+	unsigned int done = 0;
+	ext2_file_t file;
+	errcode_t err, err2;
+
+	err = ext2fs_file_open2(f2->fs, ino, (struct ext2_inode *)inode,
+				EXT2_FILE_WRITE, &file);
+	if (err)
+		return f2_errno(err);
+	err = ext2fs_file_llseek(file, off, EXT2_SEEK_SET, NULL);
+	if (!err)
+		err = ext2fs_file_write(file, buf, size, &done);
+	err2 = ext2fs_file_close(file);
+	if (!err)
+		err = err2;
+	/* A short write still changed the file: stamp it either way. */
+	if (done && !f2_read_inode(f2, ino, inode)) {
+		f2_touch(inode, F2_MTIME | F2_CTIME);
+		f2_write_inode(f2, ino, inode);
+	}
+	*written = done;
+	if (err && !done)
+		return f2_errno(err);
+	return 0;
+}
+
+static int f2_do_write(struct fuse2fs *f2, ext2_ino_t ino, const char *buf,
+		       size_t size, off_t off, size_t *written)
+{
+	struct ext2_inode_large inode;
+	int ret;
+
+	ret = f2_read_inode(f2, ino, &inode);
+	if (ret)
+		return ret;
+	*written = size;
+	if (inode.i_flags & EXT4_INLINE_DATA_FL) {
+		ret = f2_inline_write(f2, ino, &inode, buf, size, off);
+		if (ret != EAGAIN) {
+			if (!ret) {
+				f2_touch(&inode, F2_MTIME | F2_CTIME);
+				ret = f2_write_inode(f2, ino, &inode);
+			}
+			return ret;
+		}
+	}
+	if (inode.i_flags & EXT4_EXTENTS_FL)
+		return f2_block_write(f2, ino, &inode, buf, size, off);
+	return f2_file_write(f2, ino, &inode, buf, size, off, written);
 }
 
 void f2_op_write(fuse_req_t req, fuse_ino_t nodeid, const char *buf,
@@ -188,9 +244,8 @@ void f2_op_write(fuse_req_t req, fuse_ino_t nodeid, const char *buf,
 	struct fuse2fs *f2 = f2_get(req);
 	ext2_ino_t ino = f2_ino(nodeid);
 	struct ext2_inode_large inode;
-	unsigned int done = 0;
-	ext2_file_t file;
-	errcode_t err, err2;
+	unsigned int bs = f2->fs->blocksize;
+	size_t written = 0;
 	int ret;
 
 	if (f2->ro) {
@@ -206,28 +261,21 @@ void f2_op_write(fuse_req_t req, fuse_ino_t nodeid, const char *buf,
 		fuse_reply_err(req, EFBIG);
 		return;
 	}
-	err = ext2fs_file_open2(f2->fs, ino, (struct ext2_inode *)&inode,
-				EXT2_FILE_WRITE, &file);
-	if (err) {
-		fuse_reply_err(req, f2_errno(err));
+	if (!size) {
+		fuse_reply_write(req, 0);
 		return;
 	}
-	err = ext2fs_file_llseek(file, off, EXT2_SEEK_SET, NULL);
-	if (!err)
-		err = ext2fs_file_write(file, buf, size, &done);
-	err2 = ext2fs_file_close(file);
-	if (!err)
-		err = err2;
-
-	/* A short write still changed the file: stamp it either way. */
-	if (done && !f2_read_inode(f2, ino, &inode)) {
-		f2_touch(&inode, F2_MTIME | F2_CTIME);
-		f2_write_inode(f2, ino, &inode);
+	ret = f2_do_write(f2, ino, buf, size, off, &written);
+	/* Nearly full: write what still fits, the kernel retries the rest. */
+	while (ret == ENOSPC && size > bs) {
+		size = (size / 2 + bs - 1) / bs * bs;
+		size -= off % bs;
+		ret = f2_do_write(f2, ino, buf, size, off, &written);
 	}
-	if (done)
-		fuse_reply_write(req, done);
+	if (ret)
+		fuse_reply_err(req, ret);
 	else
-		fuse_reply_err(req, err ? f2_errno(err) : EIO);
+		fuse_reply_write(req, written);
 }
 
 void f2_op_flush(fuse_req_t req, fuse_ino_t nodeid, struct fuse_file_info *fi)

@@ -204,6 +204,26 @@ void f2_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		 struct fuse_file_info *fi);
 /* Change a regular file's size (setattr, O_TRUNC); 0 or a positive errno. */
 int f2_truncate(struct fuse2fs *f2, ext2_ino_t ino, uint64_t size);
+/* inline.c: inline-data files; EAGAIN means "now in blocks, go on". */
+int f2_inline_read(struct fuse2fs *f2, ext2_ino_t ino,
+		   struct ext2_inode_large *inode, char *out, size_t size,
+		   off_t off, size_t *got);
+int f2_inline_write(struct fuse2fs *f2, ext2_ino_t ino,
+		    struct ext2_inode_large *inode, const char *data,
+		    size_t size, off_t off);
+int f2_inline_truncate(struct fuse2fs *f2, ext2_ino_t ino,
+		       struct ext2_inode_large *inode, uint64_t size);
+/*
+ * blockio.c: whole-run IO.  f2_block_read returns a malloc()ed buffer of
+ * whole blocks whose data starts at *skip; f2_block_write is for extent
+ * files and writes *inode.
+ */
+int f2_block_read(struct fuse2fs *f2, ext2_ino_t ino,
+		  struct ext2_inode_large *inode, char **bufp, size_t size,
+		  off_t off, size_t *skip);
+int f2_block_write(struct fuse2fs *f2, ext2_ino_t ino,
+		   struct ext2_inode_large *inode, const char *data,
+		   size_t size, off_t off);
 /* fallocate.c */
 void f2_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		     off_t length, struct fuse_file_info *fi);

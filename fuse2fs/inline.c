@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * fuse2fs: data of inline-data files (the first 60 bytes in i_block, the
+ * rest in the "system.data" extended attribute).
+ *
+ * libext2fs 1.47.0's ext2_file_t gets inline data wrong (reads past
+ * i_size, writes at the wrong place, and moving data out of the inode
+ * leaves i_size at the inline capacity), so fuse2fs handles it here with
+ * the lower-level inline-data calls.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuse2fs.h"
+
+/*
+ * Exported by libext2fs since 1.43 (ext2fs_expand_dir() uses it) but
+ * declared only in its private header.
+ */
+errcode_t ext2fs_inline_data_expand(ext2_filsys fs, ext2_ino_t ino);
+
+/* The stored inline bytes, zero-filled up to want bytes. */
+static errcode_t f2_inline_load(struct fuse2fs *f2, ext2_ino_t ino,
+				struct ext2_inode_large *inode, size_t want,
+				char **bufp)
+{
+	size_t stored = 0, cap, isize = EXT2_I_SIZE(inode);
+	errcode_t err;
+	char *buf;
+
+	err = ext2fs_inline_data_size(f2->fs, ino, &stored);
+	if (err)
+		return err;
+	cap = stored > want ? stored : want;
+	buf = calloc(1, cap + 1);
+	if (!buf)
+		return EXT2_ET_NO_MEMORY;
+	err = ext2fs_inline_data_get(f2->fs, ino, (struct ext2_inode *)inode,
+				     buf, &stored);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	/* Bytes past i_size are not file data. */
+	if (stored > isize)
+		memset(buf + isize, 0, stored - isize);
+	*bufp = buf;
+	return 0;
+}
+
+int f2_inline_read(struct fuse2fs *f2, ext2_ino_t ino,
+		   struct ext2_inode_large *inode, char *out, size_t size,
+		   off_t off, size_t *got)
+{
+	uint64_t isize = EXT2_I_SIZE(inode);
+	errcode_t err;
+	char *buf;
+
+	*got = 0;
+	if ((uint64_t)off >= isize)
+		return 0;
+	if (size > isize - off)
+		size = isize - off;
+	err = f2_inline_load(f2, ino, inode, isize, &buf);
+	if (err)
+		return f2_errno(err);
+	memcpy(out, buf + off, size);
+	free(buf);
+	*got = size;
+	return 0;
+}
+
+/*
+ * Move the data out of the inode into blocks, keeping i_size (which
+ * ext2fs_inline_data_expand() sets to the inline capacity).
+ */
+static int f2_inline_expand(struct fuse2fs *f2, ext2_ino_t ino,
+			    struct ext2_inode_large *inode)
+{
+	uint64_t isize = EXT2_I_SIZE(inode);
+	ext2_file_t file;
+	errcode_t err, err2;
+	int ret;
+
+	err = ext2fs_inline_data_expand(f2->fs, ino);
+	if (err)
+		return f2_errno(err);
+	err = ext2fs_file_open(f2->fs, ino, EXT2_FILE_WRITE, &file);
+	if (err)
+		return f2_errno(err);
+	/* Zeroes the block past isize too. */
+	err = ext2fs_file_set_size2(file, isize);
+	err2 = ext2fs_file_close(file);
+	ret = f2_errno(err ? err : err2);
+	if (!ret)
+		ret = f2_read_inode(f2, ino, inode);
+	return ret;
+}
+
+/*
+ * Store [off, off + size) of an inline file.  Returns 0 when done inline,
+ * or EAGAIN after moving the data into blocks: the caller then writes
+ * through the block path with the reread *inode.
+ */
+int f2_inline_write(struct fuse2fs *f2, ext2_ino_t ino,
+		    struct ext2_inode_large *inode, const char *data,
+		    size_t size, off_t off)
+{
+	uint64_t isize = EXT2_I_SIZE(inode);
+	uint64_t end = (uint64_t)off + size;
+	uint64_t nsize = end > isize ? end : isize;
+	errcode_t err;
+	char *buf;
+	int ret;
+
+	if (nsize >= f2->fs->blocksize)
+		goto expand;
+	err = f2_inline_load(f2, ino, inode, nsize, &buf);
+	if (err)
+		return f2_errno(err);
+	memcpy(buf + off, data, size);
+	err = ext2fs_inline_data_set(f2->fs, ino, (struct ext2_inode *)inode,
+				     buf, nsize);
+	free(buf);
+	if (err == EXT2_ET_INLINE_DATA_NO_SPACE)
+		goto expand;
+	if (err)
+		return f2_errno(err);
+	ret = f2_read_inode(f2, ino, inode);
+	if (ret)
+		return ret;
+	err = ext2fs_inode_size_set(f2->fs, (struct ext2_inode *)inode, nsize);
+	if (err)
+		return f2_errno(err);
+	return f2_write_inode(f2, ino, inode);
+
+expand:
+	ret = f2_inline_expand(f2, ino, inode);
+	return ret ? ret : EAGAIN;
+}
+
+/* Truncate or extend an inline file; like f2_inline_write's return. */
+int f2_inline_truncate(struct fuse2fs *f2, ext2_ino_t ino,
+		       struct ext2_inode_large *inode, uint64_t size)
+{
+	errcode_t err;
+	char *buf;
+	int ret;
+
+	if (size >= f2->fs->blocksize)
+		goto expand;
+	err = f2_inline_load(f2, ino, inode, size, &buf);
+	if (err)
+		return f2_errno(err);
+	/* Shrinking: what was past the new end must read back as zeroes. */
+	err = ext2fs_inline_data_set(f2->fs, ino, (struct ext2_inode *)inode,
+				     buf, size);
+	free(buf);
+	if (err == EXT2_ET_INLINE_DATA_NO_SPACE)
+		goto expand;
+	if (err)
+		return f2_errno(err);
+	ret = f2_read_inode(f2, ino, inode);
+	if (ret)
+		return ret;
+	err = ext2fs_inode_size_set(f2->fs, (struct ext2_inode *)inode, size);
+	if (err)
+		return f2_errno(err);
+	return f2_write_inode(f2, ino, inode);
+
+expand:
+	ret = f2_inline_expand(f2, ino, inode);
+	return ret ? ret : EAGAIN;
+}
