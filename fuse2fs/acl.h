@@ -74,4 +74,11 @@ bool f2_acl_create_masq(struct f2_acl *acl, mode_t *mode);
 int f2_acl_inherit(struct fuse2fs *f2, ext2_ino_t dir, ext2_ino_t ino,
 		   mode_t umask);
 
+/*
+ * After a chmod: carry the new permission bits into ino's access ACL, if
+ * it has one (user::, other:: and the mask, or group:: without a mask),
+ * as the kernel's posix_acl_chmod() does.  0 or a positive errno.
+ */
+int f2_acl_chmod(struct fuse2fs *f2, ext2_ino_t ino, mode_t mode);
+
 #endif /* FUSE2FS_ACL_H */

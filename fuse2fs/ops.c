@@ -33,4 +33,12 @@ const struct fuse_lowlevel_ops f2_ops = {
 	.releasedir	= f2_op_releasedir,
 	.fsyncdir	= f2_op_fsyncdir,
 	.statfs		= f2_op_statfs,
+	/* xattr.c, fallocate.c, seek.c, ioctl.c */
+	.setxattr	= f2_op_setxattr,
+	.getxattr	= f2_op_getxattr,
+	.listxattr	= f2_op_listxattr,
+	.removexattr	= f2_op_removexattr,
+	.fallocate	= f2_op_fallocate,
+	.lseek		= f2_op_lseek,
+	.ioctl		= f2_op_ioctl,
 };

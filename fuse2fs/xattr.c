@@ -664,3 +664,34 @@ out:
 	free(dacl);
 	return ret;
 }
+
+int f2_acl_chmod(struct fuse2fs *f2, ext2_ino_t ino, mode_t mode)
+{
+	struct f2_acl_entry *group_obj = NULL, *mask = NULL;
+	struct f2_acl *acl;
+	unsigned int i;
+	int ret;
+
+	ret = acl_read(f2, ino, F2_ACL_XATTR_ACCESS, &acl);
+	if (ret || !acl)
+		return ret;
+	for (i = 0; i < acl->count; i++) {
+		struct f2_acl_entry *e = &acl->e[i];
+
+		if (e->tag == F2_ACL_USER_OBJ)
+			e->perm = (mode >> 6) & 7;
+		else if (e->tag == F2_ACL_OTHER)
+			e->perm = mode & 7;
+		else if (e->tag == F2_ACL_GROUP_OBJ)
+			group_obj = e;
+		else if (e->tag == F2_ACL_MASK)
+			mask = e;
+	}
+	if (mask)
+		mask->perm = (mode >> 3) & 7;
+	else if (group_obj)
+		group_obj->perm = (mode >> 3) & 7;
+	ret = acl_write(f2, ino, F2_ACL_XATTR_ACCESS, acl);
+	free(acl);
+	return ret;
+}

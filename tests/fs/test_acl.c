@@ -261,8 +261,7 @@ static int read_through_acl(void *arg)
 	int fd;
 
 	/* Mode 0600 root:root, but user:1000:r-- lets us read. */
-	fd = open(tfs_p(m, "secret"), O_RDONLY);
-	FSEXT_CHILD_OK(1, fd);
+	FSEXT_CHILD_OK(1, fd = open(tfs_p(m, "secret"), O_RDONLY));
 	close(fd);
 	FSEXT_CHILD_ERRNO(2, EACCES, open(tfs_p(m, "secret"), O_WRONLY));
 	FSEXT_CHILD_ERRNO(3, EACCES, open(tfs_p(m, "plain"), O_RDONLY));
@@ -284,6 +283,27 @@ TEST_F(acl, acl_grants_access)
 	TFS_ASSERT_OK(setxattr(secret, ACCESS, acl, len, 0));
 	EXPECT_EQ(0640, mode_of(secret));
 	EXPECT_EQ(0, fsext_as_user(read_through_acl, self->m));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_F(acl, chmod_updates_acl)
+{
+	static const struct ent after[] = {
+		{ U_OBJ, 7, 0 }, { USR, 4, FSEXT_UID }, { G_OBJ, 4, 0 },
+		{ GRP, 6, 4242 }, { MASK, 1, 0 }, { OTH, 5, 0 },
+	};
+	const char *f = tfs_p(self->m, "f");
+	unsigned char acl[128], want[128], back[128];
+	size_t len = acl_build(acl, extended, 6);
+	size_t wlen = acl_build(want, after, 6);
+
+	ASSERT_EQ(0, fsext_create(f, 0600));
+	TFS_ASSERT_OK(setxattr(f, ACCESS, acl, len, 0));
+	/* The group bits of chmod go to the mask, not to group::. */
+	ASSERT_EQ(0, chmod(f, 0715));
+	EXPECT_EQ(0715, mode_of(f));
+	ASSERT_EQ((ssize_t)wlen, getxattr(f, ACCESS, back, sizeof(back)));
+	EXPECT_EQ(0, memcmp(want, back, wlen));
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * fallocate(2): preallocation with and without FALLOC_FL_KEEP_SIZE,
+ * FALLOC_FL_PUNCH_HOLE (partial blocks zeroed, whole blocks freed),
+ * FALLOC_FL_ZERO_RANGE, the errno values of unsupported modes, ENOSPC,
+ * block-mapped ext3 files (punch only) and inline-data files.  File
+ * contents and st_size/st_blocks are checked against exact expectations
+ * that hold on kernel ext4 too (each test runs as variant "fuse2fs" and
+ * "ext4").  Images: 4 KiB blocks.  Each test ends fsck-clean.
+ */
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/statvfs.h>
+
+#include "kselftest_harness.h"
+#include "fsext.h"
+
+#define KIB 1024L
+#define MIB (1024L * 1024)
+/* st_blocks counts 512-byte units: a 4 KiB block is 8 of them. */
+#define BLK_UNITS(nblocks) ((blkcnt_t)(nblocks) * 8)
+
+FSEXT_FIXTURE(fa, NULL);
+
+static const struct tfs_mkfs_opts ext3_opts = { .fstype = "ext3" };
+FSEXT_FIXTURE(fa_ext3, &ext3_opts);
+
+static const struct tfs_mkfs_opts inline_opts = {
+	.features = "inline_data",
+};
+FSEXT_FIXTURE(fa_inline, &inline_opts);
+
+/* Size and blocks after an fsync: ext4 allocates at writeback. */
+static int fstat_of(int fd, off_t *size, blkcnt_t *blocks)
+{
+	struct stat st;
+
+	if (fsync(fd) || fstat(fd, &st))
+		return -1;
+	*size = st.st_size;
+	*blocks = st.st_blocks;
+	return 0;
+}
+
+/* Is [off, off + len) of the file all zero bytes? */
+static bool all_zero(int fd, off_t off, size_t len)
+{
+	char buf[4096];
+
+	while (len) {
+		size_t n = len < sizeof(buf) ? len : sizeof(buf);
+		size_t i;
+
+		if (pread(fd, buf, n, off) != (ssize_t)n)
+			return false;
+		for (i = 0; i < n; i++)
+			if (buf[i])
+				return false;
+		off += n;
+		len -= n;
+	}
+	return true;
+}
+
+/* Does [off, off + len) hold tfs_pattern(seed) as written at offset 0? */
+static bool has_pattern(int fd, off_t off, size_t len, unsigned int seed)
+{
+	char want[4096], got[4096];
+
+	while (len) {
+		size_t n = len < sizeof(got) ? len : sizeof(got);
+
+		tfs_pattern(want, n, off, seed);
+		if (pread(fd, got, n, off) != (ssize_t)n ||
+		    memcmp(want, got, n))
+			return false;
+		off += n;
+		len -= n;
+	}
+	return true;
+}
+
+TEST_F(fa, preallocate_extends_size)
+{
+	const char *f = tfs_p(self->m, "f");
+	blkcnt_t blocks;
+	off_t size;
+	int fd;
+
+	fd = open(f, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	TFS_ASSERT_OK(fallocate(fd, 0, 0, MIB));
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(MIB, size);
+	EXPECT_EQ(BLK_UNITS(256), blocks);
+	EXPECT_TRUE(all_zero(fd, 0, MIB));
+	/* A second range after a hole; the size follows its end. */
+	TFS_ASSERT_OK(fallocate(fd, 0, 2 * MIB + 100, 10 * KIB));
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(2 * MIB + 100 + 10 * KIB, size);
+	EXPECT_EQ(BLK_UNITS(256 + 3), blocks);
+	EXPECT_TRUE(all_zero(fd, MIB, MIB + 100 + 10 * KIB));
+	/* Writing into preallocated space keeps everything else zero. */
+	ASSERT_EQ(0, tfs_write_pattern(f, 300 * KIB + 5, 9000, 7, 0));
+	EXPECT_TRUE(all_zero(fd, 0, 300 * KIB + 5));
+	EXPECT_TRUE(has_pattern(fd, 300 * KIB + 5, 9000, 7));
+	EXPECT_TRUE(all_zero(fd, 300 * KIB + 5 + 9000,
+			     MIB - (300 * KIB + 5 + 9000)));
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(BLK_UNITS(256 + 3), blocks);
+	close(fd);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_F(fa, keep_size)
+{
+	const char *f = tfs_p(self->m, "f");
+	blkcnt_t blocks;
+	off_t size;
+	int fd;
+
+	fd = open(f, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(5, write(fd, "hello", 5));
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 512 * KIB));
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(5, size);
+	EXPECT_EQ(BLK_UNITS(128), blocks);
+	close(fd);
+	/* The blocks past EOF stay across a remount. */
+	ASSERT_EQ(0, tfs_umount(self->m));
+	ASSERT_EQ(0, tfs_fsck(self->m->image));
+	ASSERT_EQ(0, tfs_remount(self->m));
+	fd = open(f, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(5, size);
+	EXPECT_EQ(BLK_UNITS(128), blocks);
+	/* Extending the size over them shows zeroes. */
+	ASSERT_EQ(0, ftruncate(fd, 100 * KIB));
+	EXPECT_TRUE(all_zero(fd, 5, 100 * KIB - 5));
+	close(fd);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_F(fa, punch_hole)
+{
+	const char *f = tfs_p(self->m, "f");
+	const off_t start = 64 * KIB + 100, len = 200 * KIB;
+	blkcnt_t blocks;
+	off_t size;
+	int fd;
+
+	ASSERT_EQ(0, tfs_write_pattern(f, 0, MIB, 3, O_CREAT));
+	fd = open(f, O_RDWR);
+	ASSERT_LE(0, fd);
+	TFS_EXPECT_ERRNO(EOPNOTSUPP, fallocate(fd, FALLOC_FL_PUNCH_HOLE,
+					       start, len));
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE |
+				FALLOC_FL_KEEP_SIZE, start, len));
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(MIB, size);
+	/* Blocks 17..65 are wholly inside; 16 and 66 are only zeroed. */
+	EXPECT_EQ(BLK_UNITS(256 - 49), blocks);
+	EXPECT_TRUE(has_pattern(fd, 0, start, 3));
+	EXPECT_TRUE(all_zero(fd, start, len));
+	EXPECT_TRUE(has_pattern(fd, start + len, MIB - start - len, 3));
+	/* Inside one block: only zeroing. */
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE |
+				FALLOC_FL_KEEP_SIZE, 800 * KIB + 10, 100));
+	EXPECT_TRUE(all_zero(fd, 800 * KIB + 10, 100));
+	EXPECT_TRUE(has_pattern(fd, 800 * KIB, 10, 3));
+	EXPECT_TRUE(has_pattern(fd, 800 * KIB + 110, 100, 3));
+	/* Past EOF: nothing to do, nothing changes. */
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE |
+				FALLOC_FL_KEEP_SIZE, 4 * MIB, MIB));
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(MIB, size);
+	EXPECT_EQ(BLK_UNITS(256 - 49), blocks);
+	/* The tail up to EOF. */
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE |
+				FALLOC_FL_KEEP_SIZE, 900 * KIB, 10 * MIB));
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(MIB, size);
+	EXPECT_EQ(BLK_UNITS(256 - 49 - 31), blocks);
+	EXPECT_TRUE(all_zero(fd, 900 * KIB, MIB - 900 * KIB));
+	close(fd);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_F(fa, zero_range)
+{
+	const char *f = tfs_p(self->m, "f");
+	blkcnt_t blocks;
+	off_t size;
+	int fd;
+
+	ASSERT_EQ(0, tfs_write_pattern(f, 0, 256 * KIB, 5, O_CREAT));
+	fd = open(f, O_RDWR);
+	ASSERT_LE(0, fd);
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_ZERO_RANGE, 1000, 100 * KIB));
+	EXPECT_TRUE(has_pattern(fd, 0, 1000, 5));
+	EXPECT_TRUE(all_zero(fd, 1000, 100 * KIB));
+	EXPECT_TRUE(has_pattern(fd, 1000 + 100 * KIB,
+				156 * KIB - 1000, 5));
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(256 * KIB, size);
+	/* Zeroed, not freed. */
+	EXPECT_EQ(BLK_UNITS(64), blocks);
+	/* Past EOF it extends the file, unless KEEP_SIZE. */
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_ZERO_RANGE, 300 * KIB, 8 * KIB));
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(308 * KIB, size);
+	EXPECT_EQ(BLK_UNITS(66), blocks);
+	EXPECT_TRUE(all_zero(fd, 256 * KIB, 52 * KIB));
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+				400 * KIB, 8 * KIB));
+	/*
+	 * Two more blocks, and the fifth extent no longer fits in the
+	 * inode: the tree grows a leaf block (ext4 lays it out the same).
+	 */
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(308 * KIB, size);
+	EXPECT_EQ(BLK_UNITS(68 + 1), blocks);
+	close(fd);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_F(fa, bad_modes_and_arguments)
+{
+	const char *f = tfs_p(self->m, "f");
+	int fd;
+
+	fd = open(f, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	TFS_EXPECT_ERRNO(EINVAL, fallocate(fd, 0, 0, 0));
+	TFS_EXPECT_ERRNO(EINVAL, fallocate(fd, 0, -1, 4096));
+	TFS_EXPECT_ERRNO(EOPNOTSUPP, fallocate(fd, FALLOC_FL_PUNCH_HOLE |
+					       FALLOC_FL_ZERO_RANGE |
+					       FALLOC_FL_KEEP_SIZE, 0, 4096));
+	/*
+	 * The FUSE kernel refuses collapse/insert before asking us; ext4
+	 * implements them (and finds this empty file too short: EINVAL).
+	 */
+	TFS_EXPECT_ERRNO(variant->kernel ? EINVAL : EOPNOTSUPP,
+			 fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, 0, 4096));
+	TFS_EXPECT_ERRNO(variant->kernel ? EINVAL : EOPNOTSUPP,
+			 fallocate(fd, FALLOC_FL_INSERT_RANGE, 0, 4096));
+	/* Beyond the largest file ext4 can hold (16 TiB with 4 KiB). */
+	TFS_EXPECT_ERRNO(EFBIG, fallocate(fd, 0, 16 * 1024 * 1024 * MIB,
+					  4096));
+	close(fd);
+	fd = open(f, O_RDONLY);
+	ASSERT_LE(0, fd);
+	TFS_EXPECT_ERRNO(EBADF, fallocate(fd, 0, 0, 4096));
+	close(fd);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_F(fa, no_space)
+{
+	const char *f = tfs_p(self->m, "f");
+	const char *g = tfs_p(self->m, "g");
+	blkcnt_t blocks;
+	off_t size;
+	int fd;
+
+	fd = open(f, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	/* 1 GiB on a 64 MiB filesystem. */
+	TFS_EXPECT_ERRNO(ENOSPC, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0,
+					   1024 * MIB));
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(0, size);
+	close(fd);
+	/* Whatever was allocated goes away with the file. */
+	ASSERT_EQ(0, unlink(f));
+	ASSERT_EQ(0, tfs_write_pattern(g, 0, 8 * MIB, 9, O_CREAT));
+	fd = open(g, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_TRUE(has_pattern(fd, 0, 8 * MIB, 9));
+	close(fd);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_F(fa, times_change)
+{
+	const char *f = tfs_p(self->m, "f");
+	struct stat a, b;
+	int fd;
+
+	fd = open(f, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &a));
+	usleep(20000);
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 64 * KIB));
+	ASSERT_EQ(0, fstat(fd, &b));
+	EXPECT_TRUE(b.st_mtim.tv_sec > a.st_mtim.tv_sec ||
+		    (b.st_mtim.tv_sec == a.st_mtim.tv_sec &&
+		     b.st_mtim.tv_nsec > a.st_mtim.tv_nsec));
+	EXPECT_TRUE(b.st_ctim.tv_sec > a.st_ctim.tv_sec ||
+		    (b.st_ctim.tv_sec == a.st_ctim.tv_sec &&
+		     b.st_ctim.tv_nsec > a.st_ctim.tv_nsec));
+	close(fd);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_F(fa_ext3, block_mapped_files_punch_only)
+{
+	const char *f = tfs_p(self->m, "f");
+	blkcnt_t blocks;
+	off_t size;
+	int fd;
+
+	/* 256 data blocks: 12 direct, 244 behind one indirect block. */
+	ASSERT_EQ(0, tfs_write_pattern(f, 0, MIB, 11, O_CREAT));
+	fd = open(f, O_RDWR);
+	ASSERT_LE(0, fd);
+	/* ext4 allocates the indirect block only at writeback. */
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(BLK_UNITS(257), blocks);
+	TFS_EXPECT_ERRNO(EOPNOTSUPP, fallocate(fd, 0, 0, 2 * MIB));
+	TFS_EXPECT_ERRNO(EOPNOTSUPP, fallocate(fd, FALLOC_FL_KEEP_SIZE,
+					       MIB, MIB));
+	TFS_EXPECT_ERRNO(EOPNOTSUPP, fallocate(fd, FALLOC_FL_ZERO_RANGE,
+					       0, 4096));
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				64 * KIB - 10, 64 * KIB + 20));
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(MIB, size);
+	EXPECT_EQ(BLK_UNITS(257 - 16), blocks);
+	EXPECT_TRUE(has_pattern(fd, 0, 64 * KIB - 10, 11));
+	EXPECT_TRUE(all_zero(fd, 64 * KIB - 10, 64 * KIB + 20));
+	EXPECT_TRUE(has_pattern(fd, 128 * KIB + 10, MIB - 128 * KIB - 10, 11));
+	/* Punching the direct blocks too. */
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				0, 48 * KIB));
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(BLK_UNITS(257 - 16 - 12), blocks);
+	EXPECT_TRUE(all_zero(fd, 0, 48 * KIB));
+	close(fd);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_F(fa_inline, inline_file_moves_to_a_block)
+{
+	const char *f = tfs_p(self->m, "f");
+	blkcnt_t blocks;
+	off_t size;
+	int fd;
+
+	ASSERT_EQ(0, tfs_write_file(f, "inline bytes", 12));
+	fd = open(f, O_RDWR);
+	ASSERT_LE(0, fd);
+	/* ext4 counts inline data as ceil(size / 512) 512-byte units. */
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(1, blocks);
+	TFS_ASSERT_OK(fallocate(fd, 0, 0, 16 * KIB));
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(16 * KIB, size);
+	EXPECT_EQ(BLK_UNITS(4), blocks);
+	close(fd);
+	ASSERT_EQ(0, tfs_umount(self->m));
+	ASSERT_EQ(0, tfs_fsck(self->m->image));
+	ASSERT_EQ(0, tfs_remount(self->m));
+	fd = open(f, O_RDONLY);
+	ASSERT_LE(0, fd);
+	{
+		char buf[12];
+
+		ASSERT_EQ(12, pread(fd, buf, 12, 0));
+		EXPECT_EQ(0, memcmp(buf, "inline bytes", 12));
+	}
+	EXPECT_TRUE(all_zero(fd, 12, 16 * KIB - 12));
+	close(fd);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_HARNESS_MAIN
