@@ -72,40 +72,48 @@ static void run_to_mapping(struct fuse2fs *f2, const struct f2_run *run,
 
 /*
  * How far to allocate for a write into the hole at lblk.  A write that
- * reaches past EOF from at most one block beyond it is taken as
- * streaming: allocate up to the next F2_ALLOC_AHEAD_BYTES boundary, never
- * past the hole.  Anything else gets exactly the blocks it covers.
+ * continues allocated data (the block before lblk is mapped) past the
+ * on-disk EOF is taken as streaming: allocate ahead as much as the file
+ * already holds before lblk, at most F2_ALLOC_AHEAD_BYTES, never past the
+ * hole.  The guess thus wastes at most what the file already uses, and
+ * the next writes find unwritten blocks that need no allocation.  Other
+ * writes get exactly the blocks they cover.
  */
-static blk64_t alloc_end(ext2_filsys fs, const struct ext2_inode_large *inode,
-			 uint64_t pos, blk64_t end_req, blk64_t hole_end)
+static blk64_t alloc_end(struct fuse2fs *f2, ext2_ino_t ino,
+			 struct ext2_inode_large *inode, blk64_t lblk,
+			 blk64_t end_req, blk64_t hole_end)
 {
+	ext2_filsys fs = f2->fs;
 	uint64_t size = EXT2_I_SIZE(inode);
 	blk64_t ahead = F2_ALLOC_AHEAD_BYTES / fs->blocksize;
 	blk64_t size_blk = (size + fs->blocksize - 1) / fs->blocksize;
 	blk64_t end = end_req;
+	struct f2_run prev;
 
-	if (pos / fs->blocksize <= size_blk && end_req > size_blk &&
-	    ahead > 1) {
-		end = (end_req + ahead - 1) / ahead * ahead;
-		if (end > hole_end)
-			end = hole_end;
-	}
+	if (!lblk || end_req <= size_blk)
+		return end_req;
+	if (f2_map_run(fs, ino, inode, lblk - 1, lblk, &prev) ||
+	    prev.type == FUSE_IOMAP_TYPE_HOLE)
+		return end_req;
+	end = end_req + (lblk < ahead ? lblk : ahead);
+	if (end > hole_end)
+		end = hole_end;
 	return end < end_req ? end_req : end;
 }
 
 static int begin_write(struct fuse2fs *f2, ext2_ino_t ino,
-		       struct ext2_inode_large *inode, uint64_t pos,
-		       blk64_t lblk, blk64_t end_req, blk64_t hole_end,
-		       struct f2_run *run, uint16_t *flags)
+		       struct ext2_inode_large *inode, blk64_t lblk,
+		       blk64_t end_req, blk64_t hole_end, struct f2_run *run,
+		       uint16_t *flags)
 {
 	ext2_filsys fs = f2->fs;
 	blk64_t end;
 	errcode_t err;
 
-	end = alloc_end(fs, inode, pos, end_req, hole_end);
+	end = alloc_end(f2, ino, inode, lblk, end_req, hole_end);
 	err = f2_alloc_unwritten(fs, ino, inode, lblk, end - lblk);
 	if (err == EXT2_ET_BLOCK_ALLOC_FAIL && end > end_req) {
-		/* Little space left: do not let the read-ahead guess fail. */
+		/* Little space left: do not let the look-ahead guess fail. */
 		err = f2_alloc_unwritten(fs, ino, inode, lblk,
 					 end_req - lblk);
 	}
@@ -175,8 +183,8 @@ static void f2_iomap_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 	if (write && run.type == FUSE_IOMAP_TYPE_HOLE) {
 		if (lblk + run.len < end_blk)
 			end_blk = lblk + run.len;
-		ret = begin_write(f2, f2_ino(nodeid), &inode, in->pos, lblk,
-				  end_blk, lblk + run.len, &run, &flags);
+		ret = begin_write(f2, f2_ino(nodeid), &inode, lblk, end_blk,
+				  lblk + run.len, &run, &flags);
 		if (ret)
 			goto out_err;
 	}
