@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Inode flags through FS_IOC_GETFLAGS/SETFLAGS (lsattr/chattr, also run
+ * as the real tools), FS_IOC_FSGETXATTR/FSSETXATTR and FS_IOC_GETVERSION:
+ * the flags new inodes get, which flags may be set on which inode type,
+ * the EPERM rules for immutable and append-only (root only) and for
+ * non-owners, and what immutable and append-only files then refuse.
+ * Each test runs on fuse2fs and on kernel ext4 (variants) and ends
+ * fsck-clean.
+ */
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/xattr.h>
+
+#include "kselftest_harness.h"
+#include "fsext.h"
+
+FSEXT_FIXTURE(fl, NULL);
+
+#define EXTENTS_FL	0x00080000
+
+static int get_flags(const char *path, unsigned int *flags)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK);
+	int ret;
+
+	if (fd < 0)
+		return -1;
+	ret = ioctl(fd, FS_IOC_GETFLAGS, flags);
+	close(fd);
+	return ret;
+}
+
+static int set_flags(const char *path, unsigned int flags)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK);
+	int ret, e;
+
+	if (fd < 0)
+		return -1;
+	ret = ioctl(fd, FS_IOC_SETFLAGS, &flags);
+	e = errno;
+	close(fd);
+	errno = e;
+	return ret;
+}
+
+TEST_F(fl, new_inodes_and_roundtrip)
+{
+	const char *f = tfs_p(self->m, "f");
+	const char *d = tfs_p(self->m, "d");
+	unsigned int flags = 0;
+
+	ASSERT_EQ(0, fsext_create(f, 0644));
+	ASSERT_EQ(0, mkdir(d, 0755));
+	ASSERT_EQ(0, get_flags(f, &flags));
+	EXPECT_EQ(EXTENTS_FL, flags);
+	ASSERT_EQ(0, get_flags(d, &flags));
+	EXPECT_EQ(EXTENTS_FL, flags);
+
+	TFS_ASSERT_OK(set_flags(f, EXTENTS_FL | FS_NODUMP_FL | FS_NOATIME_FL |
+				FS_SYNC_FL));
+	TFS_ASSERT_OK(set_flags(d, EXTENTS_FL | FS_DIRSYNC_FL | FS_TOPDIR_FL |
+				FS_NODUMP_FL));
+	ASSERT_EQ(0, tfs_umount(self->m));
+	ASSERT_EQ(0, tfs_fsck(self->m->image));
+	ASSERT_EQ(0, tfs_remount(self->m));
+	ASSERT_EQ(0, get_flags(f, &flags));
+	EXPECT_EQ(EXTENTS_FL | FS_NODUMP_FL | FS_NOATIME_FL | FS_SYNC_FL,
+		  flags);
+	ASSERT_EQ(0, get_flags(d, &flags));
+	EXPECT_EQ(EXTENTS_FL | FS_DIRSYNC_FL | FS_TOPDIR_FL | FS_NODUMP_FL,
+		  flags);
+	TFS_ASSERT_OK(set_flags(f, EXTENTS_FL));
+	ASSERT_EQ(0, get_flags(f, &flags));
+	EXPECT_EQ(EXTENTS_FL, flags);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_F(fl, chattr_and_lsattr_tools)
+{
+	const char *f = tfs_p(self->m, "f");
+	char *out = NULL;
+
+	ASSERT_EQ(0, fsext_create(f, 0644));
+	ASSERT_EQ(0, tfs_runl(10000, &out, "chattr", "+dAS", f, NULL));
+	free(out);
+	out = NULL;
+	ASSERT_EQ(0, tfs_runl(10000, &out, "lsattr", f, NULL));
+	ASSERT_NE(NULL, out);
+	EXPECT_EQ(0, strncmp(out, "--S---dA------e------- ", 23))
+		TH_LOG("lsattr: %s", out);
+	free(out);
+	out = NULL;
+	ASSERT_EQ(0, tfs_runl(10000, &out, "chattr", "-A", f, NULL));
+	free(out);
+	out = NULL;
+	ASSERT_EQ(0, tfs_runl(10000, &out, "lsattr", f, NULL));
+	ASSERT_NE(NULL, out);
+	EXPECT_EQ(0, strncmp(out, "--S---d-------e------- ", 23))
+		TH_LOG("lsattr: %s", out);
+	free(out);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_F(fl, flags_refused_or_ignored)
+{
+	const char *f = tfs_p(self->m, "f");
+	const char *p = tfs_p(self->m, "fifo");
+	unsigned int flags = 0;
+
+	ASSERT_EQ(0, fsext_create(f, 0644));
+	ASSERT_EQ(0, mknod(p, S_IFIFO | 0644, 0));
+	/* A bit ext4 does not even show. */
+	TFS_EXPECT_ERRNO(EOPNOTSUPP, set_flags(f, EXTENTS_FL | 0x01000000));
+	/* Directory-only flags on a file. */
+	TFS_EXPECT_ERRNO(EOPNOTSUPP, set_flags(f, EXTENTS_FL | FS_DIRSYNC_FL));
+	/* Visible but not settable: silently ignored. */
+	TFS_ASSERT_OK(set_flags(f, EXTENTS_FL | FS_NOCOMP_FL));
+	ASSERT_EQ(0, get_flags(f, &flags));
+	EXPECT_EQ(EXTENTS_FL, flags);
+	/* Special files: the kernel asks nobody. */
+	TFS_EXPECT_ERRNO(ENOTTY, get_flags(p, &flags));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_F(fl, immutable)
+{
+	const char *f = tfs_p(self->m, "f");
+	const char *g = tfs_p(self->m, "g");
+	unsigned int flags = 0;
+	int fd;
+
+	ASSERT_EQ(0, tfs_write_file(f, "data", 4));
+	fd = open(f, O_RDWR);
+	ASSERT_LE(0, fd);
+	TFS_ASSERT_OK(set_flags(f, EXTENTS_FL | FS_IMMUTABLE_FL));
+	ASSERT_EQ(0, get_flags(f, &flags));
+	EXPECT_EQ(EXTENTS_FL | FS_IMMUTABLE_FL, flags);
+	/* Only clearing immutable may change anything. */
+	TFS_EXPECT_ERRNO(EPERM, set_flags(f, EXTENTS_FL | FS_IMMUTABLE_FL |
+					  FS_NODUMP_FL));
+	TFS_EXPECT_ERRNO(EPERM, open(f, O_WRONLY));
+	TFS_EXPECT_ERRNO(EPERM, fallocate(fd, 0, 0, 8192));
+	TFS_EXPECT_ERRNO(EPERM, setxattr(f, "user.x", "1", 1, 0));
+	TFS_EXPECT_ERRNO(EPERM, chmod(f, 0600));
+	TFS_EXPECT_ERRNO(EPERM, truncate(f, 0));
+	TFS_EXPECT_ERRNO(EPERM, unlink(f));
+	TFS_EXPECT_ERRNO(EPERM, rename(f, g));
+	TFS_EXPECT_ERRNO(EPERM, link(f, g));
+	close(fd);
+	TFS_ASSERT_OK(set_flags(f, EXTENTS_FL));
+	TFS_ASSERT_OK(setxattr(f, "user.x", "1", 1, 0));
+	TFS_ASSERT_OK(unlink(f));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_F(fl, append_only)
+{
+	const char *f = tfs_p(self->m, "f");
+	char buf[16] = "";
+	int fd;
+
+	ASSERT_EQ(0, tfs_write_file(f, "data", 4));
+	TFS_ASSERT_OK(set_flags(f, EXTENTS_FL | FS_APPEND_FL));
+	TFS_EXPECT_ERRNO(EPERM, open(f, O_WRONLY));
+	TFS_EXPECT_ERRNO(EPERM, truncate(f, 0));
+	TFS_EXPECT_ERRNO(EPERM, unlink(f));
+	fd = open(f, O_WRONLY | O_APPEND);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(4, write(fd, "more", 4));
+	/* Only plain allocation may touch an append-only file. */
+	TFS_EXPECT_ERRNO(EPERM, fallocate(fd, FALLOC_FL_PUNCH_HOLE |
+					  FALLOC_FL_KEEP_SIZE, 0, 4096));
+	TFS_EXPECT_ERRNO(EPERM, fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, 4));
+	EXPECT_EQ(0, fallocate(fd, 0, 0, 8));
+	EXPECT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 8192));
+	close(fd);
+	fd = open(f, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(8, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, "datamore", 8));
+	close(fd);
+	TFS_ASSERT_OK(set_flags(f, EXTENTS_FL));
+	TFS_ASSERT_OK(unlink(f));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+static int user_flag_checks(void *arg)
+{
+	const struct tfs_mount *m = arg;
+	unsigned int flags;
+
+	/* The owner may change ordinary flags, not immutable/append. */
+	FSEXT_CHILD_OK(1, set_flags(tfs_p(m, "mine"), EXTENTS_FL |
+				    FS_NODUMP_FL));
+	FSEXT_CHILD_ERRNO(2, EPERM, set_flags(tfs_p(m, "mine"), EXTENTS_FL |
+					      FS_IMMUTABLE_FL));
+	FSEXT_CHILD_ERRNO(3, EPERM, set_flags(tfs_p(m, "mine"), EXTENTS_FL |
+					      FS_APPEND_FL));
+	/* Others may look but not touch. */
+	FSEXT_CHILD_OK(4, get_flags(tfs_p(m, "roots"), &flags));
+	FSEXT_CHILD_ERRNO(5, EPERM, set_flags(tfs_p(m, "roots"), EXTENTS_FL |
+					      FS_NODUMP_FL));
+	return 0;
+}
+
+TEST_F(fl, unprivileged_user)
+{
+	const char *mine = tfs_p(self->m, "mine");
+	unsigned int flags = 0;
+
+	ASSERT_EQ(0, fsext_create(mine, 0644));
+	ASSERT_EQ(0, chown(mine, FSEXT_UID, FSEXT_GID));
+	ASSERT_EQ(0, fsext_create(tfs_p(self->m, "roots"), 0644));
+	EXPECT_EQ(0, fsext_as_user(user_flag_checks, self->m));
+	ASSERT_EQ(0, get_flags(mine, &flags));
+	EXPECT_EQ(EXTENTS_FL | FS_NODUMP_FL, flags);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_F(fl, fsxattr_and_version)
+{
+	const char *f = tfs_p(self->m, "f");
+	struct fsxattr fsx;
+	unsigned int flags = 0, gen1 = 0, gen2 = 1;
+	int fd;
+
+	ASSERT_EQ(0, fsext_create(f, 0644));
+	TFS_ASSERT_OK(set_flags(f, EXTENTS_FL | FS_NODUMP_FL | FS_SYNC_FL));
+	fd = open(f, O_RDONLY);
+	ASSERT_LE(0, fd);
+	memset(&fsx, 0xff, sizeof(fsx));
+	ASSERT_EQ(0, ioctl(fd, FS_IOC_FSGETXATTR, &fsx));
+	EXPECT_EQ(FS_XFLAG_NODUMP | FS_XFLAG_SYNC, fsx.fsx_xflags);
+	EXPECT_EQ(0, fsx.fsx_projid);
+	/* xflags speak for their twin flags only; extents stays. */
+	fsx.fsx_xflags = FS_XFLAG_NOATIME;
+	ASSERT_EQ(0, ioctl(fd, FS_IOC_FSSETXATTR, &fsx));
+	ASSERT_EQ(0, get_flags(f, &flags));
+	EXPECT_EQ(EXTENTS_FL | FS_NOATIME_FL, flags);
+	ASSERT_EQ(0, ioctl(fd, FS_IOC_GETVERSION, &gen1));
+	close(fd);
+	ASSERT_EQ(0, tfs_umount(self->m));
+	ASSERT_EQ(0, tfs_fsck(self->m->image));
+	ASSERT_EQ(0, tfs_remount(self->m));
+	fd = open(f, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, FS_IOC_GETVERSION, &gen2));
+	EXPECT_EQ(gen1, gen2);
+	close(fd);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_HARNESS_MAIN
