@@ -127,28 +127,35 @@ int f2_block_write(struct fuse2fs *f2, ext2_ino_t ino,
 	unsigned int bs = fs->blocksize;
 	blk64_t lb0 = off / bs, lb1 = (off + size + bs - 1) / bs, lblk;
 	size_t head = off % bs, tail = (off + size) % bs;
+	const char *src;
+	char *buf = NULL;
 	struct f2_run run;
 	errcode_t err;
-	char *buf;
 
 	err = f2_alloc_unwritten(fs, ino, inode, lb0, lb1 - lb0);
 	if (err)
 		goto out_inode;
 
-	buf = malloc((size_t)(lb1 - lb0) * bs);
-	if (!buf) {
-		err = EXT2_ET_NO_MEMORY;
-		goto out_inode;
+	if (!head && !tail) {
+		/* Block-aligned: write straight from the request. */
+		src = data;
+	} else {
+		buf = malloc((size_t)(lb1 - lb0) * bs);
+		if (!buf) {
+			err = EXT2_ET_NO_MEMORY;
+			goto out_inode;
+		}
+		/* Partial end blocks keep their data (zeroes if unwritten). */
+		if (head)
+			err = f2_read_blocks(f2, ino, inode, lb0, lb0 + 1, buf);
+		if (!err && tail && (lb1 - 1 != lb0 || !head))
+			err = f2_read_blocks(f2, ino, inode, lb1 - 1, lb1,
+					     buf + (size_t)(lb1 - 1 - lb0) * bs);
+		if (err)
+			goto out_buf;
+		memcpy(buf + head, data, size);
+		src = buf;
 	}
-	/* Partial end blocks keep what they hold (zeroes if unwritten). */
-	if (head)
-		err = f2_read_blocks(f2, ino, inode, lb0, lb0 + 1, buf);
-	if (!err && tail && (lb1 - 1 != lb0 || !head))
-		err = f2_read_blocks(f2, ino, inode, lb1 - 1, lb1,
-				     buf + (size_t)(lb1 - 1 - lb0) * bs);
-	if (err)
-		goto out_buf;
-	memcpy(buf + head, data, size);
 
 	for (lblk = lb0; lblk < lb1; lblk += run.len) {
 		err = f2_map_run(fs, ino, inode, lblk, lb1, &run);
@@ -157,7 +164,7 @@ int f2_block_write(struct fuse2fs *f2, ext2_ino_t ino,
 		if (err)
 			goto out_buf;
 		err = io_channel_write_blk64(fs->io, run.pblk, (int)run.len,
-					     buf + (size_t)(lblk - lb0) * bs);
+					     src + (size_t)(lblk - lb0) * bs);
 		if (err)
 			goto out_buf;
 	}

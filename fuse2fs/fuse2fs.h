@@ -30,6 +30,7 @@ enum f2_iomap_mode {
 };
 
 struct f2_inode_table;	/* lookup and open counts, see inode_table.c */
+struct f2_dcache;	/* directory name index, see dircache.c */
 
 struct fuse2fs {
 	ext2_filsys fs;
@@ -56,6 +57,7 @@ struct fuse2fs {
 	bool init_failed;		/* init() refused the connection */
 	int lock_fd;			/* flock()ed image, or -1 */
 	int status_fd;			/* pipe to the waiting parent, or -1 */
+	struct f2_dcache *dcache;
 };
 
 static inline struct fuse2fs *f2_get(fuse_req_t req)
@@ -137,6 +139,20 @@ struct f2_inode_table *f2_itab_new(void);
 void f2_itab_free(struct f2_inode_table *t);
 /* Unmount: drop every reference and free the unlinked inodes. */
 void f2_itab_release_all(struct fuse2fs *f2);
+
+/*
+ * dircache.c: name -> inode of recently used directories.  Lookups answer
+ * ENOENT authoritatively; every change to a directory's entries must be
+ * reported with set/remove (or forget, when in doubt).
+ */
+struct f2_dcache *f2_dcache_new(void);
+void f2_dcache_free(struct f2_dcache *dc);
+int f2_dcache_lookup(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		     ext2_ino_t *ino);
+void f2_dcache_set(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		   ext2_ino_t ino);
+void f2_dcache_remove(struct fuse2fs *f2, ext2_ino_t dir, const char *name);
+void f2_dcache_forget(struct fuse2fs *f2, ext2_ino_t dir);
 
 /* Name-space helpers (lookup.c, namespace.c); 0 or a positive errno. */
 int f2_lookup_name(struct fuse2fs *f2, ext2_ino_t dir, const char *name,

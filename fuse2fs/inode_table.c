@@ -209,6 +209,8 @@ static int f2_free_inode(struct fuse2fs *f2, ext2_ino_t ino,
 	if (ret)
 		return ret;
 	ext2fs_inode_alloc_stats2(fs, ino, -1, LINUX_S_ISDIR(inode->i_mode));
+	if (LINUX_S_ISDIR(inode->i_mode))
+		f2_dcache_forget(f2, ino);
 	return 0;
 }
 

@@ -16,6 +16,8 @@ int f2_lookup_name(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 
 	if (len > EXT2_NAME_LEN)
 		return ENAMETOOLONG;
+	if (f2->dcache)
+		return f2_dcache_lookup(f2, dir, name, ino);
 	err = ext2fs_lookup(f2->fs, dir, name, (int)len, NULL, ino);
 	return f2_errno(err);
 }

@@ -604,7 +604,8 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	f2.itab = f2_itab_new();
-	if (!f2.itab) {
+	f2.dcache = f2_dcache_new();
+	if (!f2.itab || !f2.dcache) {
 		fprintf(stderr, "fuse2fs: out of memory\n");
 		goto out;
 	}
@@ -620,6 +621,7 @@ out:
 	if (f2.lock_fd >= 0)
 		close(f2.lock_fd);
 	f2_itab_free(f2.itab);
+	f2_dcache_free(f2.dcache);
 	fuse_opt_free_args(&args);
 	free(cli.device);
 	free(cli.mountpoint);

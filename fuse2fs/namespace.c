@@ -102,6 +102,24 @@ int f2_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		if (!err)
 			err = ext2fs_link(f2->fs, dir, name, ino, ftype);
 	}
+	if (err)
+		f2_dcache_forget(f2, dir);
+	else
+		f2_dcache_set(f2, dir, name, ino);
+	return f2_errno(err);
+}
+
+/* Remove name (which must point at ino) from dir. */
+static int f2_remove_link(struct fuse2fs *f2, ext2_ino_t dir,
+			  const char *name, ext2_ino_t ino)
+{
+	errcode_t err;
+
+	err = ext2fs_unlink(f2->fs, dir, name, ino, 0);
+	if (err)
+		f2_dcache_forget(f2, dir);
+	else
+		f2_dcache_remove(f2, dir, name);
 	return f2_errno(err);
 }
 
@@ -140,9 +158,12 @@ static int f2_set_entry(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 	s.ftype = ext2fs_has_feature_filetype(f2->fs->super) ? ftype : 0;
 	err = ext2fs_dir_iterate2(f2->fs, dir, 0,
 				  NULL, f2_set_entry_proc, &s);
-	if (err)
-		return f2_errno(err);
-	return s.done ? 0 : ENOENT;
+	if (err || !s.done) {
+		f2_dcache_forget(f2, dir);
+		return err ? f2_errno(err) : ENOENT;
+	}
+	f2_dcache_set(f2, dir, name, ino);
+	return 0;
 }
 
 static int f2_empty_proc(ext2_ino_t dir, int entry,
@@ -514,7 +535,7 @@ static void f2_remove(fuse_req_t req, fuse_ino_t parent_id, const char *name,
 	if (ret)
 		goto out;
 
-	ret = f2_errno(ext2fs_unlink(f2->fs, parent, name, ino, 0));
+	ret = f2_remove_link(f2, parent, name, ino);
 	if (!ret)
 		ret = f2_dir_touch(f2, parent, rmdir ? -1 : 0);
 	if (!ret)
@@ -705,7 +726,7 @@ static int f2_do_rename(struct fuse2fs *f2, ext2_ino_t parent,
 	if (ret)
 		return ret;
 
-	ret = f2_errno(ext2fs_unlink(f2->fs, parent, name, src, 0));
+	ret = f2_remove_link(f2, parent, name, src);
 	if (!ret && src_dir)
 		ret = f2_reparent_dir(f2, src, parent, newparent);
 	if (!ret)

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * fuse2fs: an in-memory name -> inode index of recently used directories.
+ *
+ * A lookup in a linear directory scans every block and checks every
+ * block's checksum; a create used to do that three times (the kernel's
+ * LOOKUP, our existence check, then ext2fs_link() looking for room).
+ * This server is the image's only writer and every entry change goes
+ * through namespace.c, which keeps the index in step, so a cached
+ * directory answers lookups, misses included, without touching the disk.
+ * Whole directories are evicted least recently used first.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuse2fs.h"
+
+#define F2_DC_MAX_DIRS		256
+#define F2_DC_MAX_NAMES		(1U << 21)
+#define F2_DC_MIN_BUCKETS	64
+
+struct f2_dc_name {
+	struct f2_dc_name *next;
+	uint32_t hash;
+	ext2_ino_t ino;
+	uint8_t len;
+	char name[];
+};
+
+struct f2_dc_dir {
+	struct f2_dc_dir *lru_prev, *lru_next;	/* most recent first */
+	ext2_ino_t dir;
+	struct f2_dc_name **buckets;
+	size_t nbuckets;
+	size_t count;
+};
+
+struct f2_dcache {
+	struct f2_dc_dir *lru_head, *lru_tail;
+	size_t ndirs;
+	size_t nnames;
+};
+
+static uint32_t f2_dc_hash(const char *name, size_t len)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * 16777619u;
+	return h;
+}
+
+static void f2_dc_unlink_lru(struct f2_dcache *dc, struct f2_dc_dir *d)
+{
+	if (d->lru_prev)
+		d->lru_prev->lru_next = d->lru_next;
+	else
+		dc->lru_head = d->lru_next;
+	if (d->lru_next)
+		d->lru_next->lru_prev = d->lru_prev;
+	else
+		dc->lru_tail = d->lru_prev;
+	d->lru_prev = d->lru_next = NULL;
+}
+
+static void f2_dc_push_lru(struct f2_dcache *dc, struct f2_dc_dir *d)
+{
+	d->lru_next = dc->lru_head;
+	d->lru_prev = NULL;
+	if (dc->lru_head)
+		dc->lru_head->lru_prev = d;
+	dc->lru_head = d;
+	if (!dc->lru_tail)
+		dc->lru_tail = d;
+}
+
+static void f2_dc_free_dir(struct f2_dcache *dc, struct f2_dc_dir *d)
+{
+	size_t i;
+
+	f2_dc_unlink_lru(dc, d);
+	for (i = 0; i < d->nbuckets; i++) {
+		while (d->buckets[i]) {
+			struct f2_dc_name *n = d->buckets[i];
+
+			d->buckets[i] = n->next;
+			free(n);
+		}
+	}
+	dc->nnames -= d->count;
+	dc->ndirs--;
+	free(d->buckets);
+	free(d);
+}
+
+static struct f2_dc_dir *f2_dc_find(struct f2_dcache *dc, ext2_ino_t dir)
+{
+	struct f2_dc_dir *d;
+
+	for (d = dc->lru_head; d; d = d->lru_next) {
+		if (d->dir == dir) {
+			if (d != dc->lru_head) {
+				f2_dc_unlink_lru(dc, d);
+				f2_dc_push_lru(dc, d);
+			}
+			return d;
+		}
+	}
+	return NULL;
+}
+
+static struct f2_dc_name **f2_dc_slot(struct f2_dc_dir *d, const char *name,
+				      size_t len, uint32_t hash)
+{
+	struct f2_dc_name **p = &d->buckets[hash & (d->nbuckets - 1)];
+
+	while (*p && ((*p)->hash != hash || (*p)->len != len ||
+		      memcmp((*p)->name, name, len)))
+		p = &(*p)->next;
+	return p;
+}
+
+static void f2_dc_grow(struct f2_dc_dir *d)
+{
+	size_t n = d->nbuckets * 2, i;
+	struct f2_dc_name **nb = calloc(n, sizeof(*nb));
+
+	if (!nb)
+		return;
+	for (i = 0; i < d->nbuckets; i++) {
+		while (d->buckets[i]) {
+			struct f2_dc_name *e = d->buckets[i];
+
+			d->buckets[i] = e->next;
+			e->next = nb[e->hash & (n - 1)];
+			nb[e->hash & (n - 1)] = e;
+		}
+	}
+	free(d->buckets);
+	d->buckets = nb;
+	d->nbuckets = n;
+}
+
+/* Insert or update; false when out of memory (the dir must be dropped). */
+static bool f2_dc_put(struct f2_dcache *dc, struct f2_dc_dir *d,
+		      const char *name, size_t len, ext2_ino_t ino)
+{
+	uint32_t hash = f2_dc_hash(name, len);
+	struct f2_dc_name **p = f2_dc_slot(d, name, len, hash), *n;
+
+	if (*p) {
+		(*p)->ino = ino;
+		return true;
+	}
+	n = malloc(sizeof(*n) + len);
+	if (!n)
+		return false;
+	n->hash = hash;
+	n->ino = ino;
+	n->len = (uint8_t)len;
+	memcpy(n->name, name, len);
+	n->next = *p;
+	*p = n;
+	d->count++;
+	dc->nnames++;
+	if (d->count > 2 * d->nbuckets)
+		f2_dc_grow(d);
+	return true;
+}
+
+struct f2_dc_fill {
+	struct f2_dcache *dc;
+	struct f2_dc_dir *d;
+	bool oom;
+};
+
+static int f2_dc_fill_proc(ext2_ino_t dir, int entry,
+			   struct ext2_dir_entry *dirent, int offset,
+			   int blocksize, char *buf, void *priv)
+{
+	struct f2_dc_fill *f = priv;
+
+	if (!dirent->inode)
+		return 0;
+	if (!f2_dc_put(f->dc, f->d, dirent->name,
+		       ext2fs_dirent_name_len(dirent), dirent->inode)) {
+		f->oom = true;
+		return DIRENT_ABORT;
+	}
+	return 0;
+}
+
+/* Make room for a new directory of up to about count names. */
+static void f2_dc_evict(struct f2_dcache *dc)
+{
+	while (dc->lru_tail && (dc->ndirs >= F2_DC_MAX_DIRS ||
+				dc->nnames >= F2_DC_MAX_NAMES))
+		f2_dc_free_dir(dc, dc->lru_tail);
+}
+
+static errcode_t f2_dc_load(struct fuse2fs *f2, ext2_ino_t dir,
+			    struct f2_dc_dir **dp)
+{
+	struct f2_dcache *dc = f2->dcache;
+	struct f2_dc_fill f = { .dc = dc };
+	struct f2_dc_dir *d;
+	errcode_t err;
+
+	f2_dc_evict(dc);
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return EXT2_ET_NO_MEMORY;
+	d->dir = dir;
+	d->nbuckets = F2_DC_MIN_BUCKETS;
+	d->buckets = calloc(d->nbuckets, sizeof(*d->buckets));
+	if (!d->buckets) {
+		free(d);
+		return EXT2_ET_NO_MEMORY;
+	}
+	f2_dc_push_lru(dc, d);
+	dc->ndirs++;
+	f.d = d;
+	err = ext2fs_dir_iterate2(f2->fs, dir, 0, NULL, f2_dc_fill_proc, &f);
+	if (!err && f.oom)
+		err = EXT2_ET_NO_MEMORY;
+	if (err) {
+		f2_dc_free_dir(dc, d);
+		return err;
+	}
+	*dp = d;
+	return 0;
+}
+
+struct f2_dcache *f2_dcache_new(void)
+{
+	return calloc(1, sizeof(struct f2_dcache));
+}
+
+void f2_dcache_free(struct f2_dcache *dc)
+{
+	if (!dc)
+		return;
+	while (dc->lru_head)
+		f2_dc_free_dir(dc, dc->lru_head);
+	free(dc);
+}
+
+int f2_dcache_lookup(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		     ext2_ino_t *ino)
+{
+	size_t len = strlen(name);
+	struct f2_dc_name **p;
+	struct f2_dc_dir *d;
+	errcode_t err;
+
+	if (len > EXT2_NAME_LEN)
+		return ENAMETOOLONG;
+	d = f2_dc_find(f2->dcache, dir);
+	if (!d) {
+		err = f2_dc_load(f2, dir, &d);
+		if (err)
+			return f2_errno(err);
+	}
+	p = f2_dc_slot(d, name, len, f2_dc_hash(name, len));
+	if (!*p)
+		return ENOENT;
+	*ino = (*p)->ino;
+	return 0;
+}
+
+void f2_dcache_set(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		   ext2_ino_t ino)
+{
+	struct f2_dc_dir *d = f2_dc_find(f2->dcache, dir);
+
+	if (d && !f2_dc_put(f2->dcache, d, name, strlen(name), ino))
+		f2_dc_free_dir(f2->dcache, d);
+}
+
+void f2_dcache_remove(struct fuse2fs *f2, ext2_ino_t dir, const char *name)
+{
+	struct f2_dc_dir *d = f2_dc_find(f2->dcache, dir);
+	size_t len = strlen(name);
+	struct f2_dc_name **p, *n;
+
+	if (!d)
+		return;
+	p = f2_dc_slot(d, name, len, f2_dc_hash(name, len));
+	n = *p;
+	if (!n)
+		return;
+	*p = n->next;
+	free(n);
+	d->count--;
+	f2->dcache->nnames--;
+}
+
+void f2_dcache_forget(struct fuse2fs *f2, ext2_ino_t dir)
+{
+	struct f2_dc_dir *d = f2_dc_find(f2->dcache, dir);
+
+	if (d)
+		f2_dc_free_dir(f2->dcache, d);
+}
