@@ -15,7 +15,20 @@
  * FUSE_IOMAP capability (libfuse 3.14 cannot express flags2 bits it does
  * not know), dispatches FUSE_IOMAP_* requests to the callbacks below and
  * hands every other request to libfuse's own dispatcher.  One iomap session
- * per process; the loop is single threaded.
+ * per process (libfuse's custom io callbacks cannot tell sessions apart);
+ * the loop is single threaded.
+ *
+ * Before any server code or libfuse parses a request, the library checks
+ * its length and fields and answers malformed ones itself; after DESTROY
+ * every request gets ESHUTDOWN.  doc/protocol.md section 8.1 lists every
+ * case.  Iomap callbacks therefore see only well-formed requests on a
+ * negotiated connection: count > 0, pos + count <= INT64_MAX, known flags.
+ *
+ * Callbacks answer EOPNOTSUPP for an inode not served through iomap and
+ * ESTALE when in->attr_ino is not the nodeid's backing inode number.
+ *
+ * The transport is /dev/fuse, or for tests one end of a SOCK_SEQPACKET
+ * socket pair passed as mountpoint "/dev/fd/N" (tests/protocol/wire.h).
  */
 #ifndef FUSE_IOMAP_LL_H
 #define FUSE_IOMAP_LL_H
@@ -32,13 +45,19 @@
 
 struct fuse_iomap_session;
 
-/* One FUSE_IOMAP_* request; answered exactly once by a reply function. */
+/*
+ * One FUSE_IOMAP_* request; answered exactly once by a reply function,
+ * which also frees it (from the callback or later, from the loop's thread).
+ */
 struct fuse_iomap_req;
 typedef struct fuse_iomap_req *fuse_iomap_req_t;
 
 struct fuse_iomap_ops {
-	/* Called once after the FUSE_INIT reply went out; iomap tells
-	 * whether FUSE_IOMAP was negotiated.  Register devices here. */
+	/*
+	 * Called once after the FUSE_INIT reply went out; iomap tells
+	 * whether FUSE_IOMAP was negotiated.  Register devices here.
+	 * Any callback may be NULL: its opcode is then answered ENOSYS.
+	 */
 	void (*negotiated)(void *userdata, bool iomap);
 	void (*begin)(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		      const struct fuse_iomap_begin_in *in);
@@ -56,7 +75,7 @@ void fuse_iomap_session_destroy(struct fuse_iomap_session *is);
 /* Serve requests until the session exits; 0 or a negative errno. */
 int fuse_iomap_session_loop(struct fuse_iomap_session *is);
 
-/* Valid from the lowlevel init() callback on. */
+/* Valid from the lowlevel init() callback on (false before INIT). */
 bool fuse_iomap_kernel_offered(const struct fuse_iomap_session *is);
 /* Ask for FUSE_IOMAP in the INIT reply; only from init(). */
 void fuse_iomap_want(struct fuse_iomap_session *is, bool want);
@@ -68,12 +87,23 @@ bool fuse_iomap_negotiated(const struct fuse_iomap_session *is);
  * stores the device id for mappings in *dev_id and returns 0; otherwise a
  * negative errno (-ENOTBLK when fd is not a block device).  On a transport
  * that is not /dev/fuse (a test harness socket) ids are assigned locally,
- * counting from 1, as doc/protocol.md describes.
+ * counting from 1, and regular image files are accepted as well.
+ * -EOPNOTSUPP before FUSE_IOMAP was negotiated.  See doc/protocol.md
+ * section 6.
  */
 int fuse_iomap_add_device(struct fuse_iomap_session *is, int fd,
 			  uint32_t *dev_id);
 
-/* Replies to FUSE_IOMAP_* requests; each returns 0 or a negative errno. */
+/*
+ * Replies to FUSE_IOMAP_* requests; each returns 0 or a negative errno.
+ * fuse_iomap_reply_begin() checks the mapping as doc/protocol.md section 7
+ * describes, as far as the library can (type, flags, length, overflow,
+ * coverage of pos, HOLE/INLINE address and device, registered device,
+ * device bounds, logical block alignment, type against the op flags); a
+ * bad mapping is answered EIO and -EINVAL returned.  A reply that does not
+ * match the request's opcode, or reply_err() with an errno outside
+ * 1..4095, is answered EIO too.  reply_err() takes a positive errno.
+ */
 int fuse_iomap_reply_begin(fuse_iomap_req_t req,
 			   const struct fuse_iomap_mapping *map);
 int fuse_iomap_reply_end(fuse_iomap_req_t req);
@@ -87,6 +117,8 @@ const struct fuse_ctx *fuse_iomap_req_ctx(fuse_iomap_req_t req);
  * friends).  Same semantics as fuse_reply_entry(), fuse_reply_create(),
  * fuse_reply_attr() and fuse_add_direntry_plus(); attr_flags is written
  * into fuse_attr.flags as is.  The backing inode number is attr.st_ino.
+ * Set FUSE_ATTR_IOMAP only on a connection where fuse_iomap_negotiated()
+ * (the kernel ignores it otherwise) and only for regular files.
  */
 int fuse_iomap_reply_entry(fuse_req_t req, const struct fuse_entry_param *e,
 			   uint32_t attr_flags);

@@ -63,8 +63,10 @@ struct fuse_iomap_req {
 	uint32_t opflags;
 };
 
-/* The one iomap session of this process (libfuse's custom io callbacks
- * receive the server's userdata, not ours). */
+/*
+ * The one iomap session of this process (libfuse's custom io callbacks
+ * receive the server's userdata, not ours).
+ */
 extern struct fuse_iomap_session *fuse_iomap_current;
 
 /* session.c */

@@ -445,11 +445,11 @@ static void bdf_negotiated(void *userdata, bool iomap)
 static int check_iomap_inode(fuse_ino_t nodeid, uint64_t attr_ino)
 {
 	if (!valid_nodeid(nodeid))
-		return ESTALE;
+		return -ESTALE;
 	if (nodeid != FILE_NODEID || !bdf.file_iomap)
-		return EOPNOTSUPP;
+		return -EOPNOTSUPP;
 	if (attr_ino != FILE_INO)
-		return ESTALE;
+		return -ESTALE;
 	return 0;
 }
 
@@ -462,7 +462,7 @@ static void bdf_iomap_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 	int err = check_iomap_inode(nodeid, in->attr_ino);
 
 	if (err) {
-		fuse_iomap_reply_err(req, err);
+		fuse_iomap_reply_err(req, -err);
 		return;
 	}
 	map.offset = start;
@@ -501,7 +501,7 @@ static void bdf_iomap_end(fuse_iomap_req_t req, fuse_ino_t nodeid,
 
 	/* nothing was reserved in BEGIN, so nothing to give back */
 	if (err)
-		fuse_iomap_reply_err(req, err);
+		fuse_iomap_reply_err(req, -err);
 	else
 		fuse_iomap_reply_end(req);
 }
@@ -513,7 +513,7 @@ static void bdf_iomap_ioend(fuse_iomap_req_t req, fuse_ino_t nodeid,
 
 	/* every block is written already: no conversion, no growth */
 	if (err)
-		fuse_iomap_reply_err(req, err);
+		fuse_iomap_reply_err(req, -err);
 	else
 		fuse_iomap_reply_ioend(req, bdf.size);
 }
@@ -541,7 +541,7 @@ static int parse_u64(const char *s, uint64_t *out)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [--iomap=off|auto|on] DEVICE OFFSET LENGTH MOUNTPOINT [-f] [-d] [-o opts]\n",
+		"Usage: %s [--iomap=off|auto|on] DEVICE OFFSET LENGTH MOUNTPOINT [-f] [-d] [-o opts]\n",
 		prog);
 }
 

@@ -1,15 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The shared wire header against doc/protocol.md: every size, offset and
- * constant the document states, so that neither can change alone.  And
- * the kernel patch's copy of the header, when the series carries one, must
- * be byte for byte include/linux/fuse_iomap.h.
+ * constant the document states, so that neither can change alone.  That
+ * the kernel series carries the header byte for byte is checked by
+ * tests/kernel/header-identical.sh.
  */
-#include <errno.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include "kselftest_harness.h"
 #include "wire.h"
 
@@ -77,67 +73,6 @@ TEST(constants)
 		  FUSE_IOMAP_IOEND_DIRECT | FUSE_IOMAP_IOEND_WRITEBACK,
 		  FUSE_IOMAP_IOEND_ALL);
 	EXPECT_EQ(0x4010e540UL, (unsigned long)FUSE_DEV_IOC_IOMAP_DEV_ADD);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc(n + 1);
-		if (buf && fread(buf, 1, n, f) == (size_t)n) {
-			buf[n] = '\0';
-			*len = n;
-		} else {
-			free(buf);
-			buf = NULL;
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
-/*
- * The kernel series adds include/uapi/linux/fuse_iomap.h as a new file, so
- * its patch holds the header as "+" lines: rebuild it from those.
- */
-TEST(kernel_copy_identical)
-{
-	const char *patch = getenv("FUSE_IOMAP_KERNEL_PATCH");
-	char *ref, *text, *p, *copy;
-	size_t ref_len, text_len, n = 0;
-	bool in_file = false;
-
-	if (!patch)
-		patch = KERNEL_HEADER_PATCH;
-	ref = slurp(HEADER_PATH, &ref_len);
-	ASSERT_NE(NULL, ref);
-	text = slurp(patch, &text_len);
-	if (!text) {
-		free(ref);
-		SKIP(return, "no kernel patch adding the header at %s", patch);
-	}
-	copy = calloc(1, text_len + 1);
-	ASSERT_NE(NULL, copy);
-	for (p = strtok(text, "\n"); p; p = strtok(NULL, "\n")) {
-		if (!strncmp(p, "diff --git", 10)) {
-			in_file = strstr(p, "include/uapi/linux/fuse_iomap.h");
-			continue;
-		}
-		if (!in_file || !strncmp(p, "+++", 3) || p[0] != '+')
-			continue;
-		n += sprintf(copy + n, "%s\n", p + 1);
-	}
-	EXPECT_EQ(ref_len, n);
-	EXPECT_EQ(0, strcmp(ref, copy));
-	free(copy);
-	free(text);
-	free(ref);
 }
 
 TEST_HARNESS_MAIN

@@ -113,8 +113,10 @@ int wire_callv(struct wire *w, uint32_t opcode, uint64_t nodeid,
 	       const struct iovec *iov, int iovcnt, struct wire_reply *r);
 int wire_call(struct wire *w, uint32_t opcode, uint64_t nodeid,
 	      const void *body, size_t len, struct wire_reply *r);
-/* Like wire_call(), and the reply body must be exactly out_len bytes
- * (copied to out) when error is 0; otherwise WIRE_EXCHANGE_FAILED. */
+/*
+ * Like wire_call(), and the reply body must be exactly out_len bytes
+ * (copied to out) when error is 0; otherwise WIRE_EXCHANGE_FAILED.
+ */
 int wire_call_out(struct wire *w, uint32_t opcode, uint64_t nodeid,
 		  const void *body, size_t len, void *out, size_t out_len);
 
@@ -166,8 +168,10 @@ int wire_iomap_ioend(struct wire *w, uint64_t nodeid,
 
 /* --- files --- */
 
-/* A temporary file of size bytes filled with wire_pattern(); path must
- * hold 64 bytes.  0 or -errno. */
+/*
+ * A temporary file of size bytes filled with wire_pattern(); path must
+ * hold 64 bytes.  0 or -errno.
+ */
 int wire_make_image(char *path, uint64_t size);
 /* The byte wire_make_image() writes at offset off. */
 unsigned char wire_pattern(uint64_t off);
