@@ -20,6 +20,13 @@ static const struct tfs_mkfs_opts inline_opts = {
 };
 FSEXT_FIXTURE(xa_inline, &inline_opts);
 
+/* ext2 made without the ext_attr feature: the first xattr turns it on. */
+static const struct tfs_mkfs_opts ext2_noxattr_opts = {
+	.fstype = "ext2",
+	.features = "^ext_attr",
+};
+FSEXT_FIXTURE(xa_ext2, &ext2_noxattr_opts);
+
 /* The names listxattr returns for path, sorted, joined with ','. */
 static int list_names(const char *path, char *out, size_t size)
 {
@@ -299,6 +306,75 @@ TEST_F(xa_inline, inline_data_keeps_system_data)
 	free(data);
 	ASSERT_EQ(1, list_names(f, names, sizeof(names)));
 	EXPECT_STREQ("user.two", names);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_F(xa, full_filesystem)
+{
+	const char *fill = tfs_p(self->m, "fill");
+	const char *f = tfs_p(self->m, "f");
+	static char chunk[1 << 20], big[3000];
+	char back[16];
+	int fd;
+
+	ASSERT_EQ(0, fsext_create(f, 0644));
+	fd = open(fill, O_CREAT | O_WRONLY, 0644);
+	ASSERT_LE(0, fd);
+	memset(chunk, 0x33, sizeof(chunk));
+	/* Root may use the reserved blocks too: write until ENOSPC. */
+	for (;;) {
+		ssize_t w = write(fd, chunk, sizeof(chunk));
+
+		if (w < 0) {
+			ASSERT_EQ(ENOSPC, errno);
+			break;
+		}
+		if (w < (ssize_t)sizeof(chunk)) {
+			w = write(fd, chunk, 4096);
+			if (w < 0) {
+				ASSERT_EQ(ENOSPC, errno);
+				break;
+			}
+		}
+	}
+	/* fsync may fail with ENOSPC on ext4 after delayed allocation. */
+	fsync(fd);
+	close(fd);
+	/*
+	 * A value that needs an EA block: ext4 takes it from the clusters
+	 * it holds back for metadata; libext2fs has no such reserve, so
+	 * fuse2fs says ENOSPC and must leave the inode as it was.
+	 */
+	memset(big, 'b', sizeof(big));
+	if (variant->kernel) {
+		TFS_ASSERT_OK(setxattr(f, "user.big", big, sizeof(big), 0));
+	} else {
+		TFS_EXPECT_ERRNO(ENOSPC, setxattr(f, "user.big", big,
+						  sizeof(big), 0));
+		TFS_EXPECT_ERRNO(ENODATA, getxattr(f, "user.big", back,
+						   sizeof(back)));
+	}
+	/* A small one still fits in the inode. */
+	TFS_ASSERT_OK(setxattr(f, "user.small", "s", 1, 0));
+	EXPECT_EQ(1, getxattr(f, "user.small", back, sizeof(back)));
+	ASSERT_EQ(0, unlink(fill));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_F(xa_ext2, feature_turned_on)
+{
+	const char *f = tfs_p(self->m, "f");
+	char buf[16] = "";
+
+	ASSERT_EQ(0, fsext_create(f, 0644));
+	EXPECT_EQ(0, listxattr(f, buf, sizeof(buf)));
+	TFS_EXPECT_ERRNO(ENODATA, getxattr(f, "user.a", buf, sizeof(buf)));
+	TFS_ASSERT_OK(setxattr(f, "user.a", "ext2", 4, 0));
+	ASSERT_EQ(0, tfs_umount(self->m));
+	ASSERT_EQ(0, tfs_fsck(self->m->image));
+	ASSERT_EQ(0, tfs_remount(self->m));
+	ASSERT_EQ(4, getxattr(f, "user.a", buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, "ext2", 4));
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
