@@ -97,34 +97,40 @@ int f2_iomap_pref_classic(struct fuse2fs *f2, ext2_ino_t ino,
 	return err ? -f2_errno(err) : ret;
 }
 
+/*
+ * Reasons that belong to the file come first, so that the mode attribute
+ * says why a file could not use iomap even on a mount where nothing can
+ * (iomap=off, or a kernel without it).
+ */
 enum f2_iomap_why f2_iomap_policy(struct fuse2fs *f2, ext2_ino_t ino,
 				  const struct ext2_inode_large *inode)
 {
 	enum f2_iomap_why why;
 
-	if (f2->iomap_mode == F2_IOMAP_OFF)
-		return F2_WHY_OFF;
-	if (!f2->iomap_active)
-		return F2_WHY_NO_KERNEL;
 	if (!LINUX_S_ISREG(inode->i_mode))
 		return F2_WHY_NOT_REG;
+	why = flags_why(inode->i_flags);
+	if (why != F2_WHY_IOMAP)
+		return why;
 	if (!ext2fs_has_feature_extents(f2->fs->super))
 		return F2_WHY_NO_EXTENTS;
 	if (ext2fs_has_feature_bigalloc(f2->fs->super))
 		return F2_WHY_BIGALLOC;
-	why = flags_why(inode->i_flags);
-	if (why != F2_WHY_IOMAP)
-		return why;
 	/* An unreadable preference errs on the safe side. */
 	if (f2_iomap_pref_classic(f2, ino, inode) != 0)
 		return F2_WHY_USER;
+	if (f2->iomap_mode == F2_IOMAP_OFF)
+		return F2_WHY_OFF;
+	if (!f2->iomap_active)
+		return F2_WHY_NO_KERNEL;
 	return F2_WHY_IOMAP;
 }
 
 uint32_t f2_attr_flags(struct fuse2fs *f2, ext2_ino_t ino,
 		       const struct ext2_inode_large *inode)
 {
-	if (!inode)
+	/* The common case on kernels without iomap: no xattr reads. */
+	if (!inode || !f2->iomap_active)
 		return 0;
 	return f2_iomap_policy(f2, ino, inode) == F2_WHY_IOMAP ?
 		FUSE_ATTR_IOMAP : 0;

@@ -247,6 +247,10 @@ TEST_F(f2, iomap_off_and_kernel_without_iomap_are_classic)
 				      "classic (iomap=off)"));
 	EXPECT_EQ(-ENOSYS, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino,
 					    0, 4096, 0, NULL));
+	/* The file's own reason wins over the mount's. */
+	ASSERT_EQ(0, wire_lookup(&self->w, 1, "small", &e));
+	EXPECT_EQ(0, check_mode_xattr(&self->w, e.nodeid,
+				      "classic (inline data)"));
 	ASSERT_EQ(0, stop(self));
 
 	ASSERT_EQ(0, start(self, "iomap=auto", false));
