@@ -174,6 +174,35 @@ static void xattr_enable_feature(struct fuse2fs *f2)
 	ext2fs_mark_super_dirty(f2->fs);
 }
 
+/*
+ * True when ino has no extended attribute at all: no EA block and no
+ * attribute header in the inode body.  The kernel asks for
+ * security.capability before every write to a file, so that answer
+ * must not cost a full attribute load.
+ */
+static bool xattr_none(struct fuse2fs *f2, ext2_ino_t ino)
+{
+	unsigned int isize = EXT2_INODE_SIZE(f2->fs->super), off;
+	union {
+		struct ext2_inode_large in;
+		char raw[1024];
+	} u;
+	uint32_t magic;
+
+	if (isize > sizeof(u) || ext2fs_read_inode_full(f2->fs, ino,
+				(struct ext2_inode *)&u.in, isize))
+		return false;
+	if (ext2fs_file_acl_block(f2->fs, (struct ext2_inode *)&u.in))
+		return false;
+	if (isize <= EXT2_GOOD_OLD_INODE_SIZE)
+		return true;
+	off = EXT2_GOOD_OLD_INODE_SIZE + u.in.i_extra_isize;
+	if (off + sizeof(magic) > isize)
+		return true;
+	memcpy(&magic, u.raw + off, sizeof(magic));
+	return magic != EXT2_EXT_ATTR_MAGIC;
+}
+
 int f2_xattr_read(struct fuse2fs *f2, ext2_ino_t ino, const char *name,
 		  void **value, size_t *size)
 {
@@ -185,6 +214,8 @@ int f2_xattr_read(struct fuse2fs *f2, ext2_ino_t ino, const char *name,
 	*size = 0;
 	if (!ext2fs_has_feature_xattr(f2->fs->super) &&
 	    !ext2fs_has_feature_inline_data(f2->fs->super))
+		return ENODATA;
+	if (xattr_none(f2, ino))
 		return ENODATA;
 	ret = xattr_load(f2, ino, &h);
 	if (ret)
@@ -556,8 +587,9 @@ void f2_op_listxattr(fuse_req_t req, fuse_ino_t nodeid, size_t size)
 	errcode_t err;
 	int ret;
 
-	if (!ext2fs_has_feature_xattr(f2->fs->super) &&
-	    !ext2fs_has_feature_inline_data(f2->fs->super)) {
+	if ((!ext2fs_has_feature_xattr(f2->fs->super) &&
+	     !ext2fs_has_feature_inline_data(f2->fs->super)) ||
+	    xattr_none(f2, f2_ino(nodeid))) {
 		reply_value(req, "", 0, size);
 		return;
 	}

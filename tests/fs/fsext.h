@@ -94,7 +94,7 @@ static inline int fsext_as_user(int (*fn)(void *), void *arg)
 		if ((call) != -1 || errno != (e)) {			\
 			fprintf(stderr, "# check %d: %s: errno %d, want %d\n", \
 				(n), #call, errno, (e));		\
-			return (n);					\
+			return n;					\
 		}							\
 	} while (0)
 /* In a child: fail with check number n unless call returns >= 0. */
@@ -103,7 +103,7 @@ static inline int fsext_as_user(int (*fn)(void *), void *arg)
 		if ((call) < 0) {					\
 			fprintf(stderr, "# check %d: %s: errno %d\n",	\
 				(n), #call, errno);			\
-			return (n);					\
+			return n;					\
 		}							\
 	} while (0)
 
