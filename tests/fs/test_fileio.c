@@ -132,6 +132,21 @@ TEST_F(io, holes)
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
+/* A file whose only block is far out; then a small write at offset 0. */
+TEST_F(io, fill_hole_below_last_block)
+{
+	const char *f = tfs_p(self->m, "s");
+
+	ASSERT_EQ(0, tfs_write_pattern(f, 100 << 20, 10, 1, O_CREAT));
+	EXPECT_EQ(8, blocks_of(f));
+	ASSERT_EQ(0, tfs_write_pattern(f, 0, 10, 2, 0));
+	/* Two data blocks, not the 100 MiB between them. */
+	EXPECT_LE(blocks_of(f), 24);
+	EXPECT_EQ(0, tfs_check_pattern(f, 0, 10, 2));
+	EXPECT_EQ(0, tfs_check_pattern(f, 100 << 20, 10, 1));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
 TEST_F(io, sparse_beyond_4g)
 {
 	const char *f = tfs_p(self->m, "huge");

@@ -152,7 +152,8 @@ static int mf_visit(const char *path, const struct stat *unused, int flag,
 	if (!(S_ISDIR(st.st_mode) && (fl & TFS_MF_NO_DIRSIZE)))
 		n += snprintf(line + n, sizeof(line) - n, " size=%lld",
 			      (long long)st.st_size);
-	if (!(fl & TFS_MF_NO_BLOCKS))
+	if (!(fl & TFS_MF_NO_BLOCKS) &&
+	    !(S_ISDIR(st.st_mode) && (fl & TFS_MF_NO_DIRSIZE)))
 		n += snprintf(line + n, sizeof(line) - n, " blocks=%lld",
 			      (long long)st.st_blocks);
 	if (!(fl & TFS_MF_NO_INO))

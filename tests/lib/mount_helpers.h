@@ -285,7 +285,7 @@ int tfs_file_hash(const char *path, uint64_t *hash);
 #define TFS_MF_NO_CTIME		(1u << 3)	/* ctime only */
 #define TFS_MF_NO_BLOCKS	(1u << 4)	/* st_blocks */
 #define TFS_MF_NO_XATTRS	(1u << 5)
-#define TFS_MF_NO_DIRSIZE	(1u << 6)	/* st_size of directories */
+#define TFS_MF_NO_DIRSIZE	(1u << 6)	/* size, blocks of directories */
 
 /*
  * A sorted text manifest of the tree under root, one line per entry:
