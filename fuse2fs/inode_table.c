@@ -9,11 +9,13 @@
  * Only referenced inodes have a slot; the table is a chained hash.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "fuse2fs.h"
+#include "iomap.h"
 
 struct f2_iref {
 	struct f2_iref *next;
@@ -159,6 +161,7 @@ void f2_lookup_unref(struct fuse2fs *f2, ext2_ino_t ino, uint64_t n)
 	r->nlookup = n >= r->nlookup ? 0 : r->nlookup - n;
 	if (!r->nlookup && !r->nopen) {
 		f2_itab_put(f2->itab, r);
+		f2_iomap_forget(f2, ino);
 		f2_maybe_free_inode(f2, ino);
 	}
 }
@@ -181,6 +184,7 @@ void f2_open_unref(struct fuse2fs *f2, ext2_ino_t ino)
 		r->nopen--;
 	if (!r->nlookup && !r->nopen) {
 		f2_itab_put(f2->itab, r);
+		f2_iomap_forget(f2, ino);
 		f2_maybe_free_inode(f2, ino);
 	}
 }
@@ -228,7 +232,11 @@ int f2_maybe_free_inode(struct fuse2fs *f2, ext2_ino_t ino)
 	if (inode.i_links_count ||
 	    !ext2fs_test_inode_bitmap2(f2->fs->inode_map, ino))
 		return 0;
-	return f2_free_inode(f2, ino, &inode);
+	ret = f2_free_inode(f2, ino, &inode);
+	if (ret)
+		fprintf(stderr, "fuse2fs: freeing inode %u: %s\n", ino,
+			strerror(ret));
+	return ret;
 }
 
 /*

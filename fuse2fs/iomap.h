@@ -118,6 +118,16 @@ void f2_iomap_drop_caches(struct fuse2fs *f2, ext2_ino_t ino);
  * LOOKUP reports the new flag (iomap_notify.c).  0 or a positive errno.
  */
 int f2_iomap_mode_changed(struct fuse2fs *f2, ext2_ino_t ino);
+/*
+ * Look-ahead bookkeeping (iomap_prealloc.c): remember [start, end) of
+ * ino as allocated ahead (false when the table is full: do not allocate
+ * ahead then); give back what is still unwritten past EOF when the kernel
+ * forgot ino (call when its lookup and open counts reach zero) or, for
+ * all inodes, at unmount.
+ */
+bool f2_prealloc_note(ext2_ino_t ino, blk64_t start, blk64_t end);
+void f2_iomap_forget(struct fuse2fs *f2, ext2_ino_t ino);
+void f2_iomap_forget_all(struct fuse2fs *f2);
 /* Release the device (loop device included); called at unmount. */
 void f2_iomap_release_device(struct fuse2fs *f2);
 

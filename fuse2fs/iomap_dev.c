@@ -299,7 +299,12 @@ void f2_iomap_negotiated(void *userdata, bool iomap)
 
 void f2_iomap_release_device(struct fuse2fs *f2)
 {
-	if (!f2 || f2->iomap_bdev_fd < 0)
+	if (!f2)
+		return;
+	/* The kernel is gone: give back unused look-ahead blocks. */
+	if (f2->fs)
+		f2_iomap_forget_all(f2);
+	if (f2->iomap_bdev_fd < 0)
 		return;
 	if (f2->fs)
 		f2_iomap_sync_for_kernel(f2);

@@ -98,7 +98,9 @@ static blk64_t alloc_end(struct fuse2fs *f2, ext2_ino_t ino,
 	end = end_req + (lblk < ahead ? lblk : ahead);
 	if (end > hole_end)
 		end = hole_end;
-	return end < end_req ? end_req : end;
+	if (end <= end_req || !f2_prealloc_note(ino, end_req, end))
+		return end_req;
+	return end;
 }
 
 static int begin_write(struct fuse2fs *f2, ext2_ino_t ino,

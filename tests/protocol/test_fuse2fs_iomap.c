@@ -804,4 +804,62 @@ TEST_F_TIMEOUT(f2, begins_per_mib_for_1gib, 600)
 	ASSERT_EQ(0, tfs_fsck(self->image));
 }
 
+/*
+ * Blocks allocated ahead of a streaming writer are given back once the
+ * kernel forgets the inode, or at unmount; a user's own unwritten
+ * preallocation past EOF (fallocate KEEP_SIZE) stays.
+ */
+TEST_F(f2, lookahead_blocks_are_given_back)
+{
+	struct tfs_mkfs_opts o = { 0 };
+	struct fuse_iomap_mapping m;
+	struct fuse_entry_out a, b;
+	struct fuse_open_out op;
+	struct f2_truth t;
+	uint64_t size = 0, i;
+	unsigned int begins = 0;
+
+	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
+	ASSERT_EQ(0, f2_debugfs(self->image, "write /dev/null kept\n"
+				"fallocate kept 0 99\n"));
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	ASSERT_EQ(0, wire_create(&self->w, 1, "a", O_RDWR, 0100644, &a, &op));
+	ASSERT_EQ(0, wire_release(&self->w, a.nodeid, op.fh, false));
+	ASSERT_EQ(0, wire_create(&self->w, 1, "b", O_RDWR, 0100644, &b, &op));
+	ASSERT_EQ(0, wire_release(&self->w, b.nodeid, op.fh, false));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, kernel_write(&self->w, -1, a.nodeid, i * MIB, MIB,
+					  FUSE_IOMAP_OP_WRITE, &size, &begins));
+		ASSERT_EQ(0, kernel_write(&self->w, -1, b.nodeid, i * MIB, MIB,
+					  FUSE_IOMAP_OP_WRITE, &size, &begins));
+	}
+	/* Past EOF there are unwritten blocks allocated ahead. */
+	ASSERT_EQ(0, wire_iomap_begin(&self->w, a.nodeid, a.nodeid, 4 * MIB,
+				      BS, 0, &m));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, m.type);
+	ASSERT_EQ(0, wire_forget(&self->w, a.nodeid, 1));
+	ASSERT_EQ(0, wire_lookup(&self->w, 1, "a", &a));
+	ASSERT_EQ(0, wire_iomap_begin(&self->w, a.nodeid, a.nodeid, 4 * MIB,
+				      BS, 0, &m));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_HOLE, m.type);
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+
+	ASSERT_EQ(0, f2_truth_load(self->image, "/a", 4096, &t));
+	for (i = 0; i < t.nblocks; i++)
+		ASSERT_EQ(i < 1024 ? FUSE_IOMAP_TYPE_MAPPED :
+			  FUSE_IOMAP_TYPE_HOLE, t.type[i]);
+	f2_truth_free(&t);
+	/* b was never forgotten: unmount gave its look-ahead back. */
+	ASSERT_EQ(0, f2_truth_load(self->image, "/b", 4096, &t));
+	for (i = 0; i < t.nblocks; i++)
+		ASSERT_EQ(i < 1024 ? FUSE_IOMAP_TYPE_MAPPED :
+			  FUSE_IOMAP_TYPE_HOLE, t.type[i]);
+	f2_truth_free(&t);
+	ASSERT_EQ(0, f2_truth_load(self->image, "/kept", 100, &t));
+	for (i = 0; i < 100; i++)
+		ASSERT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, t.type[i]);
+	f2_truth_free(&t);
+}
+
 TEST_HARNESS_MAIN
