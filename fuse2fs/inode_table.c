@@ -189,6 +189,19 @@ void f2_open_unref(struct fuse2fs *f2, ext2_ino_t ino)
 	}
 }
 
+/*
+ * Data and mapping blocks of an inode being deleted.  Not ext2fs_punch():
+ * 1.47.0's refuses to free a range ending at the last block of the
+ * filesystem, and a deleted inode needs no tidy extent tree anyway.
+ */
+static int f2_release_block(ext2_filsys fs, blk64_t *blocknr,
+			    e2_blkcnt_t blockcnt, blk64_t ref_blk,
+			    int ref_offset, void *priv)
+{
+	ext2fs_block_alloc_stats2(fs, *blocknr, -1);
+	return 0;
+}
+
 /* Release the blocks, extended attributes and the inode number itself. */
 static int f2_free_inode(struct fuse2fs *f2, ext2_ino_t ino,
 			 struct ext2_inode_large *inode)
@@ -198,10 +211,11 @@ static int f2_free_inode(struct fuse2fs *f2, ext2_ino_t ino,
 	int ret;
 
 	if (ext2fs_inode_has_valid_blocks2(fs, (struct ext2_inode *)inode)) {
-		err = ext2fs_punch(fs, ino, (struct ext2_inode *)inode, NULL,
-				   0, ~0ULL);
+		err = ext2fs_block_iterate3(fs, ino, BLOCK_FLAG_READ_ONLY, NULL,
+					    f2_release_block, NULL);
 		if (err)
 			return f2_errno(err);
+		ext2fs_iblk_set(fs, (struct ext2_inode *)inode, 0);
 	}
 	if (ext2fs_file_acl_block(fs, (struct ext2_inode *)inode)) {
 		err = ext2fs_free_ext_attr(fs, ino, inode);

@@ -245,6 +245,32 @@ static int f2_check_rw(ext2_filsys fs, char *why, size_t len)
 }
 
 /*
+ * The group descriptors say where every bitmap and inode table is: a
+ * damaged one would send reads and writes anywhere on the device.
+ */
+static int f2_check_desc(ext2_filsys fs, char *why, size_t len)
+{
+	errcode_t err;
+	dgrp_t g;
+
+	if (ext2fs_has_group_desc_csum(fs)) {
+		for (g = 0; g < fs->group_desc_count; g++) {
+			if (!ext2fs_group_desc_csum_verify(fs, g)) {
+				snprintf(why, len, "group descriptor %u has a "
+					 "bad checksum", g);
+				return -1;
+			}
+		}
+	}
+	err = ext2fs_check_desc(fs);
+	if (err) {
+		snprintf(why, len, "group descriptors: %s", error_message(err));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Open and check the filesystem.  Nothing is written here: an image that
  * fails a check is left exactly as it was.
  */
@@ -298,6 +324,11 @@ static int f2_open_fs(struct fuse2fs *f2)
 		if (err == EXT2_ET_RO_UNSUPP_FEATURE)
 			fprintf(stderr, "fuse2fs: try -o ro\n");
 		return -1;
+	}
+	if (f2_check_desc(f2->fs, why, sizeof(why))) {
+		fprintf(stderr, "fuse2fs: %s: %s; run e2fsck\n", f2->device,
+			why);
+		goto fail;
 	}
 	if (!f2->ro && f2_check_rw(f2->fs, why, sizeof(why))) {
 		fprintf(stderr, "fuse2fs: %s: cannot mount read-write: %s\n",
