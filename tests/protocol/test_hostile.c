@@ -174,6 +174,22 @@ TEST_F_TIMEOUT(bdf, unknown_opcodes, 30)
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		EXPECT_EQ(-ENOSYS, wire_call(&self->f.w, ops[i], FILE_NODEID,
 					     body, sizeof(body), NULL));
+	/* CUSE_INIT on a FUSE session is an INIT out of place */
+	EXPECT_EQ(-EIO, wire_call(&self->f.w, CUSE_INIT, 0, body,
+				  sizeof(body), NULL));
+}
+
+/* Longer iomap bodies are accepted, the tail ignored (section 8.1). */
+TEST_F_TIMEOUT(bdf, iomap_longer_body, 30)
+{
+	struct {
+		struct fuse_iomap_begin_in in;
+		char future[24];
+	} b = { .in = { .attr_ino = FILE_INO, .pos = 0, .count = 4096 } };
+
+	memset(b.future, 0xff, sizeof(b.future));
+	EXPECT_EQ(0, wire_call(&self->f.w, FUSE_IOMAP_BEGIN, FILE_NODEID, &b,
+			       sizeof(b), NULL));
 }
 
 TEST_F_TIMEOUT(bdf, iomap_bad_fields, 30)
