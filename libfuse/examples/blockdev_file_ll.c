@@ -28,7 +28,8 @@
  *            always served classically (the per-inode fallback).
  *
  * CREATE of an existing name opens it (EEXIST with O_EXCL); new names get
- * EPERM.  Size changes other than to the current size get EPERM.
+ * EPERM.  Size changes other than to the current size, and O_TRUNC, get
+ * EPERM: write into /file with dd conv=notrunc.
  */
 #define FUSE_USE_VERSION 314
 
@@ -219,6 +220,11 @@ static void bdf_open(fuse_req_t req, fuse_ino_t nodeid,
 		fuse_reply_err(req, EACCES);
 		return;
 	}
+	/* libfuse asks for atomic O_TRUNC: the size cannot change */
+	if (fi->flags & O_TRUNC) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
 	fuse_reply_open(req, fi);
 }
 
@@ -243,6 +249,10 @@ static void bdf_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	if (nodeid == HELLO_NODEID && (fi->flags & O_ACCMODE) != O_RDONLY) {
 		fuse_reply_err(req, EACCES);
+		return;
+	}
+	if (fi->flags & O_TRUNC) {
+		fuse_reply_err(req, EPERM);
 		return;
 	}
 	fill_entry(nodeid, &e);

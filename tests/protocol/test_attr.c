@@ -98,7 +98,10 @@ TEST_F_TIMEOUT(bdf, setattr_times, 30)
 	EXPECT_EQ(1000000, a.attr.mtime);
 	EXPECT_EQ(5, a.attr.mtimensec);
 
-	/* the file cannot change size */
+	/* the file cannot change size, not even by O_TRUNC */
+	EXPECT_EQ(-EPERM, wire_open(&self->f.w, FILE_NODEID, O_RDWR | O_TRUNC,
+				    NULL));
+
 	in.valid = FATTR_SIZE;
 	in.size = 1;
 	EXPECT_EQ(-EPERM, wire_call_out(&self->f.w, FUSE_SETATTR, FILE_NODEID,
