@@ -26,6 +26,10 @@ static const struct tfs_mkfs_opts inline_opts = {
 };
 FSEXT_FIXTURE(sk_inline, &inline_opts);
 
+/* 1 KiB blocks: answers at block, not page, granularity. */
+static const struct tfs_mkfs_opts small_block_opts = { .block_size = 1024 };
+FSEXT_FIXTURE(sk_1k, &small_block_opts);
+
 /* lseek's result, or -errno. */
 static off_t seek(int fd, off_t off, int whence)
 {
@@ -142,44 +146,60 @@ TEST_F(sk, unwritten_extents_are_holes)
 }
 
 /*
- * 64 blocks, each randomly a hole, written data or preallocated; every
- * 1 KiB offset must give the answer the model gives.
+ * nb chunks of bs bytes, each randomly a hole, written data or
+ * preallocated; every 512-byte offset must give the answer the model
+ * gives.
  */
-TEST_F(sk, random_layout_against_model)
+static void random_layout(struct __test_metadata *_metadata,
+			  struct tfs_mount *m, int nb, off_t bs)
 {
-	enum { NB = 64 };
-	int kind[NB], fd, i, seed;
-	off_t size = NB * BS, off;
+	int kind[64], fd, i, seed;
+	off_t size = nb * bs, off;
+	char *buf = malloc(bs);
 
-	fd = open(tfs_p(self->m, "f"), O_CREAT | O_RDWR, 0644);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 0x6b, bs);
+	fd = open(tfs_p(m, "f"), O_CREAT | O_RDWR, 0644);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ftruncate(fd, size));
 	seed = 12345;
-	for (i = 0; i < NB; i++) {
+	for (i = 0; i < nb; i++) {
 		seed = seed * 1103515245 + 12345;
 		kind[i] = (seed >> 16) % 3;	/* 0 hole, 1 data, 2 prealloc */
-		if (i == NB - 1)
+		if (i == nb - 1)
 			kind[i] = 0;	/* a trailing hole, size kept */
 		if (kind[i] == 1) {
-			ASSERT_EQ(0, write_at(fd, i * BS, BS));
+			ASSERT_EQ(bs, pwrite(fd, buf, bs, i * bs));
 		} else if (kind[i] == 2) {
 			TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_KEEP_SIZE,
-						i * BS, BS));
+						i * bs, bs));
 		}
 	}
-	ASSERT_EQ(0, fsync(fd));
-	for (off = 0; off < size; off += 1024) {
+	free(buf);
+	/*
+	 * Remount first: ext4 also reports an unwritten block as data
+	 * while a cached page covers it, which with 1 KiB blocks happens
+	 * next to every written block.  Without a page cache both answer
+	 * from the block map alone.
+	 */
+	close(fd);
+	ASSERT_EQ(0, tfs_umount(m));
+	ASSERT_EQ(0, tfs_fsck(m->image));
+	ASSERT_EQ(0, tfs_remount(m));
+	fd = open(tfs_p(m, "f"), O_RDONLY);
+	ASSERT_LE(0, fd);
+	for (off = 0; off < size; off += 512) {
 		off_t want_data = -ENXIO, want_hole = size;
-		int b = off / BS;
+		int b = off / bs;
 
-		for (i = b; i < NB; i++)
+		for (i = b; i < nb; i++)
 			if (kind[i] == 1) {
-				want_data = i == b ? off : i * BS;
+				want_data = i == b ? off : i * bs;
 				break;
 			}
-		for (i = b; i < NB; i++)
+		for (i = b; i < nb; i++)
 			if (kind[i] != 1) {
-				want_hole = i == b ? off : i * BS;
+				want_hole = i == b ? off : i * bs;
 				break;
 			}
 		EXPECT_EQ(want_data, seek(fd, off, SEEK_DATA))
@@ -188,6 +208,17 @@ TEST_F(sk, random_layout_against_model)
 			TH_LOG("SEEK_HOLE from %ld", (long)off);
 	}
 	close(fd);
+}
+
+TEST_F(sk, random_layout_against_model)
+{
+	random_layout(_metadata, self->m, 64, BS);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_F(sk_1k, random_layout_1k_blocks)
+{
+	random_layout(_metadata, self->m, 64, 1024);
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
