@@ -30,6 +30,9 @@ static const struct tfs_mkfs_opts inline_opts = {
 };
 FSEXT_FIXTURE(fa_inline, &inline_opts);
 
+static const struct tfs_mkfs_opts small_block_opts = { .block_size = 1024 };
+FSEXT_FIXTURE(fa_1k, &small_block_opts);
+
 /* Size and blocks after an fsync: ext4 allocates at writeback. */
 static int fstat_of(int fd, off_t *size, blkcnt_t *blocks)
 {
@@ -373,6 +376,38 @@ TEST_F(fa_inline, inline_file_moves_to_a_block)
 		EXPECT_EQ(0, memcmp(buf, "inline bytes", 12));
 	}
 	EXPECT_TRUE(all_zero(fd, 12, 16 * KIB - 12));
+	close(fd);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+TEST_F(fa_1k, punch_and_zero_with_1k_blocks)
+{
+	const char *f = tfs_p(self->m, "f");
+	blkcnt_t blocks;
+	off_t size;
+	int fd;
+
+	/* Ten 1 KiB blocks, the last one partly used. */
+	ASSERT_EQ(0, tfs_write_pattern(f, 0, 10000, 21, O_CREAT));
+	fd = open(f, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(20, blocks);
+	/* Up to "EOF": block 2 is zeroed from byte 1, 3..9 are freed. */
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				2049, MIB));
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(10000, size);
+	EXPECT_EQ(6, blocks);
+	EXPECT_TRUE(has_pattern(fd, 0, 2049, 21));
+	EXPECT_TRUE(all_zero(fd, 2049, 10000 - 2049));
+	/* Zero range over the hole allocates unwritten blocks again. */
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_ZERO_RANGE, 1500, 5000));
+	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
+	EXPECT_EQ(10000, size);
+	EXPECT_EQ(2 * 7, blocks);
+	EXPECT_TRUE(has_pattern(fd, 0, 1500, 21));
+	EXPECT_TRUE(all_zero(fd, 1500, 10000 - 1500));
 	close(fd);
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
