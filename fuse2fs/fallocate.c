@@ -273,7 +273,10 @@ static int fallocate_inode(struct fuse2fs *f2, ext2_ino_t ino, int mode,
 		err = ext2fs_inline_data_expand(f2->fs, ino);
 		if (err)
 			return f2_errno(err);
-		ret = f2_read_inode(f2, ino, &inode);
+		/* Out of the inode, the file may now be served by iomap. */
+		ret = f2_iomap_mode_changed(f2, ino);
+		if (!ret)
+			ret = f2_read_inode(f2, ino, &inode);
 		if (ret)
 			return ret;
 	}

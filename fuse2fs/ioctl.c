@@ -15,6 +15,7 @@
 #include <linux/fs.h>
 
 #include "fuse2fs.h"
+#include "iomap.h"
 
 /* ext4's EXT4_FL_USER_MODIFIABLE and EXT4_FL_USER_VISIBLE. */
 #define F2_EOFBLOCKS_FL		0x00400000
@@ -164,7 +165,11 @@ static int set_flags(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino,
 	if (inode.i_flags == old)
 		return 0;
 	f2_touch(&inode, F2_CTIME);
-	return f2_write_inode(f2, ino, &inode);
+	ret = f2_write_inode(f2, ino, &inode);
+	/* Data journalling and compression keep a file off iomap. */
+	if (!ret && changed & (EXT3_JOURNAL_DATA_FL | EXT2_COMPR_FL))
+		ret = f2_iomap_mode_changed(f2, ino);
+	return ret;
 }
 
 static bool cmd_is(unsigned int cmd, unsigned int native, unsigned int c32)
