@@ -661,12 +661,15 @@ int f2_acl_inherit(struct fuse2fs *f2, ext2_ino_t dir, ext2_ino_t ino,
 	mode_t mode;
 	int ret;
 
+	ret = f2_read_inode(f2, ino, &inode);
+	if (ret)
+		return ret;
+	/* Symlinks have neither ACLs nor a umask applied (as in the VFS). */
+	if (LINUX_S_ISLNK(inode.i_mode))
+		return 0;
 	ret = acl_read(f2, dir, F2_ACL_XATTR_DEFAULT, &dacl);
 	if (ret)
 		return ret;
-	ret = f2_read_inode(f2, ino, &inode);
-	if (ret)
-		goto out;
 	mode = inode.i_mode;
 	if (!dacl) {
 		/* No default ACL: the umask applies, as without ACLs. */
