@@ -307,4 +307,30 @@ TEST_F(acl, chmod_updates_acl)
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
+TEST_F(acl, umask_only_without_default_acl)
+{
+	static const struct ent dflt[] = {
+		{ U_OBJ, 7, 0 }, { G_OBJ, 7, 0 }, { OTH, 7, 0 },
+	};
+	const char *d = tfs_p(self->m, "d");
+	unsigned char acl[64];
+	size_t len = acl_build(acl, dflt, 3);
+	mode_t old = umask(027);
+
+	ASSERT_EQ(0, mkdir(d, 0777));
+	EXPECT_EQ(0750, mode_of(d));
+	ASSERT_EQ(0, fsext_create(tfs_p(self->m, "plain"), 0666));
+	EXPECT_EQ(0640, mode_of(tfs_p(self->m, "plain")));
+	/* A default ACL, even a minimal one, replaces the umask. */
+	TFS_ASSERT_OK(setxattr(d, DEFAULT, acl, len, 0));
+	ASSERT_EQ(0, fsext_create(tfs_p(self->m, "d/f"), 0666));
+	EXPECT_EQ(0666, mode_of(tfs_p(self->m, "d/f")));
+	ASSERT_EQ(0, mkdir(tfs_p(self->m, "d/sub"), 0777));
+	EXPECT_EQ(0777, mode_of(tfs_p(self->m, "d/sub")));
+	ASSERT_EQ(0, mknod(tfs_p(self->m, "d/fifo"), S_IFIFO | 0666, 0));
+	EXPECT_EQ(0666, mode_of(tfs_p(self->m, "d/fifo")));
+	umask(old);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
 TEST_HARNESS_MAIN
