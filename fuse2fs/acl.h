@@ -3,6 +3,18 @@
  * POSIX ACLs: the two byte formats (the VFS xattr format user space and the
  * kernel exchange, and ext4's compact on-disk format), validation, and the
  * mode arithmetic the kernel applies when an ACL is set or inherited.
+ *
+ * Wiring proposed to fs-core (tested with the whole tests/fs suite):
+ * with FUSE_CAP_POSIX_ACL the kernel checks ACLs itself but leaves the
+ * rest to the server, and with FUSE_CAP_DONT_MASK it stops applying the
+ * umask, which must then be ignored where a default ACL is inherited:
+ *   - f2_op_init: want FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK when the
+ *     kernel offers both;
+ *   - f2_make_node (mknod, create) and f2_op_mkdir, once the new inode
+ *     is written and before its name is linked:
+ *     f2_acl_inherit(f2, parent, ino, fuse_req_ctx(req)->umask);
+ *   - f2_op_setattr with FUSE_SET_ATTR_MODE, after writing the inode:
+ *     f2_acl_chmod(f2, ino, inode.i_mode), then re-read the inode.
  */
 #ifndef FUSE2FS_ACL_H
 #define FUSE2FS_ACL_H
