@@ -72,8 +72,11 @@ struct f2_run {
 	int type;		/* FUSE_IOMAP_TYPE_HOLE/MAPPED/UNWRITTEN */
 };
 
-/* Largest logical block + 1 an extent file can address. */
-#define F2_MAX_LBLK		(1ULL << 32)
+/*
+ * One past the last logical block an extent file may use: ext4 caps files
+ * at 2^32 - 1 blocks (s_maxbytes), one less than ee_block could name.
+ */
+#define F2_MAX_LBLK		((1ULL << 32) - 1)
 /* Most extents one run glues together (64 x 128 MiB with 4 KiB blocks). */
 #define F2_MAX_GLUE		64
 

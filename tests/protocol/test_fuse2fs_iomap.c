@@ -635,16 +635,16 @@ TEST_F(f2, bad_requests_get_the_documented_errno)
 	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
 	ASSERT_EQ(0, start(self, "iomap=auto", true));
 	ASSERT_EQ(0, wire_lookup(&self->w, 1, "f", &e));
-	/* Past what an extent file can address (2^32 blocks). */
+	/* Past what an ext4 extent file may hold ((2^32 - 1) blocks). */
 	EXPECT_EQ(-EFBIG, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino,
-					   (1ULL << 32) * BS, BS,
+					   ((1ULL << 32) - 1) * BS, BS,
 					   FUSE_IOMAP_OP_WRITE, &m));
 	EXPECT_EQ(-EFBIG, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino,
-					   (1ULL << 32) * BS - BS, 2 * BS,
+					   ((1ULL << 32) - 2) * BS, 2 * BS,
 					   FUSE_IOMAP_OP_WRITE, &m));
 	/* A read there is a plain hole up to the limit. */
 	ASSERT_EQ(0, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino,
-				      (1ULL << 32) * BS - BS, 2 * BS, 0, &m));
+				      ((1ULL << 32) - 2) * BS, 2 * BS, 0, &m));
 	EXPECT_EQ(FUSE_IOMAP_TYPE_HOLE, m.type);
 	EXPECT_EQ(-ESTALE, wire_iomap_begin(&self->w, e.nodeid,
 					    e.attr.ino + 1, 0, BS, 0, &m));
@@ -652,9 +652,21 @@ TEST_F(f2, bad_requests_get_the_documented_errno)
 	io.written = BS;
 	EXPECT_EQ(-ESTALE, wire_iomap_ioend(&self->w, e.nodeid, &io, &size));
 	io.attr_ino = e.attr.ino;
-	io.pos = (1ULL << 32) * BS;
+	io.pos = ((1ULL << 32) - 1) * BS;
 	EXPECT_EQ(-EFBIG, wire_iomap_ioend(&self->w, e.nodeid, &io, &size));
+	/* The very last block a file may have can be written. */
+	ASSERT_EQ(0, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino,
+				      ((1ULL << 32) - 2) * BS, BS,
+				      FUSE_IOMAP_OP_WRITE, &m));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, m.type);
+	EXPECT_EQ(BS, m.length);
+	io.pos = ((1ULL << 32) - 2) * BS;
+	io.flags = FUSE_IOMAP_IOEND_UNWRITTEN | FUSE_IOMAP_IOEND_APPEND;
+	ASSERT_EQ(0, wire_iomap_ioend(&self->w, e.nodeid, &io, &size));
+	EXPECT_EQ(((1ULL << 32) - 1) * BS, size);
+	io.flags = 0;
 	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
 
 	/* Read-only mount: reads map, writes and IOENDs get EROFS. */
 	ASSERT_EQ(0, start(self, "iomap=auto,ro", true));
