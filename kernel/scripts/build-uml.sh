@@ -12,6 +12,9 @@
 # this script and the tarball version: a rerun with unchanged inputs (a
 # fresh clone in CI, say) finds the binary and builds nothing.
 #
+# The fuse series (patches/) is followed by uml-patches/: fixes the test
+# bed needs on this host that are not part of the fuse work.
+#
 # A new key rebuilds incrementally in one persistent tree,
 # $FUSE_IOMAP_CACHE/uml/tree/{linux,obj}: the previously applied series is
 # reversed, the new one applied with `patch --fuzz=0` (a hunk that does
@@ -85,12 +88,18 @@ if [ -s "$tree/applied/series" ]; then
 	fi
 fi
 
-grep -v '^[[:space:]]*\(#\|$\)' "$kdir/patches/series" >"$tree/series.new"
+# The fuse series, then the test-bed fixes of uml-patches/ (UML only).
+{
+	grep -v '^[[:space:]]*\(#\|$\)' "$kdir/patches/series" |
+		sed 's|^|patches/|'
+	grep -v '^[[:space:]]*\(#\|$\)' "$kdir/uml-patches/series" |
+		sed 's|^|uml-patches/|'
+} >"$tree/series.new"
 while read -r p; do
 	log "applying $p"
-	[ -f "$kdir/patches/$p" ] || die "$p is listed in the series but missing"
+	[ -f "$kdir/$p" ] || die "$p is listed in a series file but missing"
 	if ! patch -p1 --fuzz=0 --no-backup-if-mismatch -d "$src" \
-		<"$kdir/patches/$p" >"$tree/patch.log" 2>&1; then
+		<"$kdir/$p" >"$tree/patch.log" 2>&1; then
 		cat "$tree/patch.log" >&2
 		# Leave the tree as extracted: a half-applied patch cannot be
 		# reverted reliably.
@@ -98,8 +107,9 @@ while read -r p; do
 		die "$p does not apply to $tarball_id"
 	fi
 	sed 's/^/  /' "$tree/patch.log" >&2
-	cp "$kdir/patches/$p" "$tree/applied/$p"
-	echo "$p" >>"$tree/applied/series"
+	b=$(basename "$p")
+	cp "$kdir/$p" "$tree/applied/$b"
+	echo "$b" >>"$tree/applied/series"
 done <"$tree/series.new"
 
 export CCACHE_DIR="$cache/ccache" CCACHE_BASEDIR="$cache" CCACHE_NOHASHDIR=1

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Print the cache key of a UML build: a SHA-256 over everything that
-# decides what gets built -- the series file and every patch it names, in
-# order, the config fragment, the build script and the kernel source
-# tarball's identity (Debian package version, size, modification time).
+# decides what gets built -- the series files and every patch they name,
+# in order (patches/, then uml-patches/), the config fragment, the build
+# script and the kernel source tarball's identity (Debian package
+# version, size, modification time).
 #
 # usage: series-key.sh [TARBALL]
 set -eu
@@ -21,6 +22,12 @@ tarball=${1:-${KERNEL_SOURCE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}}
 	grep -v '^[[:space:]]*\(#\|$\)' "$kdir/patches/series" | while read -r p; do
 		echo "patch $p"
 		cat "$kdir/patches/$p"
+	done
+	echo "uml-patches"
+	cat "$kdir/uml-patches/series"
+	grep -v '^[[:space:]]*\(#\|$\)' "$kdir/uml-patches/series" | while read -r p; do
+		echo "patch $p"
+		cat "$kdir/uml-patches/$p"
 	done
 	echo "config"
 	cat "$kdir/uml.config"
