@@ -406,6 +406,10 @@ static int xattr_may_change(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino,
 	if (c->flags & XC_REG_DIR && !LINUX_S_ISREG(inode.i_mode) &&
 	    !LINUX_S_ISDIR(inode.i_mode))
 		return EPERM;
+	/* In a sticky directory only its owner may change user.* names. */
+	if (c->flags & XC_REG_DIR && LINUX_S_ISDIR(inode.i_mode) &&
+	    inode.i_mode & S_ISVTX && !is_owner(fuse_req_ctx(req), &inode))
+		return EPERM;
 	/* ACLs check ownership themselves; others need write access. */
 	if (!(c->flags & XC_ACL) && !may_write(req, ctx, &inode))
 		return EACCES;

@@ -238,6 +238,10 @@ static int unprivileged_checks(void *arg)
 	FSEXT_CHILD_OK(6, getxattr(roots, "user.r", buf, sizeof(buf)));
 	FSEXT_CHILD_OK(7, setxattr(mine, "user.m", "1", 1, 0));
 	FSEXT_CHILD_OK(8, removexattr(mine, "user.m"));
+	/* A world-writable sticky directory: still only for its owner. */
+	FSEXT_CHILD_ERRNO(9, EPERM, setxattr(tfs_p(m, "sticky"), "user.s",
+					     "1", 1, 0));
+	FSEXT_CHILD_OK(10, setxattr(tfs_p(m, "open"), "user.o", "1", 1, 0));
 	return 0;
 }
 
@@ -251,6 +255,8 @@ TEST_F(xa, unprivileged_user)
 	ASSERT_EQ(0, fsext_create(roots, 0644));
 	TFS_ASSERT_OK(setxattr(roots, "trusted.t", "1", 1, 0));
 	TFS_ASSERT_OK(setxattr(roots, "user.r", "1", 1, 0));
+	ASSERT_EQ(0, mkdir(tfs_p(self->m, "sticky"), 01777));
+	ASSERT_EQ(0, mkdir(tfs_p(self->m, "open"), 0777));
 	EXPECT_EQ(0, fsext_as_user(unprivileged_checks, self->m));
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
