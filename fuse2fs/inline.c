@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fuse2fs.h"
+#include "iomap.h"
 
 /*
  * Exported by libext2fs since 1.43 (ext2fs_expand_dir() uses it) but
@@ -95,6 +96,9 @@ static int f2_inline_expand(struct fuse2fs *f2, ext2_ino_t ino,
 	ret = f2_errno(err ? err : err2);
 	if (!ret)
 		ret = f2_read_inode(f2, ino, inode);
+	/* Now extent-mapped: it may switch to iomap (iomap_notify.c). */
+	if (!ret)
+		f2_iomap_mode_changed(f2, ino);
 	return ret;
 }
 

@@ -121,6 +121,10 @@ void f2_iomap_drop_caches(struct fuse2fs *f2, ext2_ino_t ino);
  * LOOKUP reports the new flag (iomap_notify.c).  0 or a positive errno.
  */
 int f2_iomap_mode_changed(struct fuse2fs *f2, ext2_ino_t ino);
+/* ino's last open reference went: retry a pending switch once. */
+void f2_iomap_released(struct fuse2fs *f2, ext2_ino_t ino);
+/* The kernel forgot ino: its next instantiation uses the new mode. */
+void f2_iomap_mode_settled(ext2_ino_t ino);
 /*
  * Look-ahead bookkeeping (iomap_prealloc.c): remember [start, end) of
  * ino as allocated ahead (false when the table is full: do not allocate

@@ -116,7 +116,59 @@ static int hunt_entry(struct ext2_dir_entry *de, int offset, int blocksize,
 	return (h->err || h->found >= h->links) ? DIRENT_ABORT : 0;
 }
 
+/*
+ * Inodes whose switch may not have happened yet: the kernel ignores the
+ * new flag while the file is open (doc/protocol.md 3.1), so the names are
+ * invalidated once more when the last open reference goes.
+ */
+#define F2_PENDING_SLOTS	64
+static ext2_ino_t pending[F2_PENDING_SLOTS];
+static unsigned int pending_next;
+
+static bool pending_take(ext2_ino_t ino)
+{
+	unsigned int i;
+
+	for (i = 0; i < F2_PENDING_SLOTS; i++) {
+		if (pending[i] == ino) {
+			pending[i] = 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void pending_add(ext2_ino_t ino)
+{
+	pending_take(ino);
+	/* A ring: when full, the oldest entry loses its second chance. */
+	pending[pending_next] = ino;
+	pending_next = (pending_next + 1) % F2_PENDING_SLOTS;
+}
+
+static int invalidate_names(struct fuse2fs *f2, ext2_ino_t ino);
+
 int f2_iomap_mode_changed(struct fuse2fs *f2, ext2_ino_t ino)
+{
+	if (!f2->iomap_active || !f2->se)
+		return 0;
+	pending_add(ino);
+	return invalidate_names(f2, ino);
+}
+
+void f2_iomap_released(struct fuse2fs *f2, ext2_ino_t ino)
+{
+	if (ino && pending_take(ino) && f2->iomap_active && f2->se)
+		invalidate_names(f2, ino);
+}
+
+void f2_iomap_mode_settled(ext2_ino_t ino)
+{
+	if (ino)
+		pending_take(ino);
+}
+
+static int invalidate_names(struct fuse2fs *f2, ext2_ino_t ino)
 {
 	struct ext2_inode_large inode, dinode;
 	struct name_hunt h = { .f2 = f2, .target = ino };
@@ -125,9 +177,6 @@ int f2_iomap_mode_changed(struct fuse2fs *f2, ext2_ino_t ino)
 	errcode_t err;
 	int ret;
 
-	/* Without iomap every inode is classic: nothing can switch. */
-	if (!f2->iomap_active || !f2->se)
-		return 0;
 	ret = f2_read_inode(f2, ino, &inode);
 	if (ret)
 		return ret;

@@ -84,6 +84,7 @@ void f2_iomap_forget(struct fuse2fs *f2, ext2_ino_t ino)
 	struct prealloc *p = find(ino);
 	blk64_t from, end, eof;
 
+	f2_iomap_mode_settled(ino);
 	if (!ino || !p)
 		return;
 	from = p->start;

@@ -874,4 +874,65 @@ TEST_F(f2, lookahead_blocks_are_given_back)
 	f2_truth_free(&t);
 }
 
+/* Wait up to a second for at least n notifications (sent by a thread). */
+static unsigned int wait_notifications(struct wire *w, uint64_t nodeid,
+				       unsigned int n)
+{
+	struct fuse_attr_out a;
+	int i;
+
+	for (i = 0; i < 50 && w->notifications < n; i++) {
+		usleep(20000);
+		wire_getattr(w, nodeid, &a);
+	}
+	return w->notifications;
+}
+
+/*
+ * An inline file written past the inode's capacity moves into extents:
+ * later replies carry FUSE_ATTR_IOMAP, its names are invalidated, and
+ * once more when it is closed (the kernel ignores the flag while open).
+ */
+TEST_F(f2, inline_file_growing_into_extents_switches_to_iomap)
+{
+	struct tfs_mkfs_opts o = {
+		.features = "inline_data", .populate = self->tree,
+	};
+	struct fuse_iomap_mapping m;
+	struct fuse_entry_out e;
+	struct fuse_attr_out a;
+	char data[65536], back[4096];
+	uint32_t written;
+	uint64_t fh;
+	int img;
+
+	ASSERT_EQ(0, put_file(self->tree, "small", 60));
+	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	ASSERT_EQ(0, wire_lookup(&self->w, 1, "small", &e));
+	ASSERT_EQ(0, e.attr.flags & FUSE_ATTR_IOMAP);
+	ASSERT_EQ(0, wire_open(&self->w, e.nodeid, O_RDWR, &fh));
+	memset(data, 'q', sizeof(data));
+	ASSERT_EQ(0, wire_write(&self->w, e.nodeid, fh, 0, data, sizeof(data),
+				&written));
+	ASSERT_EQ(sizeof(data), written);
+	ASSERT_EQ(0, wire_getattr(&self->w, e.nodeid, &a));
+	EXPECT_TRUE(a.attr.flags & FUSE_ATTR_IOMAP);
+	EXPECT_EQ(0, check_mode_xattr(&self->w, e.nodeid, "iomap"));
+	EXPECT_LE(1, wait_notifications(&self->w, e.nodeid, 1));
+	ASSERT_EQ(0, wire_release(&self->w, e.nodeid, fh, false));
+	EXPECT_LE(2, wait_notifications(&self->w, e.nodeid, 2));
+	/* The kernel's next instantiation reads it through iomap. */
+	ASSERT_EQ(0, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino, 0,
+				      sizeof(data), 0, &m));
+	ASSERT_EQ(FUSE_IOMAP_TYPE_MAPPED, m.type);
+	img = open(self->image, O_RDONLY);
+	ASSERT_GE(img, 0);
+	ASSERT_EQ((ssize_t)sizeof(back), pread(img, back, sizeof(back), m.addr));
+	close(img);
+	EXPECT_EQ(0, memcmp(back, data, sizeof(back)));
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
 TEST_HARNESS_MAIN
