@@ -315,6 +315,47 @@ TEST_F(xa_inline, inline_data_keeps_system_data)
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
+/* Data spilling into system.data, next to in-inode and block xattrs. */
+TEST_F(xa_inline, inline_data_with_big_xattrs)
+{
+	const char *f = tfs_p(self->m, "f");
+	static char content[100], big[3000], back[3000];
+	char names[512];
+	size_t len;
+	char *data;
+	int i;
+
+	for (i = 0; i < (int)sizeof(content); i++)
+		content[i] = 'A' + i % 26;
+	memset(big, 'z', sizeof(big));
+	/* 100 bytes: 60 in i_block, 40 in the system.data value. */
+	ASSERT_EQ(0, tfs_write_file(f, content, sizeof(content)));
+	TFS_ASSERT_OK(setxattr(f, "user.small", "s", 1, 0));
+	TFS_ASSERT_OK(setxattr(f, "user.big", big, sizeof(big), 0));
+	TFS_ASSERT_OK(setxattr(f, "trusted.t", big, 40, 0));
+	ASSERT_EQ(0, tfs_umount(self->m));
+	ASSERT_EQ(0, tfs_fsck(self->m->image));
+	ASSERT_EQ(0, tfs_remount(self->m));
+	data = tfs_read_file(f, &len);
+	ASSERT_NE(NULL, data);
+	EXPECT_EQ(sizeof(content), len);
+	EXPECT_EQ(0, memcmp(data, content, sizeof(content)));
+	free(data);
+	ASSERT_EQ(3, list_names(f, names, sizeof(names)));
+	EXPECT_STREQ("trusted.t,user.big,user.small", names);
+	ASSERT_EQ((ssize_t)sizeof(big), getxattr(f, "user.big", back,
+						 sizeof(back)));
+	EXPECT_EQ(0, memcmp(big, back, sizeof(big)));
+	TFS_ASSERT_OK(removexattr(f, "user.big"));
+	TFS_ASSERT_OK(removexattr(f, "user.small"));
+	data = tfs_read_file(f, &len);
+	ASSERT_NE(NULL, data);
+	EXPECT_EQ(sizeof(content), len);
+	EXPECT_EQ(0, memcmp(data, content, sizeof(content)));
+	free(data);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
 TEST_F(xa, full_filesystem)
 {
 	const char *fill = tfs_p(self->m, "fill");
