@@ -1,0 +1,12 @@
+#!/bin/sh
+# Runs inside the UML guest (started by uml-suite.sh): each test program
+# in turn, its TAP output framed by markers that the host side merges
+# into one stream.  usage: guest-tests.sh BUILDDIR PROGRAM...
+cd "$1" || exit 1
+shift
+echo "@@@ kernel $(uname -r)"
+for t in "$@"; do
+	echo "@@@ begin $t"
+	timeout -k 5 900 "./$t" 2>&1
+	echo "@@@ end $t $?"
+done

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Helpers for the guest-side kernel tests; see ktest.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/klog.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "ktest.h"
+
+static void kt_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static bool kt_is_mounted(const char *dir)
+{
+	char line[2048], mnt[KT_PATH_MAX + 1];
+	bool found = false;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %*s %*s %256s", mnt) == 1 &&
+		    !strcmp(mnt, dir))
+			found = true;
+	fclose(f);
+	return found;
+}
+
+static void kt_print_log(const char *path)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		fprintf(stderr, "#   | %s", line);
+	fclose(f);
+}
+
+static bool kt_is_script(const char *path)
+{
+	char magic[2] = "";
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return false;
+	if (read(fd, magic, 2) != 2)
+		magic[0] = 0;
+	close(fd);
+	return magic[0] == '#' && magic[1] == '!';
+}
+
+int kt_server_start(struct kt_server *s, const char *const argv[])
+{
+	const char *tmp = getenv("TMPDIR");
+	char *args[32];
+	int i, fd, status;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->dir, sizeof(s->dir), "%s/kt-mnt.XXXXXX", tmp ? tmp : "/tmp");
+	if (!mkdtemp(s->dir)) {
+		fprintf(stderr, "# mkdtemp %s: %s\n", s->dir, strerror(errno));
+		return -1;
+	}
+	snprintf(s->log, sizeof(s->log), "%s.log", s->dir);
+
+	/*
+	 * An uninstalled libtool program is a wrapper script: run it with
+	 * /bin/sh explicitly (executed directly by bash in the guest, its
+	 * command substitutions come back empty and it cannot find the
+	 * real program).
+	 */
+	i = 0;
+	if (kt_is_script(argv[0]))
+		args[i++] = "/bin/sh";
+	for (; *argv && i < 31; argv++, i++)
+		args[i] = strcmp(*argv, "@MNT@") ? (char *)*argv : s->dir;
+	args[i] = NULL;
+
+	s->pid = fork();
+	if (s->pid < 0)
+		return -1;
+	if (s->pid == 0) {
+		fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(args[0], args);
+		fprintf(stderr, "exec %s: %s\n", args[0], strerror(errno));
+		_exit(127);
+	}
+
+	for (i = 0; i < 1000; i++) {
+		if (kt_is_mounted(s->dir)) {
+			s->mounted = true;
+			return 0;
+		}
+		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+			fprintf(stderr, "# server %s exited (status 0x%x) before mounting\n",
+				args[0], status);
+			s->pid = 0;
+			kt_print_log(s->log);
+			return -1;
+		}
+		kt_sleep_ms(10);
+	}
+	fprintf(stderr, "# server %s did not mount in 10 s\n", args[0]);
+	kt_print_log(s->log);
+	kt_server_stop(s);
+	return -1;
+}
+
+int kt_server_stop(struct kt_server *s)
+{
+	int i, status = 0, ret = 0;
+
+	if (s->mounted) {
+		for (i = 0; i < 50 && umount(s->dir) && errno == EBUSY; i++)
+			kt_sleep_ms(100);
+		if (kt_is_mounted(s->dir)) {
+			fprintf(stderr, "# unmount of %s failed, detaching\n", s->dir);
+			umount2(s->dir, MNT_DETACH);
+			ret = -1;
+		}
+		s->mounted = false;
+	}
+	if (s->pid > 0) {
+		for (i = 0; i < 1000; i++) {
+			if (waitpid(s->pid, &status, WNOHANG) == s->pid)
+				break;
+			kt_sleep_ms(10);
+		}
+		if (i == 1000) {
+			fprintf(stderr, "# server %d did not exit; killing it\n",
+				s->pid);
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, &status, 0);
+			ret = -1;
+		} else if (ret == 0) {
+			ret = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		}
+		if (ret)
+			kt_print_log(s->log);
+		s->pid = 0;
+	}
+	if (s->dir[0])
+		rmdir(s->dir);
+	return ret;
+}
+
+const char *kt_path(const struct kt_server *s, const char *name)
+{
+	static char buf[4][2 * KT_PATH_MAX];
+	static int slot;
+
+	slot = (slot + 1) % 4;
+	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", s->dir, name);
+	return buf[slot];
+}
+
+int kt_fd_iomap(int fd, uint64_t *ino)
+{
+	char path[64], line[256];
+	unsigned long long v;
+	int mode = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "fuse_iomap: %llu", &v) == 1)
+			mode = v ? 1 : 0;
+		else if (ino && sscanf(line, "fuse_iomap_ino: %llu", &v) == 1)
+			*ino = v;
+	}
+	fclose(f);
+	return mode;
+}
+
+void *kt_alloc(size_t len)
+{
+	void *p;
+
+	if (posix_memalign(&p, 4096, len ? len : 4096))
+		return NULL;
+	return p;
+}
+
+static uint8_t kt_byte(uint64_t off, uint32_t seed)
+{
+	uint64_t x = (off >> 3) * 0x9e3779b97f4a7c15ULL + seed;
+
+	x ^= x >> 29;
+	return (uint8_t)(x >> (8 * (off & 7)));
+}
+
+void kt_fill(void *buf, size_t len, uint64_t off, uint32_t seed)
+{
+	uint8_t *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = kt_byte(off + i, seed);
+}
+
+ssize_t kt_check(const void *buf, size_t len, uint64_t off, uint32_t seed)
+{
+	const uint8_t *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != kt_byte(off + i, seed))
+			return i;
+	return -1;
+}
+
+bool kt_is_zero(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+static int kt_direct_io(const char *path, void *buf, size_t len, off_t off,
+			bool write)
+{
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, (write ? O_WRONLY : O_RDONLY) | O_DIRECT);
+	if (fd < 0)
+		return -errno;
+	n = write ? pwrite(fd, buf, len, off) : pread(fd, buf, len, off);
+	if (n < 0)
+		err = -errno;
+	else if ((size_t)n != len)
+		err = -ENODATA;
+	close(fd);
+	return err;
+}
+
+int kt_direct_pread(const char *path, void *buf, size_t len, off_t off)
+{
+	return kt_direct_io(path, buf, len, off, false);
+}
+
+int kt_direct_pwrite(const char *path, const void *buf, size_t len, off_t off)
+{
+	return kt_direct_io(path, (void *)buf, len, off, true);
+}
+
+int kt_klog_count(const char *needle)
+{
+	int len = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	char *buf, *line, *save;
+	int n = 0;
+
+	if (len <= 0)
+		return -1;
+	buf = malloc(len + 1);
+	if (!buf)
+		return -1;
+	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, len);
+	if (len < 0) {
+		free(buf);
+		return -1;
+	}
+	buf[len] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, needle))
+			n++;
+	free(buf);
+	return n;
+}
+
+int kt_sh(int timeout_s, const char *fmt, ...)
+{
+	char cmd[2048], secs[16], out[] = "/run/tmp/kt-sh.XXXXXX";
+	const char *tmp = getenv("TMPDIR");
+	va_list ap;
+	int fd, status;
+	pid_t pid;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(secs, sizeof(secs), "%d", timeout_s);
+	if (tmp && strlen(tmp) < 200) {
+		static char name[256];
+
+		snprintf(name, sizeof(name), "%s/kt-sh.XXXXXX", tmp);
+		fd = mkstemp(name);
+		if (fd >= 0)
+			unlink(name);
+	} else {
+		fd = mkstemp(out);
+		if (fd >= 0)
+			unlink(out);
+	}
+	if (fd < 0)
+		return -1;
+
+	pid = fork();
+	if (pid < 0) {
+		close(fd);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("timeout", "timeout", "-k", "5", secs, "sh", "-c", cmd,
+		       (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	if (WIFEXITED(status) && WEXITSTATUS(status)) {
+		char line[512];
+		FILE *f;
+
+		fprintf(stderr, "# $ %s -> exit %d\n", cmd, WEXITSTATUS(status));
+		lseek(fd, 0, SEEK_SET);
+		f = fdopen(fd, "r");
+		if (f) {
+			while (fgets(line, sizeof(line), f))
+				fprintf(stderr, "#   | %s", line);
+			fclose(f);
+			fd = -1;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Helpers for the tests that run inside the UML guest (uml-suite.sh):
+ * starting and stopping a FUSE server, reading the iomap mode of an open
+ * file from fdinfo, direct IO buffers and patterns, and the kernel log.
+ * Everything prints its diagnostics as TAP comments ("# ") on stderr.
+ */
+#ifndef TESTS_KERNEL_KTEST_H
+#define TESTS_KERNEL_KTEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define KT_PATH_MAX 256
+
+/* A FUSE server run as a child process, mounted on dir. */
+struct kt_server {
+	char dir[KT_PATH_MAX];	/* mountpoint, created by kt_server_start */
+	char log[KT_PATH_MAX + 8];	/* its stdout and stderr */
+	pid_t pid;
+	bool mounted;
+};
+
+/*
+ * Create a fresh mountpoint under $TMPDIR, start argv (argv[0] is a path;
+ * the string "@MNT@" in argv is replaced by the mountpoint) and wait up to
+ * 10 s for the mount to appear.  0, or -1 with the server's log printed.
+ */
+int kt_server_start(struct kt_server *s, const char *const argv[]);
+/*
+ * Unmount (retrying while busy, lazily as a last resort), wait up to 10 s
+ * for the server to exit, then kill it; remove the mountpoint.  Returns
+ * the server's exit status, or -1 if it had to be killed or the unmount
+ * failed.  Safe to call twice.
+ */
+int kt_server_stop(struct kt_server *s);
+/* Path under the mountpoint (static buffer, one at a time per slot). */
+const char *kt_path(const struct kt_server *s, const char *name);
+
+/*
+ * The fuse-iomap fields of /proc/self/fdinfo/<fd>: returns 1 (iomap,
+ * *ino set if not NULL), 0 (classic) or -1 (no "fuse_iomap:" line).
+ */
+int kt_fd_iomap(int fd, uint64_t *ino);
+
+/* 4 KiB aligned buffer of len bytes, or NULL. */
+void *kt_alloc(size_t len);
+/* Deterministic pattern: the bytes of file offset off for a given seed. */
+void kt_fill(void *buf, size_t len, uint64_t off, uint32_t seed);
+/* Offset of the first byte that differs from the pattern, or -1. */
+ssize_t kt_check(const void *buf, size_t len, uint64_t off, uint32_t seed);
+/* True if the buffer is all zero. */
+bool kt_is_zero(const void *buf, size_t len);
+
+/* pread/pwrite of exactly len bytes with O_DIRECT on path; 0 or -errno. */
+int kt_direct_pread(const char *path, void *buf, size_t len, off_t off);
+int kt_direct_pwrite(const char *path, const void *buf, size_t len,
+		     off_t off);
+
+/* Number of kernel log lines containing needle, or -1. */
+int kt_klog_count(const char *needle);
+
+/* Run a shell command with a time-out (seconds); its exit status or -1. */
+int kt_sh(int timeout_s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif /* TESTS_KERNEL_KTEST_H */
