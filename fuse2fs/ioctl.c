@@ -172,6 +172,17 @@ static int set_flags(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino,
 	return ret;
 }
 
+/*
+ * The kernel keeps attributes for the whole validity period and its
+ * fileattr path does not drop them, so the new ctime would stay unseen.
+ */
+static void reply_set(fuse_req_t req, struct fuse2fs *f2, fuse_ino_t nodeid)
+{
+	fuse_reply_ioctl(req, 0, NULL, 0);
+	if (f2->se)
+		fuse_lowlevel_notify_inval_inode(f2->se, nodeid, -1, 0);
+}
+
 static bool cmd_is(unsigned int cmd, unsigned int native, unsigned int c32)
 {
 	return cmd == native || cmd == c32;
@@ -212,7 +223,7 @@ void f2_op_ioctl(fuse_req_t req, fuse_ino_t nodeid, unsigned int cmd,
 		ret = set_flags(req, f2, ino, word, false, 0);
 		if (ret)
 			goto err;
-		fuse_reply_ioctl(req, 0, NULL, 0);
+		reply_set(req, f2, nodeid);
 		return;
 	}
 	if (cmd == FS_IOC_FSGETXATTR) {
@@ -249,7 +260,7 @@ void f2_op_ioctl(fuse_req_t req, fuse_ino_t nodeid, unsigned int cmd,
 		ret = set_flags(req, f2, ino, word, true, fsx.fsx_projid);
 		if (ret)
 			goto err;
-		fuse_reply_ioctl(req, 0, NULL, 0);
+		reply_set(req, f2, nodeid);
 		return;
 	}
 	ret = ENOTTY;

@@ -254,4 +254,22 @@ TEST_F(fl, fsxattr_and_version)
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
+TEST_F(fl, ctime_changes)
+{
+	const char *f = tfs_p(self->m, "f");
+	struct stat a, b;
+
+	ASSERT_EQ(0, fsext_create(f, 0644));
+	ASSERT_EQ(0, stat(f, &a));
+	usleep(20000);
+	TFS_ASSERT_OK(set_flags(f, EXTENTS_FL | FS_NODUMP_FL));
+	ASSERT_EQ(0, stat(f, &b));
+	EXPECT_TRUE(b.st_ctim.tv_sec > a.st_ctim.tv_sec ||
+		    (b.st_ctim.tv_sec == a.st_ctim.tv_sec &&
+		     b.st_ctim.tv_nsec > a.st_ctim.tv_nsec));
+	EXPECT_EQ(a.st_mtim.tv_sec, b.st_mtim.tv_sec);
+	EXPECT_EQ(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
 TEST_HARNESS_MAIN
