@@ -63,9 +63,34 @@ static enum f2_iomap_why flags_why(__u32 flags)
 }
 
 /*
- * The stored preference.  Most inodes carry no extended attribute at all;
- * skip the xattr read for them (no in-inode space and no EA block).
+ * Can ino carry extended attributes at all?  Checked on every attr reply
+ * and iomap request, so it avoids libext2fs's xattr machinery: no EA
+ * block and no in-inode EA header (magic after i_extra_isize) means none.
  */
+static bool may_have_xattrs(struct fuse2fs *f2, ext2_ino_t ino,
+			    const struct ext2_inode_large *inode)
+{
+	unsigned int isize = EXT2_INODE_SIZE(f2->fs->super);
+	unsigned char buf[1024];
+	size_t off;
+	__u32 magic;
+
+	if (!inode ||
+	    ext2fs_file_acl_block(f2->fs, (struct ext2_inode *)inode))
+		return true;
+	if (isize <= EXT2_GOOD_OLD_INODE_SIZE || !inode->i_extra_isize)
+		return false;
+	off = EXT2_GOOD_OLD_INODE_SIZE + inode->i_extra_isize;
+	/* Cannot tell cheaply: let libext2fs look. */
+	if (isize > sizeof(buf) || off + sizeof(magic) > isize ||
+	    ext2fs_read_inode_full(f2->fs, ino, (struct ext2_inode *)buf,
+				   isize))
+		return true;
+	memcpy(&magic, buf + off, sizeof(magic));
+	return ext2fs_le32_to_cpu(magic) == EXT2_EXT_ATTR_MAGIC;
+}
+
+/* The stored preference: 1 classic, 0 auto, or a negative errno. */
 int f2_iomap_pref_classic(struct fuse2fs *f2, ext2_ino_t ino,
 			  const struct ext2_inode_large *inode)
 {
@@ -75,12 +100,8 @@ int f2_iomap_pref_classic(struct fuse2fs *f2, ext2_ino_t ino,
 	errcode_t err;
 	int ret = 0;
 
-	if (inode && !ext2fs_file_acl_block(f2->fs,
-					    (struct ext2_inode *)inode) &&
-	    (EXT2_INODE_SIZE(f2->fs->super) <= EXT2_GOOD_OLD_INODE_SIZE ||
-	     inode->i_extra_isize == 0))
+	if (!may_have_xattrs(f2, ino, inode))
 		return 0;
-
 	err = ext2fs_xattrs_open(f2->fs, ino, &h);
 	if (err)
 		return -f2_errno(err);

@@ -935,4 +935,39 @@ TEST_F(f2, inline_file_growing_into_extents_switches_to_iomap)
 	ASSERT_EQ(0, tfs_fsck(self->image));
 }
 
+/* The preference is found among other attributes, in-inode or in a block. */
+TEST_F(f2, preference_among_other_xattrs)
+{
+	struct tfs_mkfs_opts o = { .populate = self->tree };
+	struct fuse_entry_out e;
+	struct fuse_attr_out a;
+	static char big[3001];
+
+	ASSERT_EQ(0, put_file(self->tree, "f", 65536));
+	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	ASSERT_EQ(0, wire_lookup(&self->w, 1, "f", &e));
+	ASSERT_EQ(0, f2_setxattr(&self->w, e.nodeid, "user.a", "1"));
+	ASSERT_EQ(0, wire_getattr(&self->w, e.nodeid, &a));
+	EXPECT_TRUE(a.attr.flags & FUSE_ATTR_IOMAP);
+	memset(big, 'x', sizeof(big) - 1);
+	/* Too big for the inode: goes to an EA block. */
+	ASSERT_EQ(0, f2_setxattr(&self->w, e.nodeid, "user.big", big));
+	ASSERT_EQ(0, wire_getattr(&self->w, e.nodeid, &a));
+	EXPECT_TRUE(a.attr.flags & FUSE_ATTR_IOMAP);
+	ASSERT_EQ(0, f2_setxattr(&self->w, e.nodeid, "user.fuse2fs.iomap",
+				 "classic"));
+	ASSERT_EQ(0, wire_getattr(&self->w, e.nodeid, &a));
+	EXPECT_EQ(0, a.attr.flags & FUSE_ATTR_IOMAP);
+	ASSERT_EQ(0, f2_setxattr(&self->w, e.nodeid, "user.a", NULL));
+	ASSERT_EQ(0, wire_getattr(&self->w, e.nodeid, &a));
+	EXPECT_EQ(0, a.attr.flags & FUSE_ATTR_IOMAP);
+	ASSERT_EQ(0, f2_setxattr(&self->w, e.nodeid, "user.fuse2fs.iomap",
+				 NULL));
+	ASSERT_EQ(0, wire_getattr(&self->w, e.nodeid, &a));
+	EXPECT_TRUE(a.attr.flags & FUSE_ATTR_IOMAP);
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
 TEST_HARNESS_MAIN
