@@ -200,4 +200,48 @@ TEST_F(dev, negotiation_registers_loop_or_falls_back)
 	EXPECT_EQ(0, tfs_fsck(self->image));
 }
 
+/*
+ * A real block device: registered as is, and libext2fs's writes are
+ * tracked so that they are written back before the kernel maps blocks.
+ */
+TEST_F(dev, block_device_tracks_libext2fs_writes)
+{
+	struct fuse2fs f2 = { .iomap_mode = F2_IOMAP_AUTO, .iomap_bdev_fd = -1 };
+	struct ext2_inode inode;
+	ext2_filsys fs = NULL;
+	char name[32], *out = NULL;
+	int loopfd;
+
+	ASSERT_EQ(0, tfs_runl(60000, &out, "mke2fs", "-q", "-F", "-t", "ext4",
+			      self->image, NULL));
+	free(out);
+	loopfd = loop_attach(self->image, false, name, sizeof(name));
+	ASSERT_GE(loopfd, 0);
+	ASSERT_EQ(0, ext2fs_open(name, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0,
+				 unix_io_manager, &fs));
+	f2.fs = fs;
+	f2.device = name;
+	add_device_calls = 0;
+	f2_iomap_negotiated(&f2, true);
+	ASSERT_TRUE(f2.iomap_active);
+	EXPECT_EQ(1, add_device_calls);
+	ASSERT_NE(NULL, tap_orig);
+	EXPECT_TRUE(tap_dirty);
+	ASSERT_EQ(0, f2_iomap_sync_for_kernel(&f2));
+	EXPECT_FALSE(tap_dirty);
+	/* Nothing written since: nothing to do. */
+	ASSERT_EQ(0, f2_iomap_sync_for_kernel(&f2));
+	ASSERT_EQ(0, ext2fs_read_inode(fs, EXT2_ROOT_INO, &inode));
+	ASSERT_EQ(0, ext2fs_write_inode(fs, EXT2_ROOT_INO, &inode));
+	EXPECT_TRUE(tap_dirty);
+	ASSERT_EQ(0, f2_iomap_sync_for_kernel(&f2));
+	EXPECT_FALSE(tap_dirty);
+	f2_iomap_drop_caches(&f2, EXT2_ROOT_INO);
+	f2_iomap_release_device(&f2);
+	EXPECT_EQ(-1, f2.iomap_bdev_fd);
+	EXPECT_EQ(0, ext2fs_close_free(&fs));
+	close(loopfd);
+	EXPECT_EQ(0, tfs_fsck(self->image));
+}
+
 TEST_HARNESS_MAIN
