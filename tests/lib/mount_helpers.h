@@ -290,8 +290,10 @@ int tfs_file_hash(const char *path, uint64_t *hash);
 /*
  * A sorted text manifest of the tree under root, one line per entry:
  * relative path, type and mode, uid, gid, nlink, size, blocks, inode,
- * rdev, times with nanoseconds, symlink target, FNV-1a hash of a regular
- * file's contents and every xattr name=hash.  malloc()ed; NULL on error.
+ * rdev, times with nanoseconds, symlink target, a hash of a regular
+ * file's non-zero 4 KiB blocks with their offsets (holes and zeros hash
+ * alike; data found with SEEK_DATA/SEEK_HOLE, so huge sparse files are
+ * cheap) and every xattr name:length:hash.  malloc()ed; NULL on error.
  */
 char *tfs_manifest(const char *root, unsigned int flags);
 /*
