@@ -333,4 +333,47 @@ TEST_F(acl, umask_only_without_default_acl)
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
+/* The real setfacl/getfacl tools (numeric ids, no header, -p: no warning). */
+TEST_F(acl, setfacl_getfacl_tools)
+{
+	const char *f = tfs_p(self->m, "f");
+	const char *d = tfs_p(self->m, "d");
+	char *out = NULL;
+
+	ASSERT_EQ(0, fsext_create(f, 0644));
+	ASSERT_EQ(0, mkdir(d, 0755));
+	ASSERT_EQ(0, tfs_runl(10000, &out, "setfacl", "-m",
+			      "u:1000:rw,g:4242:r", f, NULL));
+	free(out);
+	out = NULL;
+	ASSERT_EQ(0, tfs_runl(10000, &out, "getfacl", "-cnp", f, NULL));
+	ASSERT_NE(NULL, out);
+	EXPECT_STREQ("user::rw-\nuser:1000:rw-\ngroup::r--\n"
+		     "group:4242:r--\nmask::rw-\nother::r--\n\n", out);
+	free(out);
+	out = NULL;
+	ASSERT_EQ(0, tfs_runl(10000, &out, "setfacl", "-d", "-m",
+			      "u:1000:rwx", d, NULL));
+	free(out);
+	out = NULL;
+	ASSERT_EQ(0, tfs_runl(10000, &out, "getfacl", "-cnp", d, NULL));
+	ASSERT_NE(NULL, out);
+	EXPECT_STREQ("user::rwx\ngroup::r-x\nother::r-x\n"
+		     "default:user::rwx\ndefault:user:1000:rwx\n"
+		     "default:group::r-x\ndefault:mask::rwx\n"
+		     "default:other::r-x\n\n", out);
+	free(out);
+	out = NULL;
+	/* -b strips the extended entries: back to plain mode bits. */
+	ASSERT_EQ(0, tfs_runl(10000, &out, "setfacl", "-b", f, NULL));
+	free(out);
+	out = NULL;
+	ASSERT_EQ(0, tfs_runl(10000, &out, "getfacl", "-cnp", f, NULL));
+	ASSERT_NE(NULL, out);
+	EXPECT_STREQ("user::rw-\ngroup::r--\nother::r--\n\n", out);
+	free(out);
+	EXPECT_EQ(0644, mode_of(f));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
 TEST_HARNESS_MAIN
