@@ -16,7 +16,7 @@ int tfs_mkfs(const char *image, const struct tfs_mkfs_opts *opts)
 {
 	static const struct tfs_mkfs_opts defaults;
 	const char *argv[32];
-	char size_arg[32], bs_arg[16], isz_arg[16], n_arg[32];
+	char size_arg[32], bs_arg[16], isz_arg[16], n_arg[32], c_arg[16];
 	char *out = NULL;
 	uint64_t size_mb;
 	int argc = 0, fd, r;
@@ -51,6 +51,11 @@ int tfs_mkfs(const char *image, const struct tfs_mkfs_opts *opts)
 		snprintf(isz_arg, sizeof(isz_arg), "%u", opts->inode_size);
 		argv[argc++] = "-I";
 		argv[argc++] = isz_arg;
+	}
+	if (opts->cluster_size) {
+		snprintf(c_arg, sizeof(c_arg), "%u", opts->cluster_size);
+		argv[argc++] = "-C";
+		argv[argc++] = c_arg;
 	}
 	if (opts->inodes) {
 		snprintf(n_arg, sizeof(n_arg), "%lu", opts->inodes);

@@ -251,6 +251,30 @@ int tfs_mount_fuse(struct tfs_mount *m, const char *image, const char *opts)
 	return r == 0 ? 0 : -1;
 }
 
+int tfs_wait_server(struct tfs_mount *m, int timeout_ms)
+{
+	int ret;
+
+	if (!m->server)
+		return m->exit_status;
+	if (reap_server(m, timeout_ms)) {
+		ret = m->exit_status;
+	} else {
+		fprintf(stderr, "# fuse2fs still runs after %d ms\n",
+			timeout_ms);
+		kill_server(m);
+		ret = -1;
+	}
+	m->mounted = tfs_is_mounted(m->dir, NULL, 0);
+	if (m->mounted) {
+		fprintf(stderr, "# fuse2fs exited but left %s mounted\n",
+			m->dir);
+		umount2(m->dir, MNT_DETACH);
+	}
+	tfs_guard_mount(m->dir, false);
+	return ret;
+}
+
 /* umount(2), retrying while the mount is busy for a short moment. */
 static int umount_retry(const char *dir)
 {
@@ -270,6 +294,10 @@ static int umount_retry(const char *dir)
 int tfs_umount_fuse(struct tfs_mount *m)
 {
 	bool ok = true;
+
+	/* Nothing to take down (e.g. a refused mount already reaped). */
+	if (!m->mounted && !m->server && !tfs_is_mounted(m->dir, NULL, 0))
+		return 0;
 
 	if (tfs_is_mounted(m->dir, NULL, 0)) {
 		if (umount_retry(m->dir) < 0) {

@@ -94,6 +94,7 @@ struct tfs_mkfs_opts {
 	uint64_t size_mb;	/* image size, default 64 MiB */
 	unsigned int block_size;	/* -b, default 4096 (0 = default) */
 	unsigned int inode_size;	/* -I, 0 = mke2fs default */
+	unsigned int cluster_size;	/* -C (bigalloc), 0 = none */
 	unsigned long inodes;	/* -N, 0 = mke2fs default */
 	const char *populate;	/* -d DIR: copy a directory tree in */
 	const char *ext_opts;	/* -E string, or NULL */
@@ -174,6 +175,14 @@ int tfs_mount_fuse(struct tfs_mount *m, const char *image, const char *opts);
  * time-out or error (the server is killed).
  */
 int tfs_start_fuse(struct tfs_mount *m, const char *const args[]);
+
+/*
+ * For servers expected to fail: wait up to timeout_ms for the server to
+ * exit on its own and return its status (m->exit_status); on time-out it
+ * is killed and -1 returned.  A mount it leaves behind is detached and
+ * reported (m->mounted tells whether one was there when it exited).
+ */
+int tfs_wait_server(struct tfs_mount *m, int timeout_ms);
 
 /*
  * Unmount the fuse mount: umount(2) (retrying while EBUSY for a moment),
