@@ -72,6 +72,41 @@ int f2_inline_read(struct fuse2fs *f2, ext2_ino_t ino,
 	return 0;
 }
 
+/* An empty inline file becomes an empty extent (or block-mapped) file. */
+static int f2_inline_drop_empty(struct fuse2fs *f2, ext2_ino_t ino,
+				struct ext2_inode_large *inode)
+{
+	struct ext2_xattr_handle *h;
+	errcode_t err;
+	int ret;
+
+	err = ext2fs_xattrs_open(f2->fs, ino, &h);
+	if (err)
+		return f2_errno(err);
+	err = ext2fs_xattrs_read(h);
+	if (!err)
+		err = ext2fs_xattr_remove(h, "system.data");
+	ext2fs_xattrs_close(&h);
+	if (err)
+		return f2_errno(err);
+	ret = f2_read_inode(f2, ino, inode);
+	if (ret)
+		return ret;
+	inode->i_flags &= ~EXT4_INLINE_DATA_FL;
+	memset(inode->i_block, 0, sizeof(inode->i_block));
+	if (ext2fs_has_feature_extents(f2->fs->super)) {
+		ext2_extent_handle_t eh;
+
+		inode->i_flags |= EXT4_EXTENTS_FL;
+		err = ext2fs_extent_open2(f2->fs, ino,
+					  (struct ext2_inode *)inode, &eh);
+		if (err)
+			return f2_errno(err);
+		ext2fs_extent_free(eh);
+	}
+	return f2_write_inode(f2, ino, inode);
+}
+
 /*
  * Move the data out of the inode into blocks, keeping i_size (which
  * ext2fs_inline_data_expand() sets to the inline capacity).
@@ -84,6 +119,8 @@ static int f2_inline_expand(struct fuse2fs *f2, ext2_ino_t ino,
 	errcode_t err, err2;
 	int ret;
 
+	if (!isize)
+		return f2_inline_drop_empty(f2, ino, inode);
 	err = ext2fs_inline_data_expand(f2->fs, ino);
 	if (err)
 		return f2_errno(err);

@@ -259,6 +259,7 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 {
 	struct ext2_inode_large pinode, inode;
 	ext2_filsys fs = f2->fs;
+	bool inline_data = false;
 	errcode_t err;
 	int ret;
 
@@ -286,6 +287,10 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 	f2_init_times(&inode);
 	if (S_ISCHR(mode) || S_ISBLK(mode)) {
 		f2_set_inode_rdev(&inode, rdev);
+	} else if (S_ISREG(mode) && ext2fs_has_feature_inline_data(fs->super)) {
+		/* Small files live in the inode, as with ext4. */
+		inline_data = true;
+		inode.i_flags |= EXT4_INLINE_DATA_FL;
 	} else if (S_ISREG(mode) && ext2fs_has_feature_extents(fs->super)) {
 		ext2_extent_handle_t handle;
 
@@ -302,6 +307,14 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 	if (ret)
 		return ret;
 	ext2fs_inode_alloc_stats2(fs, *ino, +1, 0);
+	/* The (empty) "system.data" attribute marks the inline area. */
+	if (inline_data) {
+		ret = f2_errno(ext2fs_inline_data_init(fs, *ino));
+		if (ret) {
+			f2_abandon_inode(f2, *ino);
+			return ret;
+		}
+	}
 
 	ret = f2_add_link(f2, parent, name, *ino, f2_mode_to_ftype(mode));
 	if (!ret)
