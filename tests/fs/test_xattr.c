@@ -356,6 +356,36 @@ TEST_F(xa_inline, inline_data_with_big_xattrs)
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
+/* The attr package's tools. */
+TEST_F(xa, setfattr_getfattr_tools)
+{
+	const char *f = tfs_p(self->m, "f");
+	char *out = NULL;
+
+	ASSERT_EQ(0, fsext_create(f, 0644));
+	ASSERT_EQ(0, tfs_runl(10000, &out, "setfattr", "-n", "user.tool",
+			      "-v", "hello world", f, NULL));
+	free(out);
+	out = NULL;
+	ASSERT_EQ(0, tfs_runl(10000, &out, "getfattr", "--absolute-names",
+			      "--only-values", "-n", "user.tool", f, NULL));
+	ASSERT_NE(NULL, out);
+	EXPECT_STREQ("hello world", out);
+	free(out);
+	out = NULL;
+	ASSERT_EQ(0, tfs_runl(10000, &out, "setfattr", "-x", "user.tool", f,
+			      NULL));
+	free(out);
+	out = NULL;
+	/* getfattr fails for a missing attribute. */
+	EXPECT_NE(0, tfs_runl(10000, &out, "getfattr", "--absolute-names",
+			      "-n", "user.tool", f, NULL));
+	ASSERT_NE(NULL, out);
+	EXPECT_NE(NULL, strstr(out, "No such attribute")) TH_LOG("%s", out);
+	free(out);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
 TEST_F(xa, full_filesystem)
 {
 	const char *fill = tfs_p(self->m, "fill");
