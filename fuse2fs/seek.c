@@ -94,6 +94,17 @@ void f2_op_lseek(fuse_req_t req, fuse_ino_t nodeid, off_t off, int whence,
 	uint64_t res = 0;
 	int ret;
 
+	/*
+	 * With the kernel's writeback cache, written data and the size may
+	 * still sit in its page cache, and it does not flush before asking:
+	 * we would report holes (or ENXIO) over data.  ENOSYS makes it
+	 * answer by itself from its own size, with the only hole at EOF,
+	 * which is always correct.
+	 */
+	if (f2->writeback_cache) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	ret = f2_read_inode(f2, ino, &inode);
 	if (ret)
 		goto err;

@@ -222,6 +222,36 @@ TEST_F(sk_1k, random_layout_1k_blocks)
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
+/*
+ * With the kernel's writeback cache, fresh data may not have reached the
+ * server yet; answers may be coarser (data from 0) but never wrong.
+ */
+TEST_F(sk, writeback_cache_never_misses_data)
+{
+	int fd;
+
+	if (!variant->kernel) {
+		char image[TFS_PATH_MAX];
+
+		snprintf(image, sizeof(image), "%s", self->m->image);
+		ASSERT_EQ(0, tfs_umount(self->m));
+		ASSERT_EQ(0, tfs_mount_fuse(self->m, image,
+					    "allow_other,writeback_cache"));
+	}
+	fd = open(tfs_p(self->m, "f"), O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, write_at(fd, MIB, BS));
+	/* No fsync: the data may still be in the page cache. */
+	EXPECT_LE(0, seek(fd, 0, SEEK_DATA));
+	EXPECT_GE(MIB, seek(fd, 0, SEEK_DATA));
+	EXPECT_EQ(MIB, seek(fd, MIB, SEEK_DATA));
+	EXPECT_EQ(MIB + 100, seek(fd, MIB + 100, SEEK_DATA));
+	EXPECT_EQ(MIB + BS, seek(fd, MIB, SEEK_HOLE));
+	EXPECT_EQ(-ENXIO, seek(fd, MIB + BS, SEEK_DATA));
+	close(fd);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
 TEST_F(sk_ext3, block_mapped_sparse_file)
 {
 	int fd = open(tfs_p(self->m, "f"), O_CREAT | O_RDWR, 0644);
