@@ -68,7 +68,9 @@ command -v fio >/dev/null || bench_die "fio not found in the guest"
 mkdir -p "$OUT" || bench_die "cannot create $OUT"
 BENCH_LOGFILE=$OUT/guest.log
 
-MNT=$(mktemp -d /tmp/guest-bench.XXXXXX) || bench_die "mktemp failed"
+# The guest's TMPDIR (run-uml.sh: a guest tmpfs) when there is one.
+MNT=$(mktemp -d "${TMPDIR:-/tmp}/guest-bench.XXXXXX") ||
+	bench_die "mktemp failed"
 trap 'bench_cleanup; rmdir "$MNT" 2>/dev/null' EXIT
 trap 'bench_log "interrupted"; exit 130' INT TERM HUP
 

@@ -7,9 +7,9 @@
 # streaming and random IO), then prints the table (iomap/ext4,
 # iomap/classic) and draws the plot.
 #
-# The guest is started through the kernel work's runner (kernel/scripts),
-# which builds or reuses the UML kernel.  --uml LINUX boots a given UML
-# binary directly instead, with a minimal init of our own.
+# The guest is started through the kernel work's runner
+# (kernel/scripts/run-uml.sh); the kernel comes from its build-uml.sh
+# (built or found in its cache), or --uml LINUX.
 
 set -u
 
@@ -27,11 +27,10 @@ usage: $0 [options] [RESULTS_DIR]
   --quick            small sizes, for a smoke test
   --ours PATH        this project's fuse2fs (default ../fuse2fs/fuse2fs)
   --modes LIST       comma list of ext4,classic,iomap (default: all)
-  --runner PATH      the kernel work's guest runner (default: found in
-                     ../kernel/scripts)
-  --kernel-builddir D  build directory of kernel/ (passed to the runner)
-  --uml LINUX        boot this UML binary directly instead of the runner
-  --mem SIZE         guest memory with --uml (default 2G)
+  --runner PATH      the kernel work's guest runner (default
+                     ../kernel/scripts/run-uml.sh)
+  --uml LINUX        this UML kernel instead of build-uml.sh's
+  --mem SIZE         guest memory (default 2G)
   --img-size SIZE    scratch image (default 2G; quick 512M)
   --size SIZE        fio file size (default 512M; quick 64M)
   --runtime SECS     seconds per random job (default 10; quick 3)
@@ -44,7 +43,6 @@ QUICK=""
 OURS="${BENCH_OURS:-$BENCH_SRCDIR/../fuse2fs/fuse2fs}"
 MODES="ext4,classic,iomap"
 RUNNER=""
-KBUILD=""
 UML=""
 MEM=2G
 IMG_SIZE="" SIZE="" RUNTIME=""
@@ -58,7 +56,6 @@ while [ $# -gt 0 ]; do
 	--ours) OURS=$2; shift ;;
 	--modes) MODES=$2; shift ;;
 	--runner) RUNNER=$2; shift ;;
-	--kernel-builddir) KBUILD=$2; shift ;;
 	--uml) UML=$2; shift ;;
 	--mem) MEM=$2; shift ;;
 	--img-size) IMG_SIZE=$2; shift ;;
@@ -84,19 +81,17 @@ PY=$(bench_python) || bench_die "python3 not found (needed to read fio's JSON)"
 [ -x "$OURS" ] || bench_die "our fuse2fs not found at $OURS (build it, or --ours PATH)"
 OURS=$(cd "$(dirname "$OURS")" && pwd)/$(basename "$OURS")
 
-if [ -n "$UML" ]; then
-	[ -x "$UML" ] || bench_die "--uml $UML is not executable"
-	UML=$(cd "$(dirname "$UML")" && pwd)/$(basename "$UML")
-elif [ -z "$RUNNER" ]; then
-	for r in uml-run.sh run-uml.sh uml-run run.sh; do
-		if [ -x "$BENCH_SRCDIR/../kernel/scripts/$r" ]; then
-			RUNNER=$BENCH_SRCDIR/../kernel/scripts/$r
-			break
-		fi
-	done
-	[ -n "$RUNNER" ] ||
-		bench_die "no guest runner in $BENCH_SRCDIR/../kernel/scripts (give --runner PATH or --uml LINUX)"
+[ -n "$RUNNER" ] || RUNNER=$BENCH_SRCDIR/../kernel/scripts/run-uml.sh
+[ -x "$RUNNER" ] || [ -f "$RUNNER" ] ||
+	bench_die "no guest runner at $RUNNER (the kernel work's run-uml.sh; --runner PATH)"
+if [ -z "$UML" ]; then
+	# Build the patched kernel (or find it in the cache) before the timed
+	# guest run: a first build takes minutes.
+	BUILDER=$(dirname "$RUNNER")/build-uml.sh
+	bench_log "finding or building the UML kernel ($BUILDER)"
+	UML=$(sh "$BUILDER") || bench_die "building the UML kernel failed"
 fi
+[ -x "$UML" ] || bench_die "no UML kernel at $UML"
 
 [ -n "$OUT" ] || OUT=$BENCH_SRCDIR/results/guest-$(date -u +%Y%m%d-%H%M%S)
 mkdir -p "$OUT" || bench_die "cannot create $OUT"
@@ -127,7 +122,8 @@ truncate -s "$IMG_SIZE" "$IMG" || bench_die "cannot make $IMG"
 	echo "fio=$(fio --version)"
 	echo "git=$(git -C "$BENCH_SRCDIR" describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "ours=$OURS"
-	echo "runner=${RUNNER:-direct UML boot of $UML}"
+	echo "runner=$RUNNER"
+	echo "uml=$UML"
 	echo "scratch_img_size=$IMG_SIZE"
 } > "$OUT/run.txt"
 
@@ -136,53 +132,30 @@ GUEST_DEV=/dev/ubdb
 GUEST_CMD=("$BENCH_SRCDIR/guest-bench.sh" --dev "$GUEST_DEV" --ours "$OURS"
 	   --modes "$MODES" --size "$SIZE" --runtime "$RUNTIME" "$OUT")
 
-# Boot UML directly: host root as hostfs, the scratch image as ubdb, an
-# init that mounts what the bench needs, runs the command, records its
-# status on hostfs and powers off (init exiting would panic the guest).
-boot_direct()
+# Quote one word for the POSIX sh that runs the command in the guest.
+sh_quote()
 {
-	local init=$WORKDIR/guest-init.sh cmd
-
-	cmd=$(printf '%q ' "${GUEST_CMD[@]}")
-	cat > "$init" <<EOF
-#!/bin/bash
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs tmpfs /tmp
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-$cmd
-echo \$? > $WORKDIR/guest-init.status
-sync
-poweroff -f
-EOF
-	chmod +x "$init"
-	bench_run timeout -k 10 "$TIMEOUT" "$UML" mem="$MEM" \
-		ubda=/dev/null ubdb="$IMG" root=/dev/root rootfstype=hostfs \
-		hostfs=/ rw init="$init" con=null con0=fd:0,fd:1 \
-		< /dev/null > "$OUT/console.log" 2>&1
+	printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
 }
 
-# Through the kernel work's runner: it boots its UML kernel with the host
-# root as hostfs and IMG as the guest's block device, runs the command and
-# returns its exit status.
-boot_runner()
+# run-uml.sh (kernel work) boots the UML kernel with the host root as
+# hostfs and IMG as /dev/ubdb, runs the command under sh and exits with
+# its status (124: guest timed out, 125: guest died without a status).
+boot_guest()
 {
-	local args=()
+	local cmd="" word
 
-	[ -n "$KBUILD" ] && args+=(--builddir "$KBUILD")
-	bench_run timeout -k 10 "$TIMEOUT" "$RUNNER" "${args[@]}" \
-		--image "$IMG" -- "${GUEST_CMD[@]}" > "$OUT/console.log" 2>&1
+	for word in "${GUEST_CMD[@]}"; do
+		cmd="$cmd $(sh_quote "$word")"
+	done
+	bench_run "$RUNNER" -t "$TIMEOUT" -m "$MEM" -d "$IMG" -k "$UML" \
+		-l "$OUT/dmesg.txt" -- "$cmd" > "$OUT/console.log" 2>&1
 }
 
 bench_log "results: $OUT"
 bench_log "guest: modes $MODES, fio file $SIZE, random ${RUNTIME}s, scratch $IMG_SIZE"
 START=$(date +%s)
-if [ -n "$UML" ]; then
-	boot_direct
-else
-	boot_runner
-fi
+boot_guest
 RC=$?
 echo "elapsed_seconds=$(($(date +%s) - START))" >> "$OUT/run.txt"
 if [ ! -f "$OUT/guest.status" ]; then
