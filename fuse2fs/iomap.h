@@ -125,6 +125,8 @@ int f2_iomap_mode_changed(struct fuse2fs *f2, ext2_ino_t ino);
 void f2_iomap_released(struct fuse2fs *f2, ext2_ino_t ino);
 /* The kernel forgot ino: its next instantiation uses the new mode. */
 void f2_iomap_mode_settled(ext2_ino_t ino);
+/* Before the session goes: let queued notifications out (1 s at most). */
+void f2_iomap_notify_drain(void);
 /*
  * Look-ahead bookkeeping (iomap_prealloc.c): remember [start, end) of
  * ino as allocated ahead (false when the table is full: do not allocate

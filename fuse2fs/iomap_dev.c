@@ -301,6 +301,7 @@ void f2_iomap_release_device(struct fuse2fs *f2)
 {
 	if (!f2)
 		return;
+	f2_iomap_notify_drain();
 	/* The kernel is gone: give back unused look-ahead blocks. */
 	if (f2->fs)
 		f2_iomap_forget_all(f2);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "iomap.h"
 
@@ -34,6 +35,7 @@ static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
 static struct inval *q_head, **q_tail = &q_head;
 static bool q_thread_started;
+static bool q_busy;		/* the thread is sending one */
 static struct fuse_session *q_se;
 
 static void *notify_thread(void *arg)
@@ -49,11 +51,16 @@ static void *notify_thread(void *arg)
 		q_head = iv->next;
 		if (!q_head)
 			q_tail = &q_head;
+		q_busy = true;
 		pthread_mutex_unlock(&q_lock);
 		/* ENOENT: the kernel has no such dentry cached; fine. */
 		fuse_lowlevel_notify_inval_entry(q_se, iv->parent, iv->name,
 						 iv->namelen);
 		free(iv);
+		pthread_mutex_lock(&q_lock);
+		q_busy = false;
+		pthread_cond_broadcast(&q_cond);
+		pthread_mutex_unlock(&q_lock);
 	}
 	return NULL;
 }
@@ -84,7 +91,7 @@ static int queue_inval(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 	}
 	*q_tail = iv;
 	q_tail = &iv->next;
-	pthread_cond_signal(&q_cond);
+	pthread_cond_broadcast(&q_cond);
 	pthread_mutex_unlock(&q_lock);
 	return 0;
 }
@@ -206,4 +213,25 @@ static int invalidate_names(struct fuse2fs *f2, ext2_ino_t ino)
 	if (h.err)
 		return h.err;
 	return err ? f2_errno(err) : 0;
+}
+
+void f2_iomap_notify_drain(void)
+{
+	struct timespec until;
+	struct inval *iv;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	pthread_mutex_lock(&q_lock);
+	while ((q_head || q_busy) &&
+	       pthread_cond_timedwait(&q_cond, &q_lock, &until) == 0)
+		;
+	/* The session is going away: drop what could not be sent. */
+	while (q_head) {
+		iv = q_head;
+		q_head = iv->next;
+		free(iv);
+	}
+	q_tail = &q_head;
+	pthread_mutex_unlock(&q_lock);
 }

@@ -48,6 +48,10 @@ void f2_iomap_forget_all(struct fuse2fs *f2)
 {
 }
 
+void f2_iomap_notify_drain(void)
+{
+}
+
 static bool loop_usable(void)
 {
 	return geteuid() == 0 && access("/dev/loop-control", R_OK | W_OK) == 0;
