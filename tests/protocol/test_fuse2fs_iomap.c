@@ -970,4 +970,41 @@ TEST_F(f2, preference_among_other_xattrs)
 	ASSERT_EQ(0, tfs_fsck(self->image));
 }
 
+/*
+ * Filling the filesystem: allocation ends with ENOSPC (the look-ahead
+ * guess never causes it), everything allocated stays consistent.
+ */
+TEST_F(f2, enospc_is_clean)
+{
+	struct tfs_mkfs_opts o = { .size_mb = 16 };
+	struct fuse_iomap_mapping m;
+	struct fuse_entry_out e;
+	struct fuse_open_out op;
+	uint64_t size = 0, pos = 0;
+	unsigned int begins = 0;
+	int rc = 0;
+
+	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	ASSERT_EQ(0, wire_create(&self->w, 1, "fill", O_RDWR, 0100644, &e,
+				 &op));
+	while (pos < 64 * MIB) {
+		rc = kernel_write(&self->w, -1, e.nodeid, pos, 256 * 1024,
+				  FUSE_IOMAP_OP_WRITE, &size, &begins);
+		if (rc)
+			break;
+		pos += 256 * 1024;
+	}
+	EXPECT_EQ(-ENOSPC, rc);
+	/* Most of the 16 MiB went to the file before that. */
+	EXPECT_GT(pos, 8 * MIB);
+	/* Reads and the failed range are still answered. */
+	ASSERT_EQ(0, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino, 0, BS,
+				      0, &m));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_MAPPED, m.type);
+	ASSERT_EQ(0, wire_release(&self->w, e.nodeid, op.fh, false));
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
 TEST_HARNESS_MAIN
