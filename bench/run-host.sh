@@ -38,7 +38,8 @@ usage: $0 [options] [RESULTS_DIR]
   --seq-size SIZE    fio file size (default 1G; quick 64M)
   --runtime SECS     seconds per random fio job (default 20; quick 3)
   --files N          small files for the metadata load (default 10000; quick 1000)
-  --untar-files N    at most N files in the untar tarball (default all; quick 1000)
+  --untar-files N    at most N files in the untar tarball, 0 for all
+                     (default 10000; quick 1000)
   --buffered-random  random IO through the page cache instead of O_DIRECT
   --cold-random      drop caches before the random jobs as well
   --step-timeout S   kill any single step after S seconds (default 300)
@@ -92,7 +93,7 @@ if [ -n "$QUICK" ]; then
 	: "${NFILES:=1000}" "${UNTAR_FILES:=1000}"
 else
 	: "${IMG_SIZE:=4G}" "${SEQ_SIZE:=1G}" "${RUNTIME:=20}"
-	: "${NFILES:=10000}" "${UNTAR_FILES:=0}"
+	: "${NFILES:=10000}" "${UNTAR_FILES:=10000}"
 fi
 case $RUNTIME$NFILES$UNTAR_FILES$STEP_TIMEOUT in
 *[!0-9]*) bench_die "--runtime, --files, --untar-files, --step-timeout take numbers" ;;
