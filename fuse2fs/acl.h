@@ -13,6 +13,8 @@
  *   - f2_make_node (mknod, create) and f2_op_mkdir, once the new inode
  *     is written and before its name is linked:
  *     f2_acl_inherit(f2, parent, ino, fuse_req_ctx(req)->umask);
+ *     (or mode = f2_acl_umask(...) before the inode is built, and
+ *     umask 0 here: one inode write less per create);
  *   - f2_op_setattr with FUSE_SET_ATTR_MODE, after writing the inode:
  *     f2_acl_chmod(f2, ino, inode.i_mode), then re-read the inode.
  */
@@ -85,6 +87,14 @@ bool f2_acl_create_masq(struct f2_acl *acl, mode_t *mode);
  */
 int f2_acl_inherit(struct fuse2fs *f2, ext2_ino_t dir, ext2_ino_t ino,
 		   mode_t umask);
+/*
+ * The creation mode with the umask applied when dir has no default ACL
+ * (unchanged when it has one).  Using it before the new inode is first
+ * written saves f2_acl_inherit() a second inode write in the common case
+ * (then pass umask 0 to f2_acl_inherit()).
+ */
+mode_t f2_acl_umask(struct fuse2fs *f2, ext2_ino_t dir, mode_t mode,
+		    mode_t umask);
 
 /*
  * After a chmod: carry the new permission bits into ino's access ACL, if

@@ -704,6 +704,18 @@ out:
 	return ret;
 }
 
+mode_t f2_acl_umask(struct fuse2fs *f2, ext2_ino_t dir, mode_t mode,
+		    mode_t umask)
+{
+	struct f2_acl *dacl;
+
+	/* On a read error the umask applies: the safer of the two. */
+	if (acl_read(f2, dir, F2_ACL_XATTR_DEFAULT, &dacl) || !dacl)
+		return mode & ~(umask & 0777);
+	free(dacl);
+	return mode;
+}
+
 int f2_acl_chmod(struct fuse2fs *f2, ext2_ino_t ino, mode_t mode)
 {
 	struct f2_acl_entry *group_obj = NULL, *mask = NULL;
