@@ -1007,4 +1007,101 @@ TEST_F(f2, enospc_is_clean)
 	ASSERT_EQ(0, tfs_fsck(self->image));
 }
 
+/*
+ * Random BEGIN/IOEND/ZERO/FORGET sequences over three files, some IOs
+ * failing or completing partly: the image stays e2fsck clean, sizes only
+ * grow by successful APPENDs, and after a remount every mapping matches
+ * debugfs.
+ */
+TEST_F_TIMEOUT(f2, random_sequences_stay_consistent, 300)
+{
+	struct tfs_mkfs_opts o = { .size_mb = 128 };
+	static const char *const names[] = { "r0", "r1", "r2" };
+	struct fuse_iomap_ioend_in io;
+	struct fuse_iomap_mapping m;
+	struct fuse_entry_out e[3];
+	struct fuse_open_out op;
+	uint64_t want_size[3] = { 0 }, size;
+	struct f2_truth t;
+	unsigned int i, f;
+	int rc;
+
+	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	for (f = 0; f < 3; f++) {
+		ASSERT_EQ(0, wire_create(&self->w, 1, names[f], O_RDWR,
+					 0100644, &e[f], &op));
+		ASSERT_EQ(0, wire_release(&self->w, e[f].nodeid, op.fh,
+					  false));
+	}
+	srandom(20261126);
+	for (i = 0; i < 3000; i++) {
+		uint64_t pos = (random() % (16 * MIB / 512)) * 512;
+		uint64_t count = 512 + random() % MIB;
+		uint32_t op_flags;
+		int what = random() % 10;
+
+		f = random() % 3;
+		if (what == 0) {
+			/* The kernel evicts the inode and looks it up again. */
+			ASSERT_EQ(0, wire_forget(&self->w, e[f].nodeid, 1));
+			ASSERT_EQ(0, wire_lookup(&self->w, 1, names[f], &e[f]));
+			continue;
+		}
+		op_flags = what < 3 ? 0 : what == 3 ? FUSE_IOMAP_OP_ZERO :
+			   what == 4 ? FUSE_IOMAP_OP_REPORT :
+			   FUSE_IOMAP_OP_WRITE | (random() % 2 ?
+				FUSE_IOMAP_OP_DIRECT : FUSE_IOMAP_OP_WRITEBACK);
+		rc = wire_iomap_begin(&self->w, e[f].nodeid, e[f].attr.ino,
+				      pos, count, op_flags, &m);
+		ASSERT_EQ(0, rc) TH_LOG("op %u: begin 0x%x at %llu", i,
+					 op_flags, (unsigned long long)pos);
+		ASSERT_TRUE(m.offset <= pos && pos < m.offset + m.length);
+		if (!(op_flags & FUSE_IOMAP_OP_WRITE))
+			continue;
+		ASSERT_NE(FUSE_IOMAP_TYPE_HOLE, m.type);
+		/* Complete part of what the mapping covers, maybe failing. */
+		io = (struct fuse_iomap_ioend_in){ .attr_ino = e[f].attr.ino };
+		io.pos = pos;
+		io.written = m.offset + m.length - pos;
+		if (io.written > count)
+			io.written = count;
+		io.written = 1 + random() % io.written;
+		io.error = random() % 8 ? 0 : -EIO;
+		io.flags = FUSE_IOMAP_IOEND_APPEND |
+			(m.type == FUSE_IOMAP_TYPE_UNWRITTEN ?
+			 FUSE_IOMAP_IOEND_UNWRITTEN : 0);
+		ASSERT_EQ(0, wire_iomap_ioend(&self->w, e[f].nodeid, &io,
+					      &size));
+		if (!io.error && io.pos + io.written > want_size[f])
+			want_size[f] = io.pos + io.written;
+		ASSERT_EQ(want_size[f], size) TH_LOG("op %u", i);
+	}
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	for (f = 0; f < 3; f++) {
+		char path[8];
+		uint32_t dev = 0;
+		uint64_t b;
+
+		snprintf(path, sizeof(path), "/%s", names[f]);
+		ASSERT_EQ(0, f2_truth_load(self->image, path, 5000, &t));
+		ASSERT_EQ(0, wire_lookup(&self->w, 1, names[f], &e[f]));
+		EXPECT_EQ(want_size[f], e[f].attr.size);
+		for (b = 0; b < t.nblocks && !dev; b++)
+			if (t.type[b] != FUSE_IOMAP_TYPE_HOLE)
+				dev = dev_of(&self->w, e[f].nodeid, b * BS);
+		EXPECT_LT(0, walk_file(&self->w, e[f].nodeid, e[f].attr.ino,
+				       5000 * BS, 0, dev, &t));
+		TH_LOG("%s: size %llu, %u extents", names[f],
+		       (unsigned long long)want_size[f], t.nextents);
+		EXPECT_LT(0, t.nextents);
+		f2_truth_free(&t);
+	}
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
 TEST_HARNESS_MAIN
