@@ -53,19 +53,6 @@ static void kt_print_log(const char *path)
 	fclose(f);
 }
 
-static bool kt_is_script(const char *path)
-{
-	char magic[2] = "";
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return false;
-	if (read(fd, magic, 2) != 2)
-		magic[0] = 0;
-	close(fd);
-	return magic[0] == '#' && magic[1] == '!';
-}
-
 int kt_server_start(struct kt_server *s, const char *const argv[])
 {
 	const char *tmp = getenv("TMPDIR");
@@ -80,17 +67,8 @@ int kt_server_start(struct kt_server *s, const char *const argv[])
 	}
 	snprintf(s->log, sizeof(s->log), "%s.log", s->dir);
 
-	/*
-	 * An uninstalled libtool program is a wrapper script: run it with
-	 * /bin/sh explicitly (executed directly by bash in the guest, its
-	 * command substitutions come back empty and it cannot find the
-	 * real program).
-	 */
-	i = 0;
-	if (kt_is_script(argv[0]))
-		args[i++] = "/bin/sh";
-	for (; *argv && i < 31; argv++, i++)
-		args[i] = strcmp(*argv, "@MNT@") ? (char *)*argv : s->dir;
+	for (i = 0; argv[i] && i < 31; i++)
+		args[i] = strcmp(argv[i], "@MNT@") ? (char *)argv[i] : s->dir;
 	args[i] = NULL;
 
 	s->pid = fork();

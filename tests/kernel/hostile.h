@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The files of hostile_server and what is wrong with the mapping each one
+ * gets from FUSE_IOMAP_BEGIN; shared with test_hostile.
+ */
+#ifndef TESTS_KERNEL_HOSTILE_H
+#define TESTS_KERNEL_HOSTILE_H
+
+enum hostile_kind {
+	HOSTILE_GOOD,		/* valid: the control */
+	HOSTILE_OUTSIDE,	/* starts at the device's end */
+	HOSTILE_PAST_END,	/* starts inside, ends past the device's end */
+	HOSTILE_NOT_COVERING,	/* starts after the position asked about */
+	HOSTILE_ZERO_LENGTH,
+	HOSTILE_FILE_OVERFLOW,	/* offset + length beyond INT64_MAX */
+	HOSTILE_DEV_OVERFLOW,	/* addr + length wraps around */
+	HOSTILE_MISALIGNED,	/* addr not a multiple of the block size */
+	HOSTILE_BAD_TYPE,
+	HOSTILE_BAD_DEVICE,	/* an id that was never registered */
+	HOSTILE_BAD_FLAGS,
+	HOSTILE_HOLE_WRITE,	/* a hole (valid for reads) for a write */
+	HOSTILE_HOLE_ADDR,	/* a hole with a device address */
+	HOSTILE_INLINE_DIRECT,	/* inline data for direct IO */
+	HOSTILE_NR_KINDS
+};
+
+static const char *const hostile_kinds[HOSTILE_NR_KINDS] = {
+	"good", "outside", "past_end", "not_covering", "zero_length",
+	"file_overflow", "dev_overflow", "misaligned", "bad_type",
+	"bad_device", "bad_flags", "hole_write", "hole_addr", "inline_direct",
+};
+
+/* Where "good" lives on the device, and what the classic path returns. */
+#define HOSTILE_DEV_OFF		(256ULL << 20)
+#define HOSTILE_CLASSIC_BYTE	0x5a
+
+#endif /* TESTS_KERNEL_HOSTILE_H */

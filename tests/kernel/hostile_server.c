@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * hostile_server: a fuse-iomap server that answers FUSE_IOMAP_BEGIN with
+ * a deliberately bad mapping, one kind per file, to show that the kernel
+ * refuses each of them (EIO to the caller, a rate-limited message, no IO).
+ *
+ * usage: hostile_server DEVICE MOUNTPOINT RESULTS [-f]
+ *
+ * Built on libfuse3-iomap for everything (INIT negotiation, device
+ * registration, lookups, attributes with FUSE_ATTR_IOMAP) except the BEGIN
+ * replies: the library checks mappings itself, so this server writes those
+ * replies to /dev/fuse on its own to get the bad ones past it.
+ *
+ * Every file is 1 MiB, block size 4096, in iomap mode.  "good" maps to
+ * DEVICE at HOSTILE_DEV_OFF; its classic FUSE_READ returns 0x5a bytes, so a
+ * reader can tell which path the data took.  The other files are named
+ * after what is wrong with their mapping.
+ *
+ * When FUSE_IOMAP is negotiated the server also tries the registration
+ * ioctl with bad arguments and writes "name errno" lines to RESULTS.
+ */
+#define FUSE_USE_VERSION 314
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <linux/fs.h>
+#include <fuse_lowlevel.h>
+
+#include "fuse_iomap_ll.h"
+#include "iomap_priv.h"		/* the request's unique, see above */
+#include "hostile.h"
+
+#define FILE_SIZE	(1ULL << 20)
+#define BLOCK		4096
+
+static struct {
+	struct fuse_session *se;
+	struct fuse_iomap_session *is;
+	const char *device;
+	const char *results;
+	int dev_fd;
+	uint64_t dev_size;
+	uint32_t dev_id;
+} hs;
+
+/* nodeid 1 is the root; file i has nodeid 2 + i, backing inode 100 + i. */
+static int kind_of(fuse_ino_t nodeid)
+{
+	if (nodeid < 2 || nodeid >= 2 + HOSTILE_NR_KINDS)
+		return -1;
+	return nodeid - 2;
+}
+
+static void fill_stat(fuse_ino_t nodeid, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_blksize = BLOCK;
+	st->st_nlink = 1;
+	if (nodeid == FUSE_ROOT_ID) {
+		st->st_ino = 1;
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2;
+		return;
+	}
+	st->st_ino = 100 + kind_of(nodeid);
+	st->st_mode = S_IFREG | 0644;
+	st->st_size = FILE_SIZE;
+	st->st_blocks = FILE_SIZE / 512;
+}
+
+static void hs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	int i;
+
+	if (parent != FUSE_ROOT_ID) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	for (i = 0; i < HOSTILE_NR_KINDS; i++)
+		if (!strcmp(name, hostile_kinds[i]))
+			break;
+	if (i == HOSTILE_NR_KINDS) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	e.ino = 2 + i;
+	e.attr_timeout = 1.0;
+	e.entry_timeout = 1.0;
+	fill_stat(e.ino, &e.attr);
+	fuse_iomap_reply_entry(req, &e, FUSE_ATTR_IOMAP);
+}
+
+static void hs_getattr(fuse_req_t req, fuse_ino_t nodeid,
+		       struct fuse_file_info *fi)
+{
+	struct stat st;
+
+	(void)fi;
+	if (nodeid != FUSE_ROOT_ID && kind_of(nodeid) < 0) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	fill_stat(nodeid, &st);
+	fuse_iomap_reply_attr(req, &st, 1.0,
+			      nodeid == FUSE_ROOT_ID ? 0 : FUSE_ATTR_IOMAP);
+}
+
+static void hs_open(fuse_req_t req, fuse_ino_t nodeid,
+		    struct fuse_file_info *fi)
+{
+	if (kind_of(nodeid) < 0) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	fuse_reply_open(req, fi);
+}
+
+/* The classic path: recognisable bytes that are not on the device. */
+static void hs_read(fuse_req_t req, fuse_ino_t nodeid, size_t size,
+		    off_t off, struct fuse_file_info *fi)
+{
+	static char buf[128 << 10];
+
+	(void)nodeid;
+	(void)fi;
+	if (off >= (off_t)FILE_SIZE)
+		size = 0;
+	else if (size > FILE_SIZE - off)
+		size = FILE_SIZE - off;
+	if (size > sizeof(buf))
+		size = sizeof(buf);
+	memset(buf, HOSTILE_CLASSIC_BYTE, size);
+	fuse_reply_buf(req, buf, size);
+}
+
+static void hs_write(fuse_req_t req, fuse_ino_t nodeid, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)nodeid;
+	(void)buf;
+	(void)off;
+	(void)fi;
+	fuse_reply_write(req, size);
+}
+
+static void hs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	(void)conn;
+	fuse_iomap_want(hs.is, fuse_iomap_kernel_offered(hs.is));
+}
+
+static const struct fuse_lowlevel_ops hs_ops = {
+	.init = hs_init,
+	.lookup = hs_lookup,
+	.getattr = hs_getattr,
+	.open = hs_open,
+	.read = hs_read,
+	.write = hs_write,
+};
+
+static void note(FILE *f, const char *name, int ret)
+{
+	fprintf(f, "%s %d\n", name, ret < 0 ? errno : 0);
+}
+
+/* The registration ioctl with bad arguments, straight to the kernel. */
+static void try_bad_registrations(void)
+{
+	int fuse_fd = fuse_session_fd(hs.se);
+	struct fuse_iomap_dev_map map = { 0 };
+	char path[256];
+	FILE *f = fopen(hs.results, "w");
+	int fd;
+
+	if (!f)
+		return;
+	snprintf(path, sizeof(path), "%s/hostile-regular.XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	fd = mkstemp(path);
+	map.fd = fd;
+	note(f, "regular_file", ioctl(fuse_fd, FUSE_DEV_IOC_IOMAP_DEV_ADD, &map));
+	close(fd);
+	unlink(path);
+
+	fd = open(hs.device, O_RDONLY);
+	map.fd = fd;
+	note(f, "read_only", ioctl(fuse_fd, FUSE_DEV_IOC_IOMAP_DEV_ADD, &map));
+	close(fd);
+
+	map.fd = hs.dev_fd;
+	map.flags = 1;
+	note(f, "flags", ioctl(fuse_fd, FUSE_DEV_IOC_IOMAP_DEV_ADD, &map));
+	map.flags = 0;
+	map.padding = 1;
+	note(f, "padding", ioctl(fuse_fd, FUSE_DEV_IOC_IOMAP_DEV_ADD, &map));
+	map.padding = 0;
+	map.fd = 1 << 30;
+	note(f, "bad_fd", ioctl(fuse_fd, FUSE_DEV_IOC_IOMAP_DEV_ADD, &map));
+	fclose(f);
+}
+
+static void hs_negotiated(void *userdata, bool iomap)
+{
+	int err;
+
+	(void)userdata;
+	if (!iomap) {
+		fprintf(stderr, "hostile_server: iomap not negotiated\n");
+		fuse_session_exit(hs.se);
+		return;
+	}
+	try_bad_registrations();
+	err = fuse_iomap_add_device(hs.is, hs.dev_fd, &hs.dev_id);
+	if (err) {
+		fprintf(stderr, "hostile_server: registration: %s\n",
+			strerror(-err));
+		fuse_session_exit(hs.se);
+	}
+}
+
+/* Write a BEGIN reply without the library's checks. */
+static void reply_raw(fuse_iomap_req_t req,
+		      const struct fuse_iomap_mapping *map)
+{
+	struct fuse_out_header oh = {
+		.len = sizeof(oh) + sizeof(*map),
+		.unique = req->unique,
+	};
+	struct iovec iov[2] = {
+		{ &oh, sizeof(oh) },
+		{ (void *)map, sizeof(*map) },
+	};
+
+	if (writev(fuse_session_fd(hs.se), iov, 2) < 0)
+		perror("hostile_server: reply");
+	free(req);
+}
+
+static void hs_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
+		     const struct fuse_iomap_begin_in *in)
+{
+	struct fuse_iomap_mapping map = {
+		.offset = 0,
+		.length = FILE_SIZE,
+		.addr = HOSTILE_DEV_OFF,
+		.type = FUSE_IOMAP_TYPE_MAPPED,
+		.dev = hs.dev_id,
+	};
+	int kind = kind_of(nodeid);
+
+	if (kind < 0) {
+		fuse_iomap_reply_err(req, ESTALE);
+		return;
+	}
+	switch (kind) {
+	case HOSTILE_GOOD:
+		break;
+	case HOSTILE_OUTSIDE:
+		map.addr = hs.dev_size;
+		break;
+	case HOSTILE_PAST_END:
+		map.addr = hs.dev_size - BLOCK;
+		break;
+	case HOSTILE_NOT_COVERING:
+		map.offset = (in->pos & ~(uint64_t)(BLOCK - 1)) + BLOCK;
+		break;
+	case HOSTILE_ZERO_LENGTH:
+		map.length = 0;
+		break;
+	case HOSTILE_FILE_OVERFLOW:
+		map.length = ~(uint64_t)(BLOCK - 1);
+		break;
+	case HOSTILE_DEV_OVERFLOW:
+		map.addr = ~(uint64_t)(BLOCK - 1);
+		break;
+	case HOSTILE_MISALIGNED:
+		map.addr += 512;
+		break;
+	case HOSTILE_BAD_TYPE:
+		map.type = FUSE_IOMAP_TYPE_MAX + 1;
+		break;
+	case HOSTILE_BAD_DEVICE:
+		map.dev = hs.dev_id + 7;
+		break;
+	case HOSTILE_BAD_FLAGS:
+		map.flags = 0x80;
+		break;
+	case HOSTILE_HOLE_WRITE:
+	case HOSTILE_HOLE_ADDR:
+		map.type = FUSE_IOMAP_TYPE_HOLE;
+		map.dev = 0;
+		map.addr = kind == HOSTILE_HOLE_ADDR ? HOSTILE_DEV_OFF :
+			   FUSE_IOMAP_NULL_ADDR;
+		break;
+	case HOSTILE_INLINE_DIRECT:
+		map.type = FUSE_IOMAP_TYPE_INLINE;
+		map.length = BLOCK;
+		map.dev = 0;
+		map.addr = FUSE_IOMAP_NULL_ADDR;
+		break;
+	}
+	reply_raw(req, &map);
+}
+
+static void hs_end(fuse_iomap_req_t req, fuse_ino_t nodeid,
+		   const struct fuse_iomap_end_in *in)
+{
+	(void)nodeid;
+	(void)in;
+	fuse_iomap_reply_end(req);
+}
+
+static void hs_ioend(fuse_iomap_req_t req, fuse_ino_t nodeid,
+		     const struct fuse_iomap_ioend_in *in)
+{
+	(void)nodeid;
+	(void)in;
+	fuse_iomap_reply_ioend(req, FILE_SIZE);
+}
+
+static const struct fuse_iomap_ops hs_iomap_ops = {
+	.negotiated = hs_negotiated,
+	.begin = hs_begin,
+	.end = hs_end,
+	.ioend = hs_ioend,
+};
+
+int main(int argc, char *argv[])
+{
+	char *fargv[] = { argv[0], NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(1, fargv);
+	int ret = 1;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: %s DEVICE MOUNTPOINT RESULTS [-f]\n",
+			argv[0]);
+		return 2;
+	}
+	hs.device = argv[1];
+	hs.results = argv[3];
+	hs.dev_fd = open(hs.device, O_RDWR);
+	if (hs.dev_fd < 0 || ioctl(hs.dev_fd, BLKGETSIZE64, &hs.dev_size)) {
+		perror(hs.device);
+		return 1;
+	}
+
+	hs.se = fuse_session_new(&args, &hs_ops, sizeof(hs_ops), NULL);
+	if (!hs.se)
+		goto out;
+	if (fuse_session_mount(hs.se, argv[2]))
+		goto out_session;
+	hs.is = fuse_iomap_session_new(hs.se, &hs_iomap_ops, NULL);
+	if (!hs.is)
+		goto out_unmount;
+	ret = fuse_iomap_session_loop(hs.is) ? 1 : 0;
+	fuse_iomap_session_destroy(hs.is);
+out_unmount:
+	fuse_session_unmount(hs.se);
+out_session:
+	fuse_session_destroy(hs.se);
+out:
+	fuse_opt_free_args(&args);
+	close(hs.dev_fd);
+	return ret;
+}

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * A hostile iomap server (hostile_server.c) answers FUSE_IOMAP_BEGIN with
+ * one kind of bad mapping per file.  Each must fail the IO with EIO, leave
+ * a rate-limited "bad iomap mapping" message in the kernel log, and leave
+ * the guest running; the one valid file ("good") must work and take its
+ * data from the device, not from the server.  Runs inside the UML guest.
+ *
+ * Environment: KT_DEVICE (default /dev/ubdb), KT_HOSTILE_SERVER (default:
+ * hostile_server next to this program).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "ktest.h"
+#include "hostile.h"
+
+#define KLOG_NEEDLE "fuse: bad iomap mapping"
+
+static const char *device(void)
+{
+	const char *d = getenv("KT_DEVICE");
+
+	return d ? d : "/dev/ubdb";
+}
+
+FIXTURE(hostile) {
+	struct kt_server srv;
+	char results[KT_PATH_MAX + 16];
+	void *buf;
+};
+
+FIXTURE_SETUP(hostile)
+{
+	const char *bin = getenv("KT_HOSTILE_SERVER");
+	const char *argv[] = { bin ? bin : "./hostile_server", device(),
+			       "@MNT@", self->results, "-f", NULL };
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(self->results, sizeof(self->results), "%s/hostile.%d",
+		 tmp ? tmp : "/tmp", getpid());
+	self->buf = kt_alloc(1 << 20);
+	ASSERT_NE(NULL, self->buf);
+	ASSERT_EQ(0, kt_server_start(&self->srv, argv));
+}
+
+FIXTURE_TEARDOWN(hostile)
+{
+	EXPECT_EQ(0, kt_server_stop(&self->srv));
+	unlink(self->results);
+	free(self->buf);
+}
+
+static int direct_io(const char *path, void *buf, size_t len, off_t off,
+		     bool write)
+{
+	return write ? kt_direct_pwrite(path, buf, len, off) :
+		       kt_direct_pread(path, buf, len, off);
+}
+
+/* The control: valid mappings work, and the data comes from the device. */
+TEST_F(hostile, good_mapping_reads_the_device)
+{
+	const char *file = kt_path(&self->srv, hostile_kinds[HOSTILE_GOOD]);
+	char *classic = kt_alloc(4096);
+	uint64_t ino = 0;
+	int fd;
+
+	ASSERT_NE(NULL, classic);
+	kt_fill(self->buf, 1 << 20, 0, 3);
+	ASSERT_EQ(0, kt_direct_pwrite(device(), self->buf, 1 << 20,
+				      HOSTILE_DEV_OFF));
+	memset(self->buf, 0, 1 << 20);
+	ASSERT_EQ(0, kt_direct_pread(file, self->buf, 1 << 20, 0));
+	EXPECT_EQ(-1, kt_check(self->buf, 1 << 20, 0, 3));
+
+	fd = open(file, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(1, kt_fd_iomap(fd, &ino));
+	EXPECT_EQ(100 + HOSTILE_GOOD, ino);
+	/* buffered reads still take the classic path in this version */
+	ASSERT_EQ(4096, pread(fd, classic, 4096, 8192));
+	EXPECT_EQ(HOSTILE_CLASSIC_BYTE, classic[0]);
+	EXPECT_EQ(HOSTILE_CLASSIC_BYTE, classic[4095]);
+	close(fd);
+
+	kt_fill(self->buf, 65536, 65536, 4);
+	ASSERT_EQ(0, kt_direct_pwrite(file, self->buf, 65536, 65536));
+	ASSERT_EQ(0, kt_direct_pread(device(), self->buf, 65536,
+				     HOSTILE_DEV_OFF + 65536));
+	EXPECT_EQ(-1, kt_check(self->buf, 65536, 65536, 4));
+	free(classic);
+}
+
+/* Every bad kind: EIO for direct reads and writes, and a log message. */
+TEST_F(hostile, bad_mappings_give_eio)
+{
+	int before = kt_klog_count(KLOG_NEEDLE);
+	int kind, dir, after;
+
+	ASSERT_LE(0, before);
+	for (kind = HOSTILE_GOOD + 1; kind < HOSTILE_NR_KINDS; kind++) {
+		const char *file = kt_path(&self->srv, hostile_kinds[kind]);
+
+		for (dir = 0; dir < 2; dir++) {
+			bool write = dir;
+			int err;
+
+			/* a hole is a valid answer to a read */
+			if (kind == HOSTILE_HOLE_WRITE && !write)
+				continue;
+			memset(self->buf, 0x11, 8192);
+			err = direct_io(file, self->buf, 8192, 4096, write);
+			EXPECT_EQ(-EIO, err) {
+				TH_LOG("%s, direct %s: %d instead of EIO",
+				       hostile_kinds[kind],
+				       write ? "write" : "read", err);
+			}
+		}
+	}
+	after = kt_klog_count(KLOG_NEEDLE);
+	/* rate limited: at least the first ones must have been logged */
+	EXPECT_LT(before, after);
+}
+
+/* A hole is a valid mapping for a read: zeroes, and no message. */
+TEST_F(hostile, hole_reads_zeroes)
+{
+	const char *file = kt_path(&self->srv,
+				   hostile_kinds[HOSTILE_HOLE_WRITE]);
+
+	memset(self->buf, 0x11, 8192);
+	ASSERT_EQ(0, kt_direct_pread(file, self->buf, 8192, 4096));
+	EXPECT_TRUE(kt_is_zero(self->buf, 8192));
+}
+
+/* The guest survived all of it: the mount still answers. */
+TEST_F(hostile, still_serving_after_bad_mappings)
+{
+	const char *bad = kt_path(&self->srv, hostile_kinds[HOSTILE_OUTSIDE]);
+	const char *good = kt_path(&self->srv, hostile_kinds[HOSTILE_GOOD]);
+	int i;
+
+	for (i = 0; i < 50; i++)
+		EXPECT_EQ(-EIO, kt_direct_pread(bad, self->buf, 4096, 0));
+	EXPECT_EQ(0, kt_direct_pread(good, self->buf, 4096, 0));
+}
+
+/* Registration refuses what the kernel must not write through. */
+TEST_F(hostile, registration_errors)
+{
+	static const struct {
+		const char *name;
+		int err;
+	} want[] = {
+		{ "regular_file", ENOTBLK },
+		{ "read_only", EACCES },
+		{ "flags", EINVAL },
+		{ "padding", EINVAL },
+		{ "bad_fd", EBADF },
+	};
+	char name[64];
+	unsigned int i, seen = 0;
+	int err;
+	FILE *f = fopen(self->results, "r");
+
+	ASSERT_NE(NULL, f);
+	while (fscanf(f, "%63s %d", name, &err) == 2) {
+		for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			if (strcmp(name, want[i].name))
+				continue;
+			EXPECT_EQ(want[i].err, err) {
+				TH_LOG("%s: errno %d", name, err);
+			}
+			seen++;
+		}
+	}
+	fclose(f);
+	EXPECT_EQ(sizeof(want) / sizeof(want[0]), seen);
+}
+
+TEST_HARNESS_MAIN
