@@ -4,7 +4,7 @@
  * inode number, nlink, mode, owner, size, blocks), chmod, chown,
  * truncate, utimensat with nanoseconds and UTIME_NOW/UTIME_OMIT, times
  * beyond 2038 and before 1970, and which calls move ctime.  Every test
- * runs through fuse2fs and through kernel ext4.
+ * runs through fuse2fs, fuse2fs with -o writeback_cache and kernel ext4.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@
 #include "kselftest_harness.h"
 #include "mount_helpers.h"
 
-TFS_FIXTURE_BOTH(attr, NULL);
+TFS_FIXTURE_ALL(attr, NULL);
 
 static int touch(const char *path, mode_t mode)
 {
@@ -151,8 +151,12 @@ TEST_F(attr, new_files_take_caller_ids)
 	if (self->m->kernel) {
 		ASSERT_EQ(0, tfs_remount(self->m));
 	} else {
-		ASSERT_EQ(0, tfs_mount_fuse(self->m, self->env.image,
-					    "allow_other,default_permissions"));
+		char opts[128];
+
+		snprintf(opts, sizeof(opts), "allow_other,default_permissions%s%s",
+			 variant->fuse_opts ? "," : "",
+			 variant->fuse_opts ? variant->fuse_opts : "");
+		ASSERT_EQ(0, tfs_mount_fuse(self->m, self->env.image, opts));
 	}
 
 	pid = fork();

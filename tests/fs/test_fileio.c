@@ -4,7 +4,8 @@
  * sparse files beyond 4 GiB, O_TRUNC, O_APPEND, fsync, shared mmap,
  * coherence between descriptors, and an unlinked file that stays
  * readable while open and is freed on the last close (free block counts
- * and e2fsck prove it).  Runs on fuse2fs and on kernel ext4.
+ * and e2fsck prove it).  Runs on fuse2fs, on fuse2fs with -o
+ * writeback_cache and on kernel ext4.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +20,7 @@
 #include "kselftest_harness.h"
 #include "mount_helpers.h"
 
-TFS_FIXTURE_BOTH(io, NULL);
+TFS_FIXTURE_ALL(io, NULL);
 
 #define GiB (1ULL << 30)
 

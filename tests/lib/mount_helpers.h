@@ -391,16 +391,8 @@ int tfs_manifest_diff(const char *title_a, const char *a,
 		tfs_env_cleanup(&self->env);				\
 	}
 
-#define TFS_FIXTURE_BOTH(fx, mkfs_opts)					\
-	FIXTURE(fx) {							\
-		struct tfs_env env;					\
-		struct tfs_mount *m;					\
-	};								\
-	FIXTURE_VARIANT(fx) {						\
-		bool kernel;						\
-	};								\
-	FIXTURE_VARIANT_ADD(fx, fuse2fs) { .kernel = false };		\
-	FIXTURE_VARIANT_ADD(fx, ext4) { .kernel = true };		\
+/* The setup and teardown shared by the variant fixtures below. */
+#define __TFS_VARIANT_SETUP(fx, mkfs_opts)				\
 	FIXTURE_SETUP(fx)						\
 	{								\
 		TFS_SKIP_UNLESS_MOUNTABLE();				\
@@ -414,12 +406,42 @@ int tfs_manifest_diff(const char *title_a, const char *a,
 		} else {						\
 			self->m = &self->env.fuse;			\
 			ASSERT_EQ(0, tfs_mount_fuse(self->m,		\
-					self->env.image, NULL));	\
+					self->env.image,		\
+					variant->fuse_opts));		\
 		}							\
 	}								\
 	FIXTURE_TEARDOWN_PARENT(fx)					\
 	{								\
 		tfs_env_cleanup(&self->env);				\
 	}
+
+#define __TFS_VARIANT_FIXTURE(fx)					\
+	FIXTURE(fx) {							\
+		struct tfs_env env;					\
+		struct tfs_mount *m;					\
+	};								\
+	FIXTURE_VARIANT(fx) {						\
+		bool kernel;						\
+		const char *fuse_opts;					\
+	}
+
+#define TFS_FIXTURE_BOTH(fx, mkfs_opts)					\
+	__TFS_VARIANT_FIXTURE(fx);					\
+	FIXTURE_VARIANT_ADD(fx, fuse2fs) { .kernel = false };		\
+	FIXTURE_VARIANT_ADD(fx, ext4) { .kernel = true };		\
+	__TFS_VARIANT_SETUP(fx, mkfs_opts)
+
+/*
+ * TFS_FIXTURE_ALL(fx, mkfs_opts): like TFS_FIXTURE_BOTH with a third
+ * variant, "fuse2fs_wbc": fuse2fs mounted with -o writeback_cache, where
+ * the kernel caches writes and file times and sizes are the kernel's.
+ */
+#define TFS_FIXTURE_ALL(fx, mkfs_opts)					\
+	__TFS_VARIANT_FIXTURE(fx);					\
+	FIXTURE_VARIANT_ADD(fx, fuse2fs) { .kernel = false };		\
+	FIXTURE_VARIANT_ADD(fx, fuse2fs_wbc) {				\
+		.kernel = false, .fuse_opts = "writeback_cache" };	\
+	FIXTURE_VARIANT_ADD(fx, ext4) { .kernel = true };		\
+	__TFS_VARIANT_SETUP(fx, mkfs_opts)
 
 #endif /* TESTS_LIB_MOUNT_HELPERS_H */
