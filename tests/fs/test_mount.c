@@ -63,6 +63,67 @@ TEST_F(mount, remount_keeps_data)
 	TFS_ASSERT_UNMOUNT_CLEAN(&self->env.fuse);
 }
 
+TEST_F(mount, clean_unmount_marks_valid)
+{
+	char state[64];
+
+	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
+	ASSERT_EQ(0, tfs_mount_fuse(&self->env.fuse, self->env.image, NULL));
+	ASSERT_EQ(0, mkdir(tfs_p(&self->env.fuse, "d"), 0755));
+	TFS_ASSERT_UNMOUNT_CLEAN(&self->env.fuse);
+	ASSERT_EQ(0, tfs_sb_string(self->env.image, "Filesystem state", state,
+				   sizeof(state)));
+	EXPECT_STREQ("clean", state);
+	/* The mount was counted. */
+	EXPECT_EQ(1, tfs_sb_number(self->env.image, "Mount count"));
+}
+
+TEST_F(mount, fsname_option)
+{
+	char *mi, *line;
+	bool found = false;
+
+	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
+	ASSERT_EQ(0, tfs_mount_fuse(&self->env.fuse, self->env.image,
+				    "fsname=my-test-volume"));
+	mi = tfs_read_file("/proc/self/mountinfo", NULL);
+	ASSERT_NE(NULL, mi);
+	for (line = strtok(mi, "\n"); line; line = strtok(NULL, "\n")) {
+		if (!strstr(line, self->env.fuse.dir))
+			continue;
+		found = true;
+		EXPECT_NE(NULL, strstr(line, " - fuse"));
+		EXPECT_NE(NULL, strstr(line, " my-test-volume ")) TH_LOG("%s", line);
+	}
+	free(mi);
+	EXPECT_TRUE(found);
+	TFS_ASSERT_UNMOUNT_CLEAN(&self->env.fuse);
+}
+
+/* SIGTERM: the server unmounts, writes everything back and exits 0. */
+TEST_F(mount, sigterm_unmounts_cleanly)
+{
+	struct tfs_mount *m = &self->env.fuse;
+	char state[64];
+
+	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
+	ASSERT_EQ(0, tfs_mount_fuse(m, self->env.image, NULL));
+	ASSERT_EQ(0, tfs_write_pattern(tfs_p(m, "f"), 0, 1 << 20, 5,
+				       O_CREAT));
+	ASSERT_EQ(0, mkdir(tfs_p(m, "d"), 0755));
+	ASSERT_EQ(0, kill(m->server, SIGTERM));
+	EXPECT_EQ(0, tfs_wait_server(m, 20000));
+	EXPECT_FALSE(m->mounted);
+	ASSERT_EQ(0, tfs_fsck(self->env.image));
+	ASSERT_EQ(0, tfs_sb_string(self->env.image, "Filesystem state", state,
+				   sizeof(state)));
+	EXPECT_STREQ("clean", state);
+	ASSERT_EQ(0, tfs_mount_fuse(m, self->env.image, NULL));
+	EXPECT_EQ(0, tfs_check_pattern(tfs_p(m, "f"), 0, 1 << 20, 5));
+	EXPECT_EQ(0, access(tfs_p(m, "d"), F_OK));
+	TFS_ASSERT_UNMOUNT_CLEAN(m);
+}
+
 TEST_F(mount, read_only_option)
 {
 	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
