@@ -331,6 +331,68 @@ TEST_F(io, unlinked_open_file)
 	EXPECT_EQ(free_mkfs, free_end);
 }
 
+/*
+ * The inode a rename replaces stays readable through a descriptor that
+ * is still open, then is freed; likewise the last of many hard links.
+ */
+TEST_F(io, replaced_inodes_freed_after_close)
+{
+	long long free_mkfs;
+	char name[32];
+	struct stat st;
+	int fd, i;
+
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+	free_mkfs = tfs_sb_number(self->env.image, "Free blocks");
+	ASSERT_EQ(0, tfs_remount(self->m));
+
+	ASSERT_EQ(0, tfs_write_pattern(tfs_p(self->m, "victim"), 0, 3 << 20,
+				       1, O_CREAT));
+	ASSERT_EQ(0, tfs_write_pattern(tfs_p(self->m, "new"), 0, 1 << 20, 2,
+				       O_CREAT));
+	fd = open(tfs_p(self->m, "victim"), O_RDONLY);
+	ASSERT_GE(fd, 0);
+	TFS_ASSERT_OK(rename(tfs_p(self->m, "new"), tfs_p(self->m, "victim")));
+	ASSERT_EQ(0, fstat(fd, &st));
+	EXPECT_EQ(0, st.st_nlink);
+	{
+		char got[4096], want[4096];
+
+		ASSERT_EQ(4096, pread(fd, got, 4096, 2 << 20));
+		tfs_pattern(want, 4096, 2 << 20, 1);
+		EXPECT_EQ(0, memcmp(got, want, 4096));
+	}
+	close(fd);
+	EXPECT_EQ(0, tfs_check_pattern(tfs_p(self->m, "victim"), 0, 1 << 20,
+				       2));
+
+	/* 50 names for one inode, stat'ed (looked up), then all unlinked. */
+	ASSERT_EQ(0, tfs_write_pattern(tfs_p(self->m, "l0"), 0, 1 << 20, 3,
+				       O_CREAT));
+	for (i = 1; i < 50; i++) {
+		snprintf(name, sizeof(name), "l%d", i);
+		TFS_ASSERT_OK(link(tfs_p(self->m, "l0"), tfs_p(self->m, name)));
+	}
+	for (i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "l%d", i);
+		ASSERT_EQ(0, stat(tfs_p(self->m, name), &st));
+		EXPECT_EQ(50, st.st_nlink);
+	}
+	fd = open(tfs_p(self->m, "l7"), O_RDONLY);
+	ASSERT_GE(fd, 0);
+	for (i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "l%d", i);
+		TFS_ASSERT_OK(unlink(tfs_p(self->m, name)));
+	}
+	ASSERT_EQ(0, fstat(fd, &st));
+	EXPECT_EQ(0, st.st_nlink);
+	close(fd);
+	TFS_ASSERT_OK(unlink(tfs_p(self->m, "victim")));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+	/* Every block is back. */
+	EXPECT_EQ(free_mkfs, tfs_sb_number(self->env.image, "Free blocks"));
+}
+
 TEST_F(io, many_small_files)
 {
 	char name[32], data[32];
