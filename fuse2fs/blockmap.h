@@ -25,4 +25,13 @@ errcode_t f2_walk_mapped(ext2_filsys fs, ext2_ino_t ino,
 			 struct ext2_inode_large *inode, blk64_t start,
 			 blk64_t end, f2_run_fn fn, void *data);
 
+/*
+ * chattr +e/-e (migrate.c): convert *inode (not written) to extents or
+ * back to a block map, with ext4's limits; 0 or a positive errno
+ * (EINVAL without the extents feature, EOPNOTSUPP for a file a block map
+ * cannot describe, ENOSPC).  On failure *inode and the file are as before.
+ */
+int f2_migrate_extents(struct fuse2fs *f2, ext2_ino_t ino,
+		       struct ext2_inode_large *inode, bool extents);
+
 #endif /* FUSE2FS_BLOCKMAP_H */

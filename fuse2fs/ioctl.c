@@ -15,6 +15,7 @@
 #include <linux/fs.h>
 
 #include "fuse2fs.h"
+#include "blockmap.h"
 #include "iomap.h"
 
 /* ext4's EXT4_FL_USER_MODIFIABLE and EXT4_FL_USER_VISIBLE. */
@@ -145,12 +146,8 @@ static int set_flags(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino,
 		return EPERM;
 	if (changed & EXT3_JOURNAL_DATA_FL && ctx->uid)
 		return EPERM;
-	/*
-	 * ext4 converts between block maps and extents here, and casefold
-	 * needs an empty directory and the feature; neither is done by
-	 * fuse2fs.
-	 */
-	if (changed & (EXT4_EXTENTS_FL | EXT4_CASEFOLD_FL))
+	/* Casefold needs the feature and an empty directory: not done. */
+	if (changed & EXT4_CASEFOLD_FL)
 		return EOPNOTSUPP;
 	if (check_projid) {
 		bool feat = has_projid(f2, &inode);
@@ -161,13 +158,21 @@ static int set_flags(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino,
 			return EOPNOTSUPP;
 	}
 
-	inode.i_flags = (old & ~F2_FL_MODIFIABLE) | flags;
-	if (inode.i_flags == old)
+	/* chattr +e/-e converts the block map first, as ext4 does. */
+	if (changed & EXT4_EXTENTS_FL) {
+		ret = f2_migrate_extents(f2, ino, &inode,
+					 flags & EXT4_EXTENTS_FL);
+		if (ret)
+			return ret;
+	}
+	inode.i_flags = (inode.i_flags & ~F2_FL_MODIFIABLE) | flags;
+	if (inode.i_flags == old && !(changed & EXT4_EXTENTS_FL))
 		return 0;
 	f2_touch(&inode, F2_CTIME);
 	ret = f2_write_inode(f2, ino, &inode);
-	/* Data journalling and compression keep a file off iomap. */
-	if (!ret && changed & (EXT3_JOURNAL_DATA_FL | EXT2_COMPR_FL))
+	/* Journalled data, compression and block maps keep off iomap. */
+	if (!ret && changed & (EXT3_JOURNAL_DATA_FL | EXT2_COMPR_FL |
+			       EXT4_EXTENTS_FL))
 		ret = f2_iomap_mode_changed(f2, ino);
 	return ret;
 }

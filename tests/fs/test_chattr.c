@@ -19,6 +19,12 @@
 
 FSEXT_FIXTURE(fl, NULL);
 
+/* Block-mapped files first; the extents feature is added offline. */
+static const struct tfs_mkfs_opts noext_opts = {
+	.features = "^extents,^64bit",
+};
+FSEXT_FIXTURE(fl_noext, &noext_opts);
+
 #define EXTENTS_FL	0x00080000
 
 static int get_flags(const char *path, unsigned int *flags)
@@ -269,6 +275,96 @@ TEST_F(fl, ctime_changes)
 		     b.st_ctim.tv_nsec > a.st_ctim.tv_nsec));
 	EXPECT_EQ(a.st_mtim.tv_sec, b.st_mtim.tv_sec);
 	EXPECT_EQ(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+static blkcnt_t blocks_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? -1 : st.st_blocks;
+}
+
+static int make_file(const char *path, off_t off, size_t len)
+{
+	int fd;
+
+	if (tfs_write_pattern(path, off, len, 5, O_CREAT))
+		return -1;
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	if (fsync(fd)) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+TEST_F(fl_noext, migrate_to_extents_and_back)
+{
+	const char *big = tfs_p(self->m, "big");
+	const char *small = tfs_p(self->m, "small");
+	const char *sparse = tfs_p(self->m, "sparse");
+	const char *mid = tfs_p(self->m, "mid");
+	uint64_t hb, hs, hsp, h;
+	unsigned int flags = 1;
+	char *out = NULL;
+
+	ASSERT_EQ(0, make_file(big, 0, 300 * 4096));
+	ASSERT_EQ(0, make_file(small, 0, 3 * 4096));
+	ASSERT_EQ(0, make_file(sparse, 1000 * 4096, 2 * 4096));
+	ASSERT_EQ(0, truncate(sparse, 10 * 1024 * 1024));
+	ASSERT_EQ(0, get_flags(big, &flags));
+	EXPECT_EQ(0, flags);
+	/* No extents feature yet. */
+	TFS_EXPECT_ERRNO(EINVAL, set_flags(big, EXTENTS_FL));
+	/* Data blocks plus one indirect block each. */
+	EXPECT_EQ(8 * 301, blocks_of(big));
+	EXPECT_EQ(8 * 3, blocks_of(sparse));
+	ASSERT_EQ(0, tfs_file_hash(big, &hb));
+	ASSERT_EQ(0, tfs_file_hash(small, &hs));
+	ASSERT_EQ(0, tfs_file_hash(sparse, &hsp));
+
+	ASSERT_EQ(0, tfs_umount(self->m));
+	ASSERT_EQ(0, tfs_runl(30000, &out, "tune2fs", "-O", "extents",
+			      self->m->image, NULL));
+	free(out);
+	ASSERT_EQ(0, tfs_remount(self->m));
+
+	TFS_ASSERT_OK(set_flags(big, EXTENTS_FL));
+	TFS_ASSERT_OK(set_flags(small, EXTENTS_FL));
+	TFS_ASSERT_OK(set_flags(sparse, EXTENTS_FL));
+	ASSERT_EQ(0, get_flags(big, &flags));
+	EXPECT_EQ(EXTENTS_FL, flags);
+	/* The indirect blocks are gone. */
+	EXPECT_EQ(8 * 300, blocks_of(big));
+	EXPECT_EQ(8 * 3, blocks_of(small));
+	EXPECT_EQ(8 * 2, blocks_of(sparse));
+	ASSERT_EQ(0, tfs_file_hash(big, &h));
+	EXPECT_EQ(hb, h);
+	ASSERT_EQ(0, tfs_file_hash(sparse, &h));
+	EXPECT_EQ(hsp, h);
+
+	/* Back: only what twelve direct blocks can hold. */
+	TFS_ASSERT_OK(set_flags(small, 0));
+	ASSERT_EQ(0, get_flags(small, &flags));
+	EXPECT_EQ(0, flags);
+	ASSERT_EQ(0, tfs_file_hash(small, &h));
+	EXPECT_EQ(hs, h);
+	ASSERT_EQ(0, make_file(mid, 0, 20 * 4096));
+	ASSERT_EQ(0, get_flags(mid, &flags));
+	EXPECT_EQ(EXTENTS_FL, flags);
+	TFS_EXPECT_ERRNO(EOPNOTSUPP, set_flags(mid, 0));
+	TFS_EXPECT_ERRNO(EOPNOTSUPP, set_flags(big, 0));
+
+	ASSERT_EQ(0, tfs_umount(self->m));
+	ASSERT_EQ(0, tfs_fsck(self->m->image));
+	ASSERT_EQ(0, tfs_remount(self->m));
+	ASSERT_EQ(0, tfs_file_hash(big, &h));
+	EXPECT_EQ(hb, h);
+	ASSERT_EQ(0, tfs_file_hash(small, &h));
+	EXPECT_EQ(hs, h);
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
