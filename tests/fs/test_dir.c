@@ -182,6 +182,38 @@ TEST_F_TIMEOUT(dir, htree_directory, 150)
 
 	ASSERT_EQ(0, tfs_remount(self->m));
 	EXPECT_EQ(0, check_listing(self->m, "h", BIG, NULL));
+	/* Hash-ordered positions: seekdir back to a few of them. */
+	{
+		long pos[3];
+		char names[3][NAME_MAX + 1];
+		struct dirent *de;
+		int k = 0, j = 0;
+		DIR *d = opendir(tfs_p(self->m, "h"));
+
+		ASSERT_NE(NULL, d);
+		for (;;) {
+			long p = telldir(d);
+
+			de = readdir(d);
+			if (!de)
+				break;
+			if (k < 3 && (j == 5 || j == 1000 || j == 2900)) {
+				pos[k] = p;
+				snprintf(names[k], sizeof(names[k]), "%s",
+					 de->d_name);
+				k++;
+			}
+			j++;
+		}
+		ASSERT_EQ(3, k);
+		for (k = 2; k >= 0; k--) {
+			seekdir(d, pos[k]);
+			de = readdir(d);
+			ASSERT_NE(NULL, de);
+			EXPECT_STREQ(names[k], de->d_name);
+		}
+		closedir(d);
+	}
 	/* Lookups of names in every hash bucket. */
 	for (i = 0; i < BIG; i += 97) {
 		snprintf(name, sizeof(name), "h/e-%05d", i);
@@ -341,6 +373,51 @@ TEST_F(dir, remove_while_reading)
 	closedir(d);
 	EXPECT_EQ(500, removed);
 	EXPECT_EQ(0, rmdir(tfs_p(self->m, "d")));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+/* Names are bytes: spaces, newlines, UTF-8, 255-byte names come back. */
+TEST_F(dir, odd_names)
+{
+	static const char *const names[] = {
+		"with space", "new\nline", "tab\there", "-dash", "..dots",
+		"\xc3\xa9t\xc3\xa9 \xe2\x9c\x93", "*?[]", "back\\slash",
+		"\x01\x7f\xff", ".hidden",
+	};
+	const size_t n = sizeof(names) / sizeof(names[0]);
+	char longname[256], rel[TFS_PATH_MAX];
+	bool seen[sizeof(names) / sizeof(names[0]) + 1] = { false };
+	struct dirent *de;
+	size_t i;
+	DIR *d;
+
+	memset(longname, 'x', 255);
+	longname[255] = '\0';
+	TFS_ASSERT_OK(mkdir(tfs_p(self->m, "d"), 0755));
+	for (i = 0; i < n; i++) {
+		snprintf(rel, sizeof(rel), "d/%s", names[i]);
+		ASSERT_EQ(0, touch(tfs_p(self->m, rel))) TH_LOG("%s", names[i]);
+	}
+	snprintf(rel, sizeof(rel), "d/%s", longname);
+	ASSERT_EQ(0, touch(tfs_p(self->m, rel)));
+	d = opendir(tfs_p(self->m, "d"));
+	ASSERT_NE(NULL, d);
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		for (i = 0; i < n; i++)
+			if (!strcmp(de->d_name, names[i]))
+				break;
+		if (i == n && strcmp(de->d_name, longname)) {
+			EXPECT_TRUE(false) TH_LOG("unexpected %s", de->d_name);
+			continue;
+		}
+		EXPECT_FALSE(seen[i]);
+		seen[i] = true;
+	}
+	closedir(d);
+	for (i = 0; i <= n; i++)
+		EXPECT_TRUE(seen[i]) TH_LOG("name %zu not listed", i);
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 

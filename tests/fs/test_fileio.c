@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -391,6 +392,76 @@ TEST_F(io, replaced_inodes_freed_after_close)
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 	/* Every block is back. */
 	EXPECT_EQ(free_mkfs, tfs_sb_number(self->env.image, "Free blocks"));
+}
+
+/* Several processes at once: own files, and appends to a shared one. */
+#define REC_LEN 28	/* "proc N record NNNN ........\n" */
+TEST_F(io, parallel_writers)
+{
+	const int nproc = 4, records = 200;
+	pid_t pids[4];
+	struct stat st;
+	int i, status;
+	char *all;
+	size_t len;
+
+	for (i = 0; i < nproc; i++) {
+		pids[i] = fork();
+		ASSERT_GE(pids[i], 0);
+		if (pids[i] == 0) {
+			char name[32], rec[64];
+			int fd, r;
+
+			snprintf(name, sizeof(name), "own%d", i);
+			if (tfs_write_pattern(tfs_p(self->m, name), 0, 3 << 20,
+					      i, O_CREAT))
+				_exit(1);
+			fd = open(tfs_p(self->m, "shared"),
+				  O_WRONLY | O_CREAT | O_APPEND, 0644);
+			if (fd < 0)
+				_exit(2);
+			for (r = 0; r < records; r++) {
+				int n = snprintf(rec, sizeof(rec),
+						 "proc %d record %04d ........\n",
+						 i, r);
+
+				if (n != REC_LEN || write(fd, rec, n) != n)
+					_exit(3);
+			}
+			close(fd);
+			if (tfs_check_pattern(tfs_p(self->m, name), 0, 3 << 20,
+					      i))
+				_exit(4);
+			_exit(0);
+		}
+	}
+	for (i = 0; i < nproc; i++) {
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			TH_LOG("writer %d: status %x", i, status);
+	}
+	/* Every record whole, none lost, none interleaved. */
+	ASSERT_EQ(0, stat(tfs_p(self->m, "shared"), &st));
+	EXPECT_EQ(nproc * records * REC_LEN, st.st_size);
+	all = tfs_read_file(tfs_p(self->m, "shared"), &len);
+	ASSERT_NE(NULL, all);
+	{
+		int count[4] = { 0 }, p, r;
+		char *line = all;
+
+		while (line < all + len) {
+			ASSERT_EQ(2, sscanf(line, "proc %d record %d", &p, &r))
+				TH_LOG("garbled at %td", line - all);
+			ASSERT_TRUE(p >= 0 && p < nproc);
+			EXPECT_EQ(count[p], r);
+			count[p]++;
+			line += REC_LEN;
+		}
+		for (p = 0; p < nproc; p++)
+			EXPECT_EQ(records, count[p]);
+	}
+	free(all);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
 TEST_F(io, many_small_files)
