@@ -281,10 +281,12 @@ static int fallocate_inode(struct fuse2fs *f2, ext2_ino_t ino, int mode,
 			return ret;
 	}
 
+	/* Only punching works on block-mapped files. */
+	if (!(mode & FALLOC_FL_PUNCH_HOLE) &&
+	    !(inode.i_flags & EXT4_EXTENTS_FL))
+		return EOPNOTSUPP;
 	if (mode & FALLOC_FL_PUNCH_HOLE) {
 		ret = do_punch(f2, ino, &inode, off, len);
-	} else if (!(inode.i_flags & EXT4_EXTENTS_FL)) {
-		return EOPNOTSUPP;
 	} else {
 		if (mode & FALLOC_FL_ZERO_RANGE)
 			ret = do_zero_range(f2, ino, &inode, off, len);

@@ -639,8 +639,10 @@ void f2_op_removexattr(fuse_req_t req, fuse_ino_t nodeid, const char *name)
 	if (ret)
 		goto out;
 	if (c->flags & XC_ACL) {
-		/* Ownership, as for setting; removing a missing ACL is fine
-		 * for the kernel's set_acl(NULL) but removexattr says so. */
+		/*
+		 * Ownership is checked as for setting.  A missing ACL is
+		 * ENODATA here, though the kernel's set_acl(NULL) is not.
+		 */
 		ret = f2_xattr_read(f2, ino, name, &old, &len);
 		if (!ret) {
 			ext2fs_free_mem(&old);
