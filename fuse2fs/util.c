@@ -246,8 +246,9 @@ void f2_inode_to_stat(struct fuse2fs *f2, ext2_ino_t ino,
 	st->st_blksize = f2->fs->blocksize;
 	st->st_blocks = ext2fs_get_stat_i_blocks(f2->fs,
 						 (struct ext2_inode *)inode);
-	/* ext4 counts inline data in sectors so nothing looks sparse. */
-	if (inode->i_flags & EXT4_INLINE_DATA_FL)
+	/* ext4 counts a file's inline data in sectors (not a dir's). */
+	if ((inode->i_flags & EXT4_INLINE_DATA_FL) &&
+	    LINUX_S_ISREG(inode->i_mode))
 		st->st_blocks += (st->st_size + 511) >> 9;
 	if (LINUX_S_ISCHR(inode->i_mode) || LINUX_S_ISBLK(inode->i_mode))
 		st->st_rdev = f2_inode_rdev(inode);
