@@ -414,6 +414,64 @@ TEST_F(ns, rename_exchange)
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
+/*
+ * File handles (NFS export): a handle opens the file again; once the
+ * inode is freed and its number reused, the old handle is stale -- the
+ * inode's generation number must make the difference.
+ */
+TEST_F(ns, file_handles_and_generations)
+{
+	struct file_handle *fh, *fh2;
+	int mount_id, mfd, fd, i;
+	ino_t old_ino;
+	char buf[16] = { 0 };
+
+	fh = calloc(1, sizeof(*fh) + MAX_HANDLE_SZ);
+	fh2 = calloc(1, sizeof(*fh2) + MAX_HANDLE_SZ);
+	ASSERT_NE(NULL, fh);
+	ASSERT_NE(NULL, fh2);
+	fh->handle_bytes = MAX_HANDLE_SZ;
+	fh2->handle_bytes = MAX_HANDLE_SZ;
+	ASSERT_EQ(0, tfs_write_file(tfs_p(self->m, "f"), "first", 5));
+	TFS_ASSERT_OK(name_to_handle_at(AT_FDCWD, tfs_p(self->m, "f"), fh,
+					&mount_id, 0));
+	mfd = open(self->m->dir, O_RDONLY | O_DIRECTORY);
+	ASSERT_GE(mfd, 0);
+	fd = open_by_handle_at(mfd, fh, O_RDONLY);
+	ASSERT_GE(fd, 0) TH_LOG("open_by_handle_at: %s", strerror(errno));
+	EXPECT_EQ(5, read(fd, buf, sizeof(buf)));
+	EXPECT_STREQ("first", buf);
+	close(fd);
+
+	/* Free the inode and take its number again. */
+	old_ino = ino_of(tfs_p(self->m, "f"));
+	TFS_ASSERT_OK(unlink(tfs_p(self->m, "f")));
+	for (i = 0; i < 20; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "g%d", i);
+		ASSERT_EQ(0, tfs_write_file(tfs_p(self->m, name), "second", 6));
+		if (ino_of(tfs_p(self->m, name)) == old_ino)
+			break;
+	}
+	TFS_EXPECT_ERRNO(ESTALE, open_by_handle_at(mfd, fh, O_RDONLY));
+	if (i < 20) {
+		char name[16];
+
+		/* Same inode number, new handle: it differs from the old. */
+		snprintf(name, sizeof(name), "g%d", i);
+		TFS_ASSERT_OK(name_to_handle_at(AT_FDCWD, tfs_p(self->m, name),
+						fh2, &mount_id, 0));
+		EXPECT_TRUE(fh->handle_bytes != fh2->handle_bytes ||
+			    memcmp(fh->f_handle, fh2->f_handle,
+				   fh->handle_bytes));
+	}
+	close(mfd);
+	free(fh);
+	free(fh2);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
 TEST_F(ns, many_entries_then_remove_all)
 {
 	char name[64];
