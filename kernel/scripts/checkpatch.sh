@@ -1,6 +1,6 @@
 #!/bin/sh
 # Run the kernel's scripts/checkpatch.pl --strict on every patch of the
-# series.  Fails if any patch has an error, a warning or a check.  Two
+# series (patches/, then the test-bed fixes of uml-patches/).  Fails if any patch has an error, a warning or a check.  Two
 # message types are ignored, both for reasons checkpatch cannot see:
 #  - FILE_PATH_CHANGES ("does MAINTAINERS need updating?") for new files
 #    under fs/fuse/, which the FUSE entry covers; the first patch adds the
@@ -39,9 +39,12 @@ PATH=/usr/bin:$PATH
 export PATH
 
 status=0
-for p in $(grep -v '^[[:space:]]*\(#\|$\)' "$kdir/patches/series"); do
+for p in $(grep -v '^[[:space:]]*\(#\|$\)' "$kdir/patches/series" |
+		sed 's|^|patches/|') \
+	 $(grep -v '^[[:space:]]*\(#\|$\)' "$kdir/uml-patches/series" |
+		sed 's|^|uml-patches/|'); do
 	if out=$(cd "$ksrc" && ./scripts/checkpatch.pl $tree_opt --strict \
-		--ignore FILE_PATH_CHANGES,ENOSYS "$kdir/patches/$p" 2>&1); then
+		--ignore FILE_PATH_CHANGES,ENOSYS "$kdir/$p" 2>&1); then
 		echo "ok: $p"
 	else
 		echo "FAIL: $p"

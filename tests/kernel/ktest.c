@@ -87,7 +87,16 @@ int kt_server_start(struct kt_server *s, const char *const argv[])
 
 	for (i = 0; i < 1000; i++) {
 		if (kt_is_mounted(s->dir)) {
+			struct stat st;
+
 			s->mounted = true;
+			/* answered only once the server handled INIT */
+			if (stat(s->dir, &st)) {
+				fprintf(stderr, "# stat %s: %s\n", s->dir,
+					strerror(errno));
+				kt_server_stop(s);
+				return -1;
+			}
 			return 0;
 		}
 		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {

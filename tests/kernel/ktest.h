@@ -26,7 +26,8 @@ struct kt_server {
 /*
  * Create a fresh mountpoint under $TMPDIR, start argv (argv[0] is a path;
  * the string "@MNT@" in argv is replaced by the mountpoint) and wait up to
- * 10 s for the mount to appear.  0, or -1 with the server's log printed.
+ * 10 s for the mount to appear; then stat it, which returns only once the
+ * server handled FUSE_INIT.  0, or -1 with the server's log printed.
  */
 int kt_server_start(struct kt_server *s, const char *const argv[]);
 /*
