@@ -74,8 +74,17 @@ TEST_F(mount, clean_unmount_marks_valid)
 	ASSERT_EQ(0, tfs_sb_string(self->env.image, "Filesystem state", state,
 				   sizeof(state)));
 	EXPECT_STREQ("clean", state);
-	/* The mount was counted. */
+	/* The mount was counted; the journal was left with nothing to do. */
 	EXPECT_EQ(1, tfs_sb_number(self->env.image, "Mount count"));
+	{
+		char features[512];
+
+		ASSERT_EQ(0, tfs_sb_string(self->env.image,
+					   "Filesystem features", features,
+					   sizeof(features)));
+		EXPECT_NE(NULL, strstr(features, "has_journal"));
+		EXPECT_EQ(NULL, strstr(features, "needs_recovery"));
+	}
 }
 
 TEST_F(mount, fsname_option)
