@@ -44,6 +44,13 @@ FIXTURE_VARIANT_ADD(xc, ext4_inline) {
 FIXTURE_VARIANT_ADD(xc, ext4_blockmap) {
 	.mkfs = { .size_mb = 128, .features = "^extent,^64bit" },
 };
+FIXTURE_VARIANT_ADD(xc, ext4_metabg_1k) {
+	.mkfs = { .size_mb = 128, .block_size = 1024,
+		  .features = "meta_bg,^resize_inode" },
+};
+FIXTURE_VARIANT_ADD(xc, ext4_128b_inodes) {
+	.mkfs = { .size_mb = 128, .inode_size = 128 },
+};
 FIXTURE_VARIANT_ADD(xc, ext3) {
 	.mkfs = { .fstype = "ext3", .size_mb = 128 },
 };
