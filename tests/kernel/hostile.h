@@ -24,10 +24,24 @@ enum hostile_kind {
 	HOSTILE_NR_KINDS
 };
 
-static const char *const hostile_kinds[HOSTILE_NR_KINDS] = {
+/*
+ * More files, whose attributes ask for iomap in ways the kernel must
+ * ignore (they are instantiated classic), and one whose server does not
+ * implement FUSE_IOMAP_BEGIN at all.
+ */
+enum hostile_attr_kind {
+	HOSTILE_INO_ZERO = HOSTILE_NR_KINDS,	/* backing inode number 0 */
+	HOSTILE_BLKSIZE_ODD,			/* block size 1000 */
+	HOSTILE_BLKSIZE_BIG,			/* block size above PAGE_SIZE */
+	HOSTILE_ENOSYS,				/* BEGIN answers ENOSYS */
+	HOSTILE_NR_FILES
+};
+
+static const char *const hostile_kinds[HOSTILE_NR_FILES] = {
 	"good", "outside", "past_end", "not_covering", "zero_length",
 	"file_overflow", "dev_overflow", "misaligned", "bad_type",
 	"bad_device", "bad_flags", "hole_write", "hole_addr", "inline_direct",
+	"ino_zero", "blksize_odd", "blksize_big", "enosys",
 };
 
 /* Where "good" lives on the device, and what the classic path returns. */

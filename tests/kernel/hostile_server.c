@@ -11,7 +11,8 @@
  * replies: the library checks mappings itself, so this server writes those
  * replies to /dev/fuse on its own to get the bad ones past it.
  *
- * Every file is 1 MiB, block size 4096, in iomap mode.  "good" maps to
+ * Every file is 1 MiB, block size 4096, in iomap mode (but see hostile.h
+ * for the files whose attributes the kernel must refuse).  "good" maps to
  * DEVICE at HOSTILE_DEV_OFF; its classic FUSE_READ returns 0x5a bytes, so a
  * reader can tell which path the data took.  The other files are named
  * after what is wrong with their mapping.
@@ -53,7 +54,7 @@ static struct {
 /* nodeid 1 is the root; file i has nodeid 2 + i, backing inode 100 + i. */
 static int kind_of(fuse_ino_t nodeid)
 {
-	if (nodeid < 2 || nodeid >= 2 + HOSTILE_NR_KINDS)
+	if (nodeid < 2 || nodeid >= 2 + HOSTILE_NR_FILES)
 		return -1;
 	return nodeid - 2;
 }
@@ -70,6 +71,12 @@ static void fill_stat(fuse_ino_t nodeid, struct stat *st)
 		return;
 	}
 	st->st_ino = 100 + kind_of(nodeid);
+	if (kind_of(nodeid) == HOSTILE_INO_ZERO)
+		st->st_ino = 0;
+	else if (kind_of(nodeid) == HOSTILE_BLKSIZE_ODD)
+		st->st_blksize = 1000;
+	else if (kind_of(nodeid) == HOSTILE_BLKSIZE_BIG)
+		st->st_blksize = 1 << 16;
 	st->st_mode = S_IFREG | 0644;
 	st->st_size = FILE_SIZE;
 	st->st_blocks = FILE_SIZE / 512;
@@ -84,10 +91,10 @@ static void hs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	for (i = 0; i < HOSTILE_NR_KINDS; i++)
+	for (i = 0; i < HOSTILE_NR_FILES; i++)
 		if (!strcmp(name, hostile_kinds[i]))
 			break;
-	if (i == HOSTILE_NR_KINDS) {
+	if (i == HOSTILE_NR_FILES) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
@@ -260,6 +267,10 @@ static void hs_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 
 	if (kind < 0) {
 		fuse_iomap_reply_err(req, ESTALE);
+		return;
+	}
+	if (kind == HOSTILE_ENOSYS) {
+		fuse_iomap_reply_err(req, ENOSYS);
 		return;
 	}
 	switch (kind) {

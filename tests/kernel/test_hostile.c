@@ -151,6 +151,51 @@ TEST_F(hostile, still_serving_after_bad_mappings)
 	EXPECT_EQ(0, kt_direct_pread(good, self->buf, 4096, 0));
 }
 
+/* Attributes that cannot describe an iomap inode leave it classic. */
+TEST_F(hostile, unusable_attributes_stay_classic)
+{
+	static const int kinds[] = {
+		HOSTILE_INO_ZERO, HOSTILE_BLKSIZE_ODD, HOSTILE_BLKSIZE_BIG,
+	};
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		fd = open(kt_path(&self->srv, hostile_kinds[kinds[i]]),
+			  O_RDONLY | O_DIRECT);
+		ASSERT_LE(0, fd);
+		EXPECT_EQ(0, kt_fd_iomap(fd, NULL)) {
+			TH_LOG("%s is in iomap mode", hostile_kinds[kinds[i]]);
+		}
+		/* classic direct IO: the server's bytes */
+		EXPECT_EQ(4096, pread(fd, self->buf, 4096, 0));
+		EXPECT_EQ(HOSTILE_CLASSIC_BYTE, ((char *)self->buf)[0]);
+		close(fd);
+	}
+}
+
+/*
+ * A server that does not implement FUSE_IOMAP_BEGIN: that IO fails, and
+ * inodes instantiated afterwards are classic.
+ */
+TEST_F(hostile, begin_enosys_disables_iomap)
+{
+	const char *enosys = kt_path(&self->srv, hostile_kinds[HOSTILE_ENOSYS]);
+	int fd;
+
+	fd = open(enosys, O_RDONLY | O_DIRECT);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(1, kt_fd_iomap(fd, NULL));
+	EXPECT_EQ(-1, pread(fd, self->buf, 4096, 0));
+	EXPECT_EQ(EIO, errno);
+	close(fd);
+
+	fd = open(kt_path(&self->srv, hostile_kinds[HOSTILE_GOOD]), O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, kt_fd_iomap(fd, NULL));
+	close(fd);
+}
+
 /* Registration refuses what the kernel must not write through. */
 TEST_F(hostile, registration_errors)
 {
