@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fuse2fs.h"
+#include "acl.h"
 
 void f2_op_getattr(fuse_req_t req, fuse_ino_t nodeid,
 		   struct fuse_file_info *fi)
@@ -29,6 +30,36 @@ void f2_op_getattr(fuse_req_t req, fuse_ino_t nodeid,
 	f2_inode_to_stat(f2, ino, &inode, &st);
 	fuse_iomap_reply_attr(req, &st, f2->timeout,
 			      f2_attr_flags(f2, ino, &inode));
+}
+
+/*
+ * notify_change()'s immutable and append-only rules, which the VFS cannot
+ * apply to a FUSE inode: an immutable inode changes not at all, an
+ * append-only one keeps its owner, mode, size and explicit times.
+ */
+static int f2_may_setattr(struct fuse2fs *f2, ext2_ino_t ino, int to_set)
+{
+	struct ext2_inode_large inode;
+	int ret;
+
+	ret = f2_read_inode(f2, ino, &inode);
+	if (ret)
+		return ret;
+	if (inode.i_flags & EXT2_IMMUTABLE_FL)
+		return EPERM;
+	if (!(inode.i_flags & EXT2_APPEND_FL))
+		return 0;
+	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
+		      FUSE_SET_ATTR_GID | FUSE_SET_ATTR_SIZE))
+		return EPERM;
+	/* touch (times set to now) is still allowed. */
+	if ((to_set & FUSE_SET_ATTR_ATIME) &&
+	    !(to_set & FUSE_SET_ATTR_ATIME_NOW))
+		return EPERM;
+	if ((to_set & FUSE_SET_ATTR_MTIME) &&
+	    !(to_set & FUSE_SET_ATTR_MTIME_NOW))
+		return EPERM;
+	return 0;
 }
 
 static int f2_setattr_size(struct fuse2fs *f2, ext2_ino_t ino,
@@ -61,6 +92,11 @@ void f2_op_setattr(fuse_req_t req, fuse_ino_t nodeid, struct stat *attr,
 
 	if (f2->ro) {
 		fuse_reply_err(req, EROFS);
+		return;
+	}
+	ret = f2_may_setattr(f2, ino, to_set);
+	if (ret) {
+		fuse_reply_err(req, ret);
 		return;
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
@@ -109,6 +145,12 @@ void f2_op_setattr(fuse_req_t req, fuse_ino_t nodeid, struct stat *attr,
 		f2_set_times(&inode, F2_CTIME, &now);
 
 	ret = f2_write_inode(f2, ino, &inode);
+	/* An access ACL mirrors the permission bits. */
+	if (!ret && f2->posix_acl && (to_set & FUSE_SET_ATTR_MODE)) {
+		ret = f2_acl_chmod(f2, ino, inode.i_mode);
+		if (!ret)
+			ret = f2_read_inode(f2, ino, &inode);
+	}
 	if (ret) {
 		fuse_reply_err(req, ret);
 		return;

@@ -58,6 +58,7 @@ struct fuse2fs {
 	int lock_fd;			/* flock()ed image, or -1 */
 	int status_fd;			/* pipe to the waiting parent, or -1 */
 	struct f2_dcache *dcache;
+	bool posix_acl;			/* FUSE_CAP_POSIX_ACL + DONT_MASK in use */
 };
 
 static inline struct fuse2fs *f2_get(fuse_req_t req)

@@ -485,6 +485,16 @@ void f2_op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/*
+	 * POSIX ACLs: the kernel enforces them, the server inherits default
+	 * ACLs on create and so must see the mode before the umask.
+	 */
+	if (ext2fs_has_feature_xattr(f2->fs->super) &&
+	    (conn->capable & FUSE_CAP_POSIX_ACL) &&
+	    (conn->capable & FUSE_CAP_DONT_MASK)) {
+		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+		f2->posix_acl = true;
+	}
 	/* The kernel sends the cleared mode itself (see attr.c). */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
 	if (f2->writeback_cache) {

@@ -12,6 +12,7 @@
 #include <linux/fs.h>
 
 #include "fuse2fs.h"
+#include "acl.h"
 
 int f2_mode_to_ftype(mode_t mode)
 {
@@ -191,6 +192,44 @@ static int f2_dir_is_empty(struct fuse2fs *f2, ext2_ino_t dir, bool *empty)
 	return f2_errno(err);
 }
 
+/*
+ * ext4's inode flags are not the VFS's here (FUSE inodes carry none), so
+ * the server applies may_create()/may_delete()'s immutable and
+ * append-only rules itself.
+ */
+static int f2_may_create(struct fuse2fs *f2, ext2_ino_t dir)
+{
+	struct ext2_inode_large inode;
+	int ret;
+
+	ret = f2_read_inode(f2, dir, &inode);
+	if (ret)
+		return ret;
+	if (!LINUX_S_ISDIR(inode.i_mode))
+		return ENOTDIR;
+	if (inode.i_flags & EXT2_IMMUTABLE_FL)
+		return EPERM;
+	return 0;
+}
+
+static int f2_may_delete(struct fuse2fs *f2, ext2_ino_t dir, ext2_ino_t ino)
+{
+	struct ext2_inode_large inode;
+	int ret;
+
+	ret = f2_read_inode(f2, dir, &inode);
+	if (ret)
+		return ret;
+	if (inode.i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL))
+		return EPERM;
+	ret = f2_read_inode(f2, ino, &inode);
+	if (ret)
+		return ret;
+	if (inode.i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL))
+		return EPERM;
+	return 0;
+}
+
 static int f2_check_new_name(struct fuse2fs *f2, ext2_ino_t parent,
 			     const char *name)
 {
@@ -199,6 +238,9 @@ static int f2_check_new_name(struct fuse2fs *f2, ext2_ino_t parent,
 
 	if (f2->ro)
 		return EROFS;
+	ret = f2_may_create(f2, parent);
+	if (ret)
+		return ret;
 	ret = f2_lookup_name(f2, parent, name, &ino);
 	if (!ret)
 		return EEXIST;
@@ -274,6 +316,8 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 	if (!f2_mode_to_ftype(mode) || S_ISDIR(mode) || S_ISLNK(mode))
 		return EINVAL;
 
+	if (f2->posix_acl)
+		mode = f2_acl_umask(f2, parent, mode, fuse_req_ctx(req)->umask);
 	err = ext2fs_new_inode(fs, parent, mode, NULL, ino);
 	if (err)
 		return f2_errno(err);
@@ -308,12 +352,13 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 		return ret;
 	ext2fs_inode_alloc_stats2(fs, *ino, +1, 0);
 	/* The (empty) "system.data" attribute marks the inline area. */
-	if (inline_data) {
+	if (inline_data)
 		ret = f2_errno(ext2fs_inline_data_init(fs, *ino));
-		if (ret) {
-			f2_abandon_inode(f2, *ino);
-			return ret;
-		}
+	if (!ret && f2->posix_acl)
+		ret = f2_acl_inherit(f2, parent, *ino, 0);
+	if (ret) {
+		f2_abandon_inode(f2, *ino);
+		return ret;
 	}
 
 	ret = f2_add_link(f2, parent, name, *ino, f2_mode_to_ftype(mode));
@@ -378,11 +423,16 @@ void f2_op_mkdir(fuse_req_t req, fuse_ino_t parent_id, const char *name,
 	if (ret)
 		goto out;
 	/* i_generation seeds the block checksums: keep libext2fs's. */
+	if (f2->posix_acl)
+		mode = f2_acl_umask(f2, parent, mode,
+				    fuse_req_ctx(req)->umask);
 	inode.i_mode = LINUX_S_IFDIR | (mode & 07777);
 	f2_init_extra_isize(f2, &inode);
 	f2_init_owner(req, &pinode, &inode);
 	f2_init_times(&inode);
 	ret = f2_write_inode(f2, ino, &inode);
+	if (!ret && f2->posix_acl)
+		ret = f2_acl_inherit(f2, parent, ino, 0);
 	if (!ret)
 		ret = f2_add_link(f2, parent, name, ino, EXT2_FT_DIR);
 	if (ret) {
@@ -545,6 +595,8 @@ static void f2_remove(fuse_req_t req, fuse_ino_t parent_id, const char *name,
 	} else if (LINUX_S_ISDIR(inode.i_mode)) {
 		ret = EISDIR;
 	}
+	if (!ret)
+		ret = f2_may_delete(f2, parent, ino);
 	if (ret)
 		goto out;
 
@@ -580,7 +632,8 @@ void f2_op_link(fuse_req_t req, fuse_ino_t nodeid, fuse_ino_t newparent_id,
 		ret = f2_read_inode(f2, ino, &inode);
 	if (ret)
 		goto out;
-	if (LINUX_S_ISDIR(inode.i_mode)) {
+	if (LINUX_S_ISDIR(inode.i_mode) ||
+	    (inode.i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL))) {
 		ret = EPERM;
 		goto out;
 	}
@@ -703,6 +756,15 @@ static int f2_do_rename(struct fuse2fs *f2, ext2_ino_t parent,
 	/* Two names of one inode: POSIX says do nothing. */
 	if (dst == src)
 		return 0;
+	ret = f2_may_delete(f2, parent, src);
+	if (!ret)
+		ret = f2_may_create(f2, newparent);
+	if (!ret && dst)
+		ret = f2_may_delete(f2, newparent, dst);
+	if (!ret && (flags & RENAME_EXCHANGE))
+		ret = f2_may_create(f2, parent);
+	if (ret)
+		return ret;
 	if (flags & RENAME_EXCHANGE)
 		return f2_rename_exchange(f2, parent, name, src, &si,
 					  newparent, newname, dst, &di);
