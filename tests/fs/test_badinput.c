@@ -67,7 +67,7 @@ static void expect_refusal(struct __test_metadata *_metadata,
 	EXPECT_NE(-1, r) TH_LOG("fuse2fs did not exit");
 	EXPECT_NE(0, r) TH_LOG("fuse2fs exited with 0");
 	EXPECT_LT(r, 128) TH_LOG("fuse2fs died from signal %d", r - 128);
-	EXPECT_FALSE(m->mounted) TH_LOG("a mount was left behind");
+	EXPECT_FALSE(m->left_mounted) TH_LOG("a mount was left behind");
 	log = tfs_log_read(m);
 	ASSERT_NE(NULL, log);
 	tfs_log_text("fuse2fs said", log);
@@ -105,7 +105,7 @@ TEST_F(bad, bad_options)
 
 		ASSERT_NE(-1, tfs_start_fuse(self->m, args));
 		EXPECT_GT(tfs_wait_server(self->m, EXIT_WAIT_MS), 0);
-		EXPECT_FALSE(self->m->mounted);
+		EXPECT_FALSE(self->m->left_mounted);
 	}
 	ASSERT_EQ(0, tfs_fsck(self->env.image));
 }

@@ -122,7 +122,7 @@ TEST_F(mount, sigterm_unmounts_cleanly)
 	ASSERT_EQ(0, mkdir(tfs_p(m, "d"), 0755));
 	ASSERT_EQ(0, kill(m->server, SIGTERM));
 	EXPECT_EQ(0, tfs_wait_server(m, 20000));
-	EXPECT_FALSE(m->mounted);
+	EXPECT_FALSE(m->left_mounted);
 	ASSERT_EQ(0, tfs_fsck(self->env.image));
 	ASSERT_EQ(0, tfs_sb_string(self->env.image, "Filesystem state", state,
 				   sizeof(state)));
@@ -131,6 +131,24 @@ TEST_F(mount, sigterm_unmounts_cleanly)
 	EXPECT_EQ(0, tfs_check_pattern(tfs_p(m, "f"), 0, 1 << 20, 5));
 	EXPECT_EQ(0, access(tfs_p(m, "d"), F_OK));
 	TFS_ASSERT_UNMOUNT_CLEAN(m);
+}
+
+/* A server that dies hard: ENOTCONN for users, and the helpers recover. */
+TEST_F(mount, killed_server_is_cleaned_up)
+{
+	struct tfs_mount *m = &self->env.fuse;
+	struct stat st;
+
+	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
+	ASSERT_EQ(0, tfs_mount_fuse(m, self->env.image, NULL));
+	ASSERT_EQ(0, kill(m->server, SIGKILL));
+	EXPECT_EQ(128 + SIGKILL, tfs_wait_server(m, 10000));
+	/* tfs_wait_server detached the dead mount it found. */
+	EXPECT_TRUE(m->left_mounted);
+	EXPECT_FALSE(tfs_is_mounted(m->dir, NULL, 0));
+	EXPECT_EQ(0, stat(m->dir, &st));
+	/* The image itself is consistent: nothing had been written. */
+	EXPECT_EQ(0, tfs_fsck(self->env.image));
 }
 
 TEST_F(mount, read_only_option)

@@ -265,12 +265,13 @@ int tfs_wait_server(struct tfs_mount *m, int timeout_ms)
 		kill_server(m);
 		ret = -1;
 	}
-	m->mounted = tfs_is_mounted(m->dir, NULL, 0);
-	if (m->mounted) {
+	m->left_mounted = tfs_is_mounted(m->dir, NULL, 0);
+	if (m->left_mounted) {
 		fprintf(stderr, "# fuse2fs exited but left %s mounted\n",
 			m->dir);
 		umount2(m->dir, MNT_DETACH);
 	}
+	m->mounted = false;
 	tfs_guard_mount(m->dir, false);
 	return ret;
 }

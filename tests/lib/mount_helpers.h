@@ -150,6 +150,7 @@ struct tfs_mount {
 	char opts[256];			/* mount options last used */
 	bool mounted;
 	bool kernel;			/* kernel ext4 on a loop device */
+	bool left_mounted;		/* tfs_wait_server() found a mount */
 };
 
 /* The fuse2fs binary: $FUSE2FS_BIN, else $(top_builddir)/fuse2fs/fuse2fs. */
@@ -180,7 +181,7 @@ int tfs_start_fuse(struct tfs_mount *m, const char *const args[]);
  * For servers expected to fail: wait up to timeout_ms for the server to
  * exit on its own and return its status (m->exit_status); on time-out it
  * is killed and -1 returned.  A mount it leaves behind is detached and
- * reported (m->mounted tells whether one was there when it exited).
+ * reported (m->left_mounted tells whether there was one).
  */
 int tfs_wait_server(struct tfs_mount *m, int timeout_ms);
 
