@@ -241,6 +241,8 @@ static void fall_back(struct fuse2fs *f2, const char *why)
 	if (f2->iomap_mode == F2_IOMAP_ON) {
 		fprintf(stderr, "fuse2fs: -o iomap=on but %s; giving up\n",
 			why);
+		/* The server then exits non-zero, like init() refusing. */
+		f2->init_failed = true;
 		if (f2->se)
 			fuse_session_exit(f2->se);
 		return;

@@ -189,9 +189,16 @@ TEST_F(dev, negotiation_registers_loop_or_falls_back)
 	f2.device = self->image;
 	add_device_result = -EPERM;
 	f2_iomap_negotiated(&f2, true);
-	add_device_result = 0;
 	EXPECT_FALSE(f2.iomap_active);
 	EXPECT_EQ(-1, f2.iomap_bdev_fd);
+	EXPECT_FALSE(f2.init_failed);
+	/* ...which -o iomap=on turns into a failed mount. */
+	f2.iomap_mode = F2_IOMAP_ON;
+	f2_iomap_negotiated(&f2, true);
+	EXPECT_FALSE(f2.iomap_active);
+	EXPECT_TRUE(f2.init_failed);
+	f2.iomap_mode = F2_IOMAP_AUTO;
+	add_device_result = 0;
 
 	/* No kernel iomap, or iomap=off: nothing is opened at all. */
 	add_device_calls = 0;
