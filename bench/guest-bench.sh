@@ -31,6 +31,8 @@ usage: $0 --dev BLOCKDEV --ours FUSE2FS [options] RESULTS_DIR
   --modes LIST     comma list of ext4,classic,iomap (default: all three)
   --size SIZE      fio file size (default 512M)
   --runtime SECS   seconds per random job (default 10)
+  --repeat N       run the modes N times, interleaved (default 1); the
+                   report takes the median
   --step-timeout S kill a single step after S seconds (default 300)
 EOF
 }
@@ -41,6 +43,7 @@ MODES="ext4,classic,iomap"
 SIZE=512M
 RUNTIME=10
 STEP_TIMEOUT=300
+REPEAT=1
 OUT=""
 
 while [ $# -gt 0 ]; do
@@ -51,6 +54,7 @@ while [ $# -gt 0 ]; do
 	--size) SIZE=$2; shift ;;
 	--runtime) RUNTIME=$2; shift ;;
 	--step-timeout) STEP_TIMEOUT=$2; shift ;;
+	--repeat) REPEAT=$2; shift ;;
 	-h|--help) usage; exit 0 ;;
 	-*) usage >&2; bench_die "unknown option $1" ;;
 	*) OUT=$1 ;;
@@ -59,6 +63,9 @@ while [ $# -gt 0 ]; do
 done
 
 [ -n "$OUT" ] || { usage >&2; bench_die "no RESULTS_DIR"; }
+case $REPEAT in
+''|*[!0-9]*|0) bench_die "--repeat takes a positive number" ;;
+esac
 [ -b "$DEV" ] || bench_die "--dev '$DEV' is not a block device"
 case $MODES in
 *classic*|*iomap*)
@@ -83,6 +90,7 @@ trap 'bench_log "interrupted"; exit 130' INT TERM HUP
 	echo "fio_size=$SIZE"
 	echo "rand_runtime=$RUNTIME"
 	echo "modes=$MODES"
+	echo "repeat=$REPEAT"
 } > "$OUT/guest-run.txt"
 
 fs_mount()
@@ -133,6 +141,7 @@ run_mode()
 
 	CUR_MODE=$1
 	CUR_OUT=$OUT/$CUR_MODE
+	[ "$REPEAT" -eq 1 ] || CUR_OUT=$CUR_OUT/run$2
 	mkdir -p "$CUR_OUT"
 	bench_log "=== $CUR_MODE: fresh filesystem on $DEV"
 	bench_mkfs "$DEV" 0 || { bench_log "mkfs failed"; return 1; }
@@ -167,13 +176,20 @@ STATUS=0
 for mode in ${MODES//,/ }; do
 	case $mode in
 	ext4|classic|iomap) ;;
-	*) bench_log "unknown mode $mode"; STATUS=1; continue ;;
+	*) bench_die "unknown mode $mode" ;;
 	esac
-	if ! run_mode "$mode"; then
-		bench_log "$mode: failed"
-		STATUS=1
-		bench_cleanup
-	fi
+done
+# Modes interleaved within each repetition, so a burst of load on the host
+# hits all of them rather than one.
+for rep in $(seq 1 "$REPEAT"); do
+	[ "$REPEAT" -eq 1 ] || bench_log "--- repetition $rep of $REPEAT"
+	for mode in ${MODES//,/ }; do
+		if ! run_mode "$mode" "$rep"; then
+			bench_log "$mode: failed"
+			STATUS=1
+			bench_cleanup
+		fi
+	done
 done
 echo "$STATUS" > "$OUT/guest.status"
 bench_log "guest bench done, status $STATUS"

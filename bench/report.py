@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 
@@ -56,7 +57,7 @@ def fio_value(doc, direction, what):
     return value if value > 0 else None
 
 
-def read_metric(fsdir, stem, how):
+def read_one(fsdir, stem, how):
     doc = load_json(os.path.join(fsdir, stem + ".json"))
     if doc is None:
         return None
@@ -67,6 +68,41 @@ def read_metric(fsdir, stem, how):
     except (KeyError, TypeError, ValueError):
         return None
     return value if value > 0 else None
+
+
+def run_dirs(fsdir):
+    """A filesystem's result directories: run1, run2, ... when the bench
+    was repeated (--repeat), else the directory itself."""
+    try:
+        runs = sorted((d for d in os.listdir(fsdir)
+                       if d.startswith("run") and d[3:].isdigit()),
+                      key=lambda d: int(d[3:]))
+    except OSError:
+        return []
+    return [os.path.join(fsdir, d) for d in runs] or [fsdir]
+
+
+def read_metric(fsdir, stem, how):
+    """(median over the runs that produced a value, all those values)."""
+    found = [v for v in (read_one(d, stem, how) for d in run_dirs(fsdir))
+             if v is not None]
+    if not found:
+        return None, []
+    return statistics.median(found), found
+
+
+def read_status(fsdir, name):
+    """The distinct contents of a status file over the runs, joined."""
+    seen = []
+    for d in run_dirs(fsdir):
+        try:
+            with open(os.path.join(d, name)) as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        if text not in seen:
+            seen.append(text)
+    return " / ".join(seen) if seen else None
 
 
 def fmt(value, ratio=False):
@@ -182,10 +218,14 @@ def main():
     labels = dict(fss)
 
     values = {}
+    samples = {}
     for key in keys:
         fsdir = os.path.join(args.results, key)
-        values[key] = {stem: read_metric(fsdir, stem, how)
-                       for stem, _, _, how in METRICS}
+        values[key], samples[key] = {}, {}
+        for stem, _, _, how in METRICS:
+            values[key][stem], samples[key][stem] = \
+                read_metric(fsdir, stem, how)
+    nruns = max([len(samples[k][m]) for k in keys for m in samples[k]] or [0])
 
     header = ["workload", "unit"] + [labels[k] for k in keys] + \
              ["%s/%s" % (a, b) for a, b in ratios]
@@ -196,6 +236,7 @@ def main():
             continue
         row = [label, unit] + [fmt(values[k][stem]) for k in keys]
         entry = {"unit": unit, "values": {k: values[k][stem] for k in keys},
+                 "runs": {k: samples[k][stem] for k in keys},
                  "ratios": {}}
         for a, b in ratios:
             va, vb = values[a][stem], values[b][stem]
@@ -207,11 +248,8 @@ def main():
 
     fsck = []
     for key in keys:
-        try:
-            with open(os.path.join(args.results, key, "fsck.status")) as f:
-                status = f.read().strip()
-        except OSError:
-            status = "not run"
+        status = read_status(os.path.join(args.results, key),
+                             "fsck.status") or "not run"
         fsck.append("%s: %s" % (labels[key], status))
         summary.setdefault("fsck", {})[key] = status
 
@@ -219,10 +257,8 @@ def main():
     # whose file went classic measured the wrong thing.
     served = []
     for key in keys:
-        try:
-            with open(os.path.join(args.results, key, "io-mode.txt")) as f:
-                mode = f.read().strip()
-        except OSError:
+        mode = read_status(os.path.join(args.results, key), "io-mode.txt")
+        if mode is None:
             continue
         served.append("%s: %s" % (labels[key], mode))
         summary.setdefault("io_mode", {})[key] = mode
@@ -236,7 +272,10 @@ def main():
     except OSError:
         pass
 
-    text = args.title + "\n\n"
+    text = args.title + "\n"
+    if nruns > 1:
+        text += "(median of %d interleaved runs per value)\n" % nruns
+    text += "\n"
     text += render_text(header, rows) if rows else "(no results)"
     text += "\n\ne2fsck -fn after the run: " + "; ".join(fsck) + "\n"
     if served:

@@ -34,6 +34,7 @@ usage: $0 [options] [RESULTS_DIR]
   --img-size SIZE    scratch image (default 2G; quick 512M)
   --size SIZE        fio file size (default 512M; quick 64M)
   --runtime SECS     seconds per random job (default 10; quick 3)
+  --repeat N         run the modes N times, interleaved; median reported
   --timeout SECS     kill the guest after this long (default 1200)
   --keep             keep the scratch directory
 EOF
@@ -47,6 +48,7 @@ UML=""
 MEM=2G
 IMG_SIZE="" SIZE="" RUNTIME=""
 TIMEOUT=1200
+REPEAT=1
 KEEP=""
 OUT=""
 
@@ -62,6 +64,7 @@ while [ $# -gt 0 ]; do
 	--size) SIZE=$2; shift ;;
 	--runtime) RUNTIME=$2; shift ;;
 	--timeout) TIMEOUT=$2; shift ;;
+	--repeat) REPEAT=$2; shift ;;
 	--keep) KEEP=1 ;;
 	-h|--help) usage; exit 0 ;;
 	-*) usage >&2; bench_die "unknown option $1" ;;
@@ -130,7 +133,8 @@ truncate -s "$IMG_SIZE" "$IMG" || bench_die "cannot make $IMG"
 # The command the guest runs; the scratch image is its second UBD device.
 GUEST_DEV=/dev/ubdb
 GUEST_CMD=("$BENCH_SRCDIR/guest-bench.sh" --dev "$GUEST_DEV" --ours "$OURS"
-	   --modes "$MODES" --size "$SIZE" --runtime "$RUNTIME" "$OUT")
+	   --modes "$MODES" --size "$SIZE" --runtime "$RUNTIME"
+	   --repeat "$REPEAT" "$OUT")
 
 # Quote one word for the POSIX sh that runs the command in the guest.
 sh_quote()
@@ -153,7 +157,7 @@ boot_guest()
 }
 
 bench_log "results: $OUT"
-bench_log "guest: modes $MODES, fio file $SIZE, random ${RUNTIME}s, scratch $IMG_SIZE"
+bench_log "guest: modes $MODES x $REPEAT, fio file $SIZE, random ${RUNTIME}s, scratch $IMG_SIZE"
 START=$(date +%s)
 boot_guest
 RC=$?

@@ -42,6 +42,8 @@ usage: $0 [options] [RESULTS_DIR]
                      (default 10000; quick 1000)
   --buffered-random  random IO through the page cache instead of O_DIRECT
   --cold-random      drop caches before the random jobs as well
+  --repeat N         run the filesystems N times, interleaved (default 1);
+                     the report takes the median
   --step-timeout S   kill any single step after S seconds (default 300)
   --keep             keep the scratch directory
 EOF
@@ -59,6 +61,7 @@ IMG_SIZE="" SEQ_SIZE="" RUNTIME="" NFILES="" UNTAR_FILES=""
 RAND_DIRECT=1
 COLD_RANDOM=""
 STEP_TIMEOUT=300
+REPEAT=1
 KEEP=""
 OUT=""
 
@@ -80,6 +83,7 @@ while [ $# -gt 0 ]; do
 	--buffered-random) RAND_DIRECT=0 ;;
 	--cold-random) COLD_RANDOM=1 ;;
 	--step-timeout) STEP_TIMEOUT=$2; shift ;;
+	--repeat) REPEAT=$2; shift ;;
 	--keep) KEEP=1 ;;
 	-h|--help) usage; exit 0 ;;
 	-*) usage >&2; bench_die "unknown option $1" ;;
@@ -95,9 +99,10 @@ else
 	: "${IMG_SIZE:=4G}" "${SEQ_SIZE:=1G}" "${RUNTIME:=20}"
 	: "${NFILES:=10000}" "${UNTAR_FILES:=10000}"
 fi
-case $RUNTIME$NFILES$UNTAR_FILES$STEP_TIMEOUT in
-*[!0-9]*) bench_die "--runtime, --files, --untar-files, --step-timeout take numbers" ;;
+case $RUNTIME$NFILES$UNTAR_FILES$STEP_TIMEOUT$REPEAT in
+*[!0-9]*) bench_die "--runtime, --files, --untar-files, --step-timeout, --repeat take numbers" ;;
 esac
+[ "$REPEAT" -ge 1 ] || bench_die "--repeat takes a positive number"
 
 [ "$(id -u)" -eq 0 ] || bench_die "run as root (mounts, loop devices, drop_caches)"
 for tool in fio mke2fs e2fsck losetup tar timeout; do
@@ -208,6 +213,7 @@ bench_log "filesystems:$FS_RUN; image $IMG_SIZE, fio file $SEQ_SIZE, random ${RU
 	echo "rand_runtime=$RUNTIME"
 	echo "rand_direct=$RAND_DIRECT"
 	echo "cold_random=${COLD_RANDOM:-0}"
+	echo "repeat=$REPEAT"
 	echo "meta_files=$NFILES"
 	echo "untar_tree=$TREE"
 	echo "untar_entries=$TAR_ENTRIES"
@@ -302,6 +308,7 @@ run_fs()
 {
 	CUR_FS=$1
 	CUR_OUT=$OUT/$CUR_FS
+	[ "$REPEAT" -eq 1 ] || CUR_OUT=$CUR_OUT/run$2
 	mkdir -p "$CUR_OUT"
 
 	bench_log "=== $CUR_FS: fresh image"
@@ -344,11 +351,16 @@ run_fs()
 }
 
 START=$(date +%s)
-for fs in $FS_RUN; do
-	if ! run_fs "$fs"; then
-		bench_log "$fs: run aborted; continuing with the next filesystem"
-		bench_cleanup
-	fi
+# Filesystems interleaved within each repetition, so a burst of load on
+# the machine hits all of them rather than one.
+for rep in $(seq 1 "$REPEAT"); do
+	[ "$REPEAT" -eq 1 ] || bench_log "--- repetition $rep of $REPEAT"
+	for fs in $FS_RUN; do
+		if ! run_fs "$fs" "$rep"; then
+			bench_log "$fs: run aborted; continuing with the next filesystem"
+			bench_cleanup
+		fi
+	done
 done
 echo "elapsed_seconds=$(($(date +%s) - START))" >> "$OUT/run.txt"
 
