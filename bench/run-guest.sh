@@ -32,7 +32,7 @@ usage: $0 [options] [RESULTS_DIR]
   --uml LINUX        this UML kernel instead of build-uml.sh's
   --mem SIZE         guest memory (default 2G)
   --img-size SIZE    scratch image (default 2G; quick 512M)
-  --size SIZE        fio file size (default 512M; quick 64M)
+  --size SIZE        fio file size (default 1G; quick 64M)
   --runtime SECS     seconds per random job (default 10; quick 3)
   --repeat N         run the modes N times, interleaved; median reported
   --timeout SECS     kill the guest after this long (default 1200)
@@ -76,7 +76,7 @@ done
 if [ -n "$QUICK" ]; then
 	: "${IMG_SIZE:=512M}" "${SIZE:=64M}" "${RUNTIME:=3}"
 else
-	: "${IMG_SIZE:=2G}" "${SIZE:=512M}" "${RUNTIME:=10}"
+	: "${IMG_SIZE:=2G}" "${SIZE:=1G}" "${RUNTIME:=10}"
 fi
 
 [ "$(id -u)" -eq 0 ] || bench_die "run as root"
