@@ -148,7 +148,7 @@ static errcode_t f2_alloc_holes(ext2_filsys fs, ext2_ino_t ino,
 			break;
 		if (plen > run.len)
 			plen = run.len;
-		ext2fs_block_alloc_stats_range(fs, pblk, plen, +1);
+		ext2fs_block_alloc_stats_range(fs, pblk, plen, 1);
 		err = ext2fs_iblk_add_blocks(fs, (struct ext2_inode *)inode,
 					     plen);
 		if (!err)

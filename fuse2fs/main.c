@@ -373,10 +373,11 @@ static int f2_mark_mounted(struct fuse2fs *f2)
 	if (f2->mountpoint) {
 		char *real = realpath(f2->mountpoint, NULL);
 
+		/* A fixed-size field, NUL-padded, as ext4 writes it. */
 		memset(sb->s_last_mounted, 0, sizeof(sb->s_last_mounted));
-		strncpy((char *)sb->s_last_mounted,
-			real ? real : f2->mountpoint,
-			sizeof(sb->s_last_mounted) - 1);
+		snprintf((char *)sb->s_last_mounted,
+			 sizeof(sb->s_last_mounted), "%s",
+			 real ? real : f2->mountpoint);
 		free(real);
 	}
 	ext2fs_mark_super_dirty(f2->fs);

@@ -350,7 +350,7 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 	ret = f2_write_inode(f2, *ino, &inode);
 	if (ret)
 		return ret;
-	ext2fs_inode_alloc_stats2(fs, *ino, +1, 0);
+	ext2fs_inode_alloc_stats2(fs, *ino, 1, 0);
 	/* The (empty) "system.data" attribute marks the inline area. */
 	if (inline_data)
 		ret = f2_errno(ext2fs_inline_data_init(fs, *ino));
@@ -673,7 +673,7 @@ static int f2_reparent_dir(struct fuse2fs *f2, ext2_ino_t ino,
 	if (!ret)
 		ret = f2_dir_touch(f2, from, -1);
 	if (!ret)
-		ret = f2_dir_touch(f2, to, +1);
+		ret = f2_dir_touch(f2, to, 1);
 	return ret;
 }
 
