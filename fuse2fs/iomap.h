@@ -113,6 +113,8 @@ extern struct fuse2fs *f2_iomap_fs;
 void f2_iomap_negotiated(void *userdata, bool iomap);
 /* Make libext2fs's writes visible to the kernel's direct device IO. */
 int f2_iomap_sync_for_kernel(struct fuse2fs *f2);
+/* The same for the device bytes [addr, addr + len) only; 0 or errno. */
+int f2_iomap_sync_range(struct fuse2fs *f2, uint64_t addr, uint64_t len);
 /* Drop stale device caches for ino's blocks before classic IO uses them. */
 void f2_iomap_drop_caches(struct fuse2fs *f2, ext2_ino_t ino);
 /*

@@ -20,12 +20,14 @@
  *    ask for LO_FLAGS_DIRECT_IO for exactly this reason.)
  *  - On a real block device the kernel's bios bypass the device's page
  *    cache, which libext2fs's pread/pwrite use.  So (1) before handing out
- *    a mapping of existing blocks we write back libext2fs's dirty pages if
- *    it wrote anything since the last time (a tap on the io_channel's
- *    write functions tells us), so neither a stale read nor a late
- *    write-back can hit the kernel's data; (2) when a file leaves iomap
- *    mode, f2_iomap_drop_caches() drops the device's clean cached pages,
- *    so libext2fs rereads what the kernel wrote.
+ *    a mapping, if libext2fs wrote anything since the last full flush (a
+ *    tap on the io_channel's write functions tells us), we write back the
+ *    device's dirty pages in the mapped range: neither a stale read of
+ *    data libext2fs wrote (an inline file that moved into blocks) nor a
+ *    late write-back of a freed metadata block can hit the kernel's data;
+ *    (2) when a file leaves iomap mode, f2_iomap_drop_caches() drops the
+ *    device's clean cached pages, so libext2fs rereads what the kernel
+ *    wrote.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -102,6 +104,19 @@ int f2_iomap_sync_for_kernel(struct fuse2fs *f2)
 	if (err)
 		return f2_errno(err);
 	tap_dirty = false;
+	return 0;
+}
+
+int f2_iomap_sync_range(struct fuse2fs *f2, uint64_t addr, uint64_t len)
+{
+	unsigned int how = SYNC_FILE_RANGE_WAIT_BEFORE |
+			   SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+
+	if (!tap_orig || !tap_dirty || f2->iomap_bdev_fd < 0)
+		return 0;
+	/* Dirty device pages there would later overwrite the kernel's bios. */
+	if (sync_file_range(f2->iomap_bdev_fd, addr, len, how) < 0)
+		return errno;
 	return 0;
 }
 

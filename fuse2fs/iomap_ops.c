@@ -190,13 +190,13 @@ static void f2_iomap_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		if (ret)
 			goto out_err;
 	}
+	run_to_mapping(f2, &run, flags, &map);
 	/* The kernel is about to touch blocks libext2fs may have cached. */
-	if (run.type == FUSE_IOMAP_TYPE_MAPPED) {
-		ret = f2_iomap_sync_for_kernel(f2);
+	if (run.type != FUSE_IOMAP_TYPE_HOLE) {
+		ret = f2_iomap_sync_range(f2, map.addr, map.length);
 		if (ret)
 			goto out_err;
 	}
-	run_to_mapping(f2, &run, flags, &map);
 	if (f2->debug)
 		fprintf(stderr,
 			"fuse2fs: iomap begin ino %" PRIu64 " pos %" PRIu64
