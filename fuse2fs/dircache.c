@@ -11,6 +11,7 @@
  * Whole directories are evicted least recently used first.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@ struct f2_dc_name {
 	struct f2_dc_name *next;
 	uint32_t hash;
 	ext2_ino_t ino;
+	uint32_t lblk;		/* block holding the entry, a hint */
 	uint8_t len;
 	char name[];
 };
@@ -143,22 +145,31 @@ static void f2_dc_grow(struct f2_dc_dir *d)
 	d->nbuckets = n;
 }
 
-/* Insert or update; false when out of memory (the dir must be dropped). */
+/*
+ * Insert or update; false when out of memory (the dir must be dropped).
+ * F2_LBLK_KEEP leaves a known entry's block hint alone.
+ */
 static bool f2_dc_put(struct f2_dcache *dc, struct f2_dc_dir *d,
-		      const char *name, size_t len, ext2_ino_t ino)
+		      const char *name, size_t len, ext2_ino_t ino,
+		      uint32_t lblk)
 {
 	uint32_t hash = f2_dc_hash(name, len);
 	struct f2_dc_name **p = f2_dc_slot(d, name, len, hash), *n;
 
 	if (*p) {
 		(*p)->ino = ino;
+		if (lblk != F2_LBLK_KEEP)
+			(*p)->lblk = lblk;
 		return true;
 	}
+	if (lblk == F2_LBLK_KEEP)
+		lblk = F2_LBLK_UNKNOWN;
 	n = malloc(sizeof(*n) + len);
 	if (!n)
 		return false;
 	n->hash = hash;
 	n->ino = ino;
+	n->lblk = lblk;
 	n->len = (uint8_t)len;
 	memcpy(n->name, name, len);
 	n->next = *p;
@@ -173,6 +184,8 @@ static bool f2_dc_put(struct f2_dcache *dc, struct f2_dc_dir *d,
 struct f2_dc_fill {
 	struct f2_dcache *dc;
 	struct f2_dc_dir *d;
+	uint32_t block;		/* ordinal of the block being walked */
+	int last_offset;
 	bool oom;
 };
 
@@ -182,10 +195,19 @@ static int f2_dc_fill_proc(ext2_ino_t dir, int entry,
 {
 	struct f2_dc_fill *f = priv;
 
+	/*
+	 * Every block reports its first entry at offset 0, so the ordinal
+	 * is the logical block in a directory without holes (a hint only:
+	 * dirent.c checks the block before trusting it).
+	 */
+	if (offset <= f->last_offset)
+		f->block++;
+	f->last_offset = offset;
 	if (!dirent->inode)
 		return 0;
 	if (!f2_dc_put(f->dc, f->d, dirent->name,
-		       ext2fs_dirent_name_len(dirent), dirent->inode)) {
+		       ext2fs_dirent_name_len(dirent), dirent->inode,
+		       f->block)) {
 		f->oom = true;
 		return DIRENT_ABORT;
 	}
@@ -204,7 +226,9 @@ static errcode_t f2_dc_load(struct fuse2fs *f2, ext2_ino_t dir,
 			    struct f2_dc_dir **dp)
 {
 	struct f2_dcache *dc = f2->dcache;
-	struct f2_dc_fill f = { .dc = dc };
+	struct f2_dc_fill f = {
+		.dc = dc, .block = F2_LBLK_UNKNOWN, .last_offset = INT_MAX,
+	};
 	struct f2_dc_dir *d;
 	errcode_t err;
 
@@ -222,7 +246,8 @@ static errcode_t f2_dc_load(struct fuse2fs *f2, ext2_ino_t dir,
 	f2_dc_push_lru(dc, d);
 	dc->ndirs++;
 	f.d = d;
-	err = ext2fs_dir_iterate2(f2->fs, dir, 0, NULL, f2_dc_fill_proc, &f);
+	err = ext2fs_dir_iterate2(f2->fs, dir, DIRENT_FLAG_INCLUDE_EMPTY, NULL,
+				  f2_dc_fill_proc, &f);
 	if (!err && f.oom)
 		err = EXT2_ET_NO_MEMORY;
 	if (err) {
@@ -271,12 +296,24 @@ int f2_dcache_lookup(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 }
 
 void f2_dcache_set(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
-		   ext2_ino_t ino)
+		   ext2_ino_t ino, uint32_t lblk)
 {
 	struct f2_dc_dir *d = f2_dc_find(f2->dcache, dir);
 
-	if (d && !f2_dc_put(f2->dcache, d, name, strlen(name), ino))
+	if (d && !f2_dc_put(f2->dcache, d, name, strlen(name), ino, lblk))
 		f2_dc_free_dir(f2->dcache, d);
+}
+
+uint32_t f2_dcache_where(struct fuse2fs *f2, ext2_ino_t dir, const char *name)
+{
+	struct f2_dc_dir *d = f2_dc_find(f2->dcache, dir);
+	size_t len = strlen(name);
+	struct f2_dc_name **p;
+
+	if (!d)
+		return F2_LBLK_UNKNOWN;
+	p = f2_dc_slot(d, name, len, f2_dc_hash(name, len));
+	return *p ? (*p)->lblk : F2_LBLK_UNKNOWN;
 }
 
 void f2_dcache_remove(struct fuse2fs *f2, ext2_ino_t dir, const char *name)

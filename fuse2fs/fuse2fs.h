@@ -150,8 +150,20 @@ struct f2_dcache *f2_dcache_new(void);
 void f2_dcache_free(struct f2_dcache *dc);
 int f2_dcache_lookup(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		     ext2_ino_t *ino);
+/* Block hints: the logical block of an entry, when known. */
+#define F2_LBLK_UNKNOWN		UINT32_MAX
+#define F2_LBLK_KEEP		(UINT32_MAX - 1)	/* set: leave it */
 void f2_dcache_set(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
-		   ext2_ino_t ino);
+		   ext2_ino_t ino, uint32_t lblk);
+uint32_t f2_dcache_where(struct fuse2fs *f2, ext2_ino_t dir, const char *name);
+/*
+ * dirent.c: one-block entry changes in linear directories; EAGAIN when
+ * libext2fs must do it (ext2fs_link/ext2fs_unlink).
+ */
+int f2_dirent_add(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		  ext2_ino_t ino, int ftype, uint32_t *lblk);
+int f2_dirent_remove(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		     ext2_ino_t ino, uint32_t lblk);
 void f2_dcache_remove(struct fuse2fs *f2, ext2_ino_t dir, const char *name);
 void f2_dcache_forget(struct fuse2fs *f2, ext2_ino_t dir);
 

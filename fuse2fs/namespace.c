@@ -89,9 +89,18 @@ int f2_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		ext2_ino_t ino, int ftype)
 {
 	struct ext2_inode_large inode;
+	uint32_t lblk;
 	errcode_t err;
 	int ret;
 
+	ret = f2_dirent_add(f2, dir, name, ino, ftype, &lblk);
+	if (ret != EAGAIN) {
+		if (ret)
+			f2_dcache_forget(f2, dir);
+		else
+			f2_dcache_set(f2, dir, name, ino, lblk);
+		return ret;
+	}
 	err = ext2fs_link(f2->fs, dir, name, ino, ftype);
 	if (err == EXT2_ET_DIR_NO_SPACE) {
 		ret = f2_read_inode(f2, dir, &inode);
@@ -106,7 +115,7 @@ int f2_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 	if (err)
 		f2_dcache_forget(f2, dir);
 	else
-		f2_dcache_set(f2, dir, name, ino);
+		f2_dcache_set(f2, dir, name, ino, F2_LBLK_UNKNOWN);
 	return f2_errno(err);
 }
 
@@ -115,7 +124,17 @@ static int f2_remove_link(struct fuse2fs *f2, ext2_ino_t dir,
 			  const char *name, ext2_ino_t ino)
 {
 	errcode_t err;
+	int ret;
 
+	ret = f2_dirent_remove(f2, dir, name, ino,
+			       f2_dcache_where(f2, dir, name));
+	if (ret != EAGAIN) {
+		if (ret)
+			f2_dcache_forget(f2, dir);
+		else
+			f2_dcache_remove(f2, dir, name);
+		return ret;
+	}
 	err = ext2fs_unlink(f2->fs, dir, name, ino, 0);
 	if (err)
 		f2_dcache_forget(f2, dir);
@@ -163,7 +182,7 @@ static int f2_set_entry(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		f2_dcache_forget(f2, dir);
 		return err ? f2_errno(err) : ENOENT;
 	}
-	f2_dcache_set(f2, dir, name, ino);
+	f2_dcache_set(f2, dir, name, ino, F2_LBLK_KEEP);
 	return 0;
 }
 
