@@ -332,4 +332,50 @@ TEST_F(f2, direct_aio_into_holes)
 	EXPECT_EQ(0, check_with_ext4("aio", r, 2 * NR, 2 * NR * LEN));
 }
 
+/*
+ * Truncate while asynchronous direct writes are in flight: truncate must
+ * wait for them (their blocks are being freed); the file system stays
+ * consistent and kernel ext4 sees the truncated size.
+ */
+TEST_F(f2, truncate_during_aio)
+{
+	enum { NR = 16, LEN = 256 << 10 };
+	struct iocb cbs[NR], *cbp[NR];
+	struct io_event ev[NR];
+	io_context_t ctx = 0;
+	const char *path = kt_path(&self->srv, "trunc");
+	const struct region r[] = { { 0, LEN, 200 } };
+	void *buf[NR];
+	int fd, i, done;
+
+	fd = open(path, O_CREAT | O_RDWR | O_DIRECT, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, NR * LEN));
+	ASSERT_EQ(0, io_setup(NR, &ctx));
+	for (i = 0; i < NR; i++) {
+		buf[i] = kt_alloc(LEN);
+		ASSERT_NE(NULL, buf[i]);
+		kt_fill(buf[i], LEN, (uint64_t)i * LEN, 200 + i);
+		io_prep_pwrite(&cbs[i], fd, buf[i], LEN, (uint64_t)i * LEN);
+		cbp[i] = &cbs[i];
+	}
+	ASSERT_EQ(NR, io_submit(ctx, NR, cbp));
+	ASSERT_EQ(0, ftruncate(fd, LEN));
+	for (done = 0; done < NR;) {
+		int got = io_getevents(ctx, 1, NR - done, ev, NULL);
+
+		ASSERT_LT(0, got);
+		for (i = 0; i < got; i++)
+			EXPECT_EQ(LEN, (long)ev[i].res);
+		done += got;
+	}
+	io_destroy(ctx);
+	close(fd);
+	for (i = 0; i < NR; i++)
+		free(buf[i]);
+	EXPECT_EQ(0, check_regions(path, r, 1, true));
+	unmount_and_fsck(_metadata, &self->srv);
+	EXPECT_EQ(0, check_with_ext4("trunc", r, 1, LEN));
+}
+
 TEST_HARNESS_MAIN

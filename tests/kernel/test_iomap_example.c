@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libaio.h>
+#include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,57 @@ TEST_F(example, direct_aio)
 		free(buf[i]);
 	}
 	io_destroy(ctx);
+	close(fd);
+}
+
+/*
+ * io_uring: it first tries without blocking (IOCB_NOWAIT), which the
+ * kernel refuses with -EAGAIN because asking the server may block; the
+ * request must then complete from io_uring's worker.
+ */
+TEST_F(example, direct_io_uring)
+{
+	enum { NR = 8, LEN = 128 << 10 };
+	struct io_uring ring;
+	struct io_uring_cqe *cqe;
+	uint64_t base = 40 << 20;
+	void *buf[NR];
+	int fd, i, pass;
+
+	fd = open(self->file, O_RDWR | O_DIRECT);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, io_uring_queue_init(NR, &ring, 0));
+	for (i = 0; i < NR; i++) {
+		buf[i] = kt_alloc(LEN);
+		ASSERT_NE(NULL, buf[i]);
+	}
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < NR; i++) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+			uint64_t off = base + (uint64_t)i * LEN;
+
+			ASSERT_NE(NULL, sqe);
+			if (pass == 0) {
+				kt_fill(buf[i], LEN, off, 60 + i);
+				io_uring_prep_write(sqe, fd, buf[i], LEN, off);
+			} else {
+				memset(buf[i], 0, LEN);
+				io_uring_prep_read(sqe, fd, buf[i], LEN, off);
+			}
+		}
+		ASSERT_EQ(NR, io_uring_submit(&ring));
+		for (i = 0; i < NR; i++) {
+			ASSERT_EQ(0, io_uring_wait_cqe(&ring, &cqe));
+			EXPECT_EQ(LEN, cqe->res);
+			io_uring_cqe_seen(&ring, cqe);
+		}
+	}
+	for (i = 0; i < NR; i++) {
+		EXPECT_EQ(-1, kt_check(buf[i], LEN, base + (uint64_t)i * LEN,
+				       60 + i));
+		free(buf[i]);
+	}
+	io_uring_queue_exit(&ring);
 	close(fd);
 }
 
