@@ -59,6 +59,7 @@ struct fuse2fs {
 	int status_fd;			/* pipe to the waiting parent, or -1 */
 	struct f2_dcache *dcache;
 	bool posix_acl;			/* FUSE_CAP_POSIX_ACL + DONT_MASK in use */
+	uint64_t overhead;		/* metadata blocks, statfs.c */
 };
 
 static inline struct fuse2fs *f2_get(fuse_req_t req)
