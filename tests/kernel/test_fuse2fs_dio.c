@@ -335,15 +335,17 @@ TEST_F(f2, direct_aio_into_holes)
 /*
  * Truncate while asynchronous direct writes are in flight: truncate must
  * wait for them (their blocks are being freed); the file system stays
- * consistent and kernel ext4 sees the truncated size.
+ * consistent and kernel ext4 sees the truncated size.  By ftruncate() to
+ * one write's length, or by an O_TRUNC open to zero.
  */
-TEST_F(f2, truncate_during_aio)
+static void truncate_during_aio(struct __test_metadata *_metadata,
+				struct kt_server *srv, bool open_trunc)
 {
 	enum { NR = 16, LEN = 256 << 10 };
 	struct iocb cbs[NR], *cbp[NR];
 	struct io_event ev[NR];
 	io_context_t ctx = 0;
-	const char *path = kt_path(&self->srv, "trunc");
+	const char *path = kt_path(srv, "trunc");
 	const struct region r[] = { { 0, LEN, 200 } };
 	void *buf[NR];
 	int fd, i, done;
@@ -360,7 +362,14 @@ TEST_F(f2, truncate_during_aio)
 		cbp[i] = &cbs[i];
 	}
 	ASSERT_EQ(NR, io_submit(ctx, NR, cbp));
-	ASSERT_EQ(0, ftruncate(fd, LEN));
+	if (open_trunc) {
+		int fd2 = open(path, O_WRONLY | O_TRUNC);
+
+		ASSERT_LE(0, fd2);
+		close(fd2);
+	} else {
+		ASSERT_EQ(0, ftruncate(fd, LEN));
+	}
 	for (done = 0; done < NR;) {
 		int got = io_getevents(ctx, 1, NR - done, ev, NULL);
 
@@ -373,9 +382,21 @@ TEST_F(f2, truncate_during_aio)
 	close(fd);
 	for (i = 0; i < NR; i++)
 		free(buf[i]);
-	EXPECT_EQ(0, check_regions(path, r, 1, true));
-	unmount_and_fsck(_metadata, &self->srv);
-	EXPECT_EQ(0, check_with_ext4("trunc", r, 1, LEN));
+	if (!open_trunc)
+		EXPECT_EQ(0, check_regions(path, r, 1, true));
+	unmount_and_fsck(_metadata, srv);
+	EXPECT_EQ(0, check_with_ext4("trunc", r, open_trunc ? 0 : 1,
+				     open_trunc ? 0 : LEN));
+}
+
+TEST_F(f2, truncate_during_aio)
+{
+	truncate_during_aio(_metadata, &self->srv, false);
+}
+
+TEST_F(f2, open_trunc_during_aio)
+{
+	truncate_during_aio(_metadata, &self->srv, true);
 }
 
 TEST_HARNESS_MAIN
