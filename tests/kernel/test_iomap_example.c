@@ -318,4 +318,38 @@ TEST_F(example, buffered_direct_coherent)
 	free(back);
 }
 
+/*
+ * A server that does not accept FUSE_IOMAP gets the classic connection:
+ * no iomap line in fdinfo, and direct IO goes through the server.
+ */
+TEST(classic_when_not_negotiated)
+{
+	struct kt_server srv;
+	char off[32], len[32];
+	const char *argv[] = { server_bin(), "--iomap=off", device(), off, len,
+			       "@MNT@", "-f", NULL };
+	char *buf = kt_alloc(65536), *back = kt_alloc(65536);
+	char file[2 * KT_PATH_MAX];
+	int fd;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, back);
+	snprintf(off, sizeof(off), "%llu", RANGE_OFF);
+	snprintf(len, sizeof(len), "%llu", RANGE_LEN);
+	ASSERT_EQ(0, kt_server_start(&srv, argv));
+	snprintf(file, sizeof(file), "%s", kt_path(&srv, "file"));
+
+	fd = open(file, O_RDONLY);
+	EXPECT_LE(0, fd);
+	EXPECT_EQ(-1, kt_fd_iomap(fd, NULL));
+	close(fd);
+	kt_fill(buf, 65536, 4096, 21);
+	EXPECT_EQ(0, kt_direct_pwrite(file, buf, 65536, 4096));
+	EXPECT_EQ(0, kt_direct_pread(file, back, 65536, 4096));
+	EXPECT_EQ(-1, kt_check(back, 65536, 4096, 21));
+	EXPECT_EQ(0, kt_server_stop(&srv));
+	free(buf);
+	free(back);
+}
+
 TEST_HARNESS_MAIN
