@@ -333,6 +333,44 @@ TEST_F(f2, direct_aio_into_holes)
 }
 
 /*
+ * Buffered IO on an iomap file still goes through fuse2fs in this
+ * version; direct IO must see what it wrote, and it what direct IO wrote.
+ */
+TEST_F(f2, buffered_and_direct_coherent)
+{
+	const size_t n = 256 << 10;
+	const char *path = kt_path(&self->srv, "mixed");
+	char *buf = kt_alloc(n), *back = kt_alloc(n);
+	const struct region r[] = { { 0, n, 32 }, { n, n, 33 } };
+	int fd;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, back);
+	fd = open(path, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	/* buffered write into a hole, then a direct read of it */
+	kt_fill(buf, n, 0, 31);
+	ASSERT_EQ((ssize_t)n, pwrite(fd, buf, n, 0));
+	ASSERT_EQ(0, kt_direct_pread(path, back, n, 0));
+	EXPECT_EQ(-1, kt_check(back, n, 0, 31));
+	/* direct overwrite, then a buffered read */
+	kt_fill(buf, n, 0, 32);
+	ASSERT_EQ(0, kt_direct_pwrite(path, buf, n, 0));
+	ASSERT_EQ((ssize_t)n, pread(fd, back, n, 0));
+	EXPECT_EQ(-1, kt_check(back, n, 0, 32));
+	/* direct write past EOF, then a buffered read */
+	kt_fill(buf, n, n, 33);
+	ASSERT_EQ(0, kt_direct_pwrite(path, buf, n, n));
+	ASSERT_EQ((ssize_t)n, pread(fd, back, n, n));
+	EXPECT_EQ(-1, kt_check(back, n, n, 33));
+	close(fd);
+	free(buf);
+	free(back);
+	unmount_and_fsck(_metadata, &self->srv);
+	EXPECT_EQ(0, check_with_ext4("mixed", r, 2, 2 * n));
+}
+
+/*
  * Truncate while asynchronous direct writes are in flight: truncate must
  * wait for them (their blocks are being freed); the file system stays
  * consistent and kernel ext4 sees the truncated size.  By ftruncate() to
