@@ -54,29 +54,16 @@ static mode_t f2_ftype_mode(int ftype)
 	}
 }
 
-static int f2_readdir_entry(ext2_ino_t dir, int entry,
-			    struct ext2_dir_entry *dirent, int offset,
-			    int blocksize, char *blockbuf, void *priv)
+/* Pack one entry at position pos; DIRENT_ABORT once the buffer is full. */
+static int f2_readdir_emit(struct f2_readdir_ctx *c,
+			   struct ext2_dir_entry *dirent, off_t pos)
 {
-	struct f2_readdir_ctx *c = priv;
 	int len = ext2fs_dirent_name_len(dirent);
 	char name[EXT2_NAME_LEN + 1];
 	struct fuse_entry_param e;
 	uint32_t flags = 0;
-	off_t pos, next;
+	off_t next = pos + 1;
 	size_t need;
-
-	/* Offsets restart in each block; every block reports its entries. */
-	if (offset <= c->last_offset)
-		c->block++;
-	c->last_offset = offset;
-	if (!dirent->inode)
-		return 0;
-
-	pos = (off_t)((c->block << F2_DIRPOS_SHIFT) | (uint64_t)offset);
-	if (pos < c->start)
-		return 0;
-	next = pos + 1;
 
 	memcpy(name, dirent->name, len);
 	name[len] = '\0';
@@ -95,7 +82,7 @@ static int f2_readdir_entry(ext2_ino_t dir, int entry,
 		return 0;
 	}
 
-	if (entry == DIRENT_DOT_FILE || entry == DIRENT_DOT_DOT_FILE) {
+	if (!strcmp(name, ".") || !strcmp(name, "..")) {
 		/* No lookup reference for "." and "..": the kernel skips them. */
 		memset(&e, 0, sizeof(e));
 		e.attr.st_ino = dirent->inode;
@@ -116,6 +103,77 @@ static int f2_readdir_entry(ext2_ino_t dir, int entry,
 	return 0;
 }
 
+/* Inline directories: libext2fs walks them; positions are ordinals. */
+static int f2_readdir_entry(ext2_ino_t dir, int entry,
+			    struct ext2_dir_entry *dirent, int offset,
+			    int blocksize, char *blockbuf, void *priv)
+{
+	struct f2_readdir_ctx *c = priv;
+	off_t pos;
+
+	/* Offsets restart in each block; every block reports its entries. */
+	if (offset <= c->last_offset)
+		c->block++;
+	c->last_offset = offset;
+	if (!dirent->inode)
+		return 0;
+	pos = (off_t)((c->block << F2_DIRPOS_SHIFT) | (uint64_t)offset);
+	if (pos < c->start)
+		return 0;
+	return f2_readdir_emit(c, dirent, pos);
+}
+
+/*
+ * Block directories (linear and htree alike): start at the block the
+ * position names, so reading a large directory stays linear overall.
+ */
+static errcode_t f2_readdir_blocks(struct f2_readdir_ctx *c, ext2_ino_t dir,
+				   struct ext2_inode_large *inode)
+{
+	ext2_filsys fs = c->f2->fs;
+	uint64_t nblocks = EXT2_I_SIZE(inode) / fs->blocksize;
+	uint64_t lblk = (uint64_t)c->start >> F2_DIRPOS_SHIFT;
+	unsigned int off, rec;
+	struct ext2_dir_entry *d;
+	errcode_t err = 0;
+	blk64_t pblk;
+	char *buf;
+
+	buf = malloc(fs->blocksize);
+	if (!buf)
+		return EXT2_ET_NO_MEMORY;
+	for (; lblk < nblocks; lblk++) {
+		err = ext2fs_bmap2(fs, dir, (struct ext2_inode *)inode, NULL, 0,
+				   lblk, NULL, &pblk);
+		if (err)
+			break;
+		if (!pblk)
+			continue;
+		err = ext2fs_read_dir_block4(fs, pblk, buf, 0, dir);
+		if (err)
+			break;
+		for (off = 0; off < fs->blocksize; off += rec) {
+			off_t pos = (off_t)((lblk << F2_DIRPOS_SHIFT) | off);
+
+			d = (struct ext2_dir_entry *)(buf + off);
+			err = ext2fs_get_rec_len(fs, d, &rec);
+			if (!err && (rec < 8 || rec % 4 ||
+				     off + rec > fs->blocksize ||
+				     ext2fs_dirent_name_len(d) + 8u > rec))
+				err = EXT2_ET_DIR_CORRUPTED;
+			if (err)
+				goto out;
+			if (!d->inode || pos < c->start)
+				continue;
+			if (f2_readdir_emit(c, d, pos) == DIRENT_ABORT)
+				goto out;
+		}
+	}
+out:
+	free(buf);
+	return err;
+}
+
 static void f2_do_readdir(fuse_req_t req, fuse_ino_t nodeid, size_t size,
 			  off_t off, bool plus)
 {
@@ -129,15 +187,28 @@ static void f2_do_readdir(fuse_req_t req, fuse_ino_t nodeid, size_t size,
 	};
 	errcode_t err;
 
+	struct ext2_inode_large inode;
+	int ret;
+
 	c.block = (uint64_t)-1;	/* the first entry starts block 0 */
+	ret = f2_read_inode(c.f2, f2_ino(nodeid), &inode);
+	if (!ret && !LINUX_S_ISDIR(inode.i_mode))
+		ret = ENOTDIR;
+	if (ret) {
+		fuse_reply_err(req, ret);
+		return;
+	}
 	c.buf = malloc(size);
 	if (!c.buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	err = ext2fs_dir_iterate2(c.f2->fs, f2_ino(nodeid),
-				  DIRENT_FLAG_INCLUDE_EMPTY,
-				  NULL, f2_readdir_entry, &c);
+	if (inode.i_flags & EXT4_INLINE_DATA_FL)
+		err = ext2fs_dir_iterate2(c.f2->fs, f2_ino(nodeid),
+					  DIRENT_FLAG_INCLUDE_EMPTY,
+					  NULL, f2_readdir_entry, &c);
+	else
+		err = f2_readdir_blocks(&c, f2_ino(nodeid), &inode);
 	/* Entries already packed carry references: they must go out. */
 	if ((err || c.err) && !c.used)
 		fuse_reply_err(req, err ? f2_errno(err) : c.err);
