@@ -64,10 +64,12 @@ image=$(cd "$(dirname "$image")" && pwd)/$(basename "$image")
 # return garbage now and then.
 avx_off=glibc.cpu.hwcaps=-AVX,-AVX2,-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-FMA,-FMA4,-AVX_Fast_Unaligned_Load
 
-# UML keeps guest memory in a file under TMPDIR; keep it off the guest's
-# way and let it be cleaned with the run directory.
+# UML keeps guest memory in an (unlinked) file under TMPDIR: put it on
+# tmpfs, not on a disk.
+memdir=/dev/shm
+[ -d "$memdir" ] && [ -w "$memdir" ] || memdir=$run
 rc=0
-TMPDIR=$run timeout -k 10 "$timeout" "$linux" \
+TMPDIR=$memdir timeout -k 10 "$timeout" "$linux" \
 	mem="$mem" ubdb="$image" \
 	root=/dev/root rootfstype=hostfs hostfs=/ rw \
 	init="$kdir/scripts/guest-init.sh" \
