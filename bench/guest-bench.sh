@@ -66,6 +66,8 @@ done
 case $REPEAT in
 ''|*[!0-9]*|0) bench_die "--repeat takes a positive number" ;;
 esac
+[ "$STEP_TIMEOUT" -gt $((RUNTIME + 30)) ] ||
+	bench_die "--step-timeout must be more than --runtime + 30 seconds"
 [ -b "$DEV" ] || bench_die "--dev '$DEV' is not a block device"
 case $MODES in
 *classic*|*iomap*)
@@ -154,7 +156,13 @@ run_mode()
 	for job in seq-write seq-read rand-read rand-write; do
 		bench_log "$CUR_MODE: $job"
 		bench_fio "$BENCH_SRCDIR/jobs/$job.fio" "$CUR_OUT/$job.json" \
-			"$STEP_TIMEOUT" || failed=1
+			"$STEP_TIMEOUT"
+		case $? in
+		0) ;;
+		2) bench_log "$CUR_MODE: $job timed out; giving up on this mode"
+		   return 1 ;;
+		*) failed=1 ;;
+		esac
 		if [ "$job" = seq-write ]; then
 			record_mode
 		fi

@@ -269,8 +269,16 @@ bench_mkfs()
 		"$dev" >/dev/null
 }
 
+# Did timeout(1) end the command with this exit status?
+bench_timed_out()
+{
+	[ "$1" -eq 124 ] || [ "$1" -eq 137 ]
+}
+
 # bench_fio JOBFILE OUTPUT.json TIMEOUT: run one job file; fio reads its
-# parameters from the BENCH_* variables in the environment.
+# parameters from the BENCH_* variables in the environment.  Returns 0, 1
+# when fio failed, or 2 when it had to be killed: the filesystem under it
+# is probably stuck, and the caller should give up on it.
 bench_fio()
 {
 	local job=$1 out=$2 limit=$3
@@ -283,6 +291,7 @@ bench_fio()
 	if [ "$rc" -ne 0 ]; then
 		bench_log "fio $(basename "$job") failed (exit $rc): $(tail -n 3 "$out.stderr" 2>/dev/null | tr '\n' ' ')"
 		mv -f "$out" "$out.failed" 2>/dev/null
+		bench_timed_out "$rc" && return 2
 		return 1
 	fi
 	[ -s "$out.stderr" ] || rm -f "$out.stderr"

@@ -103,6 +103,8 @@ case $RUNTIME$NFILES$UNTAR_FILES$STEP_TIMEOUT$REPEAT in
 *[!0-9]*) bench_die "--runtime, --files, --untar-files, --step-timeout, --repeat take numbers" ;;
 esac
 [ "$REPEAT" -ge 1 ] || bench_die "--repeat takes a positive number"
+[ "$STEP_TIMEOUT" -gt $((RUNTIME + 30)) ] ||
+	bench_die "--step-timeout must be more than --runtime + 30 seconds"
 
 [ "$(id -u)" -eq 0 ] || bench_die "run as root (mounts, loop devices, drop_caches)"
 for tool in fio mke2fs e2fsck losetup tar timeout; do
@@ -257,6 +259,8 @@ fs_cycle()
 # Seconds since the epoch, to the nanosecond.
 now() { date +%s.%N; }
 
+# Steps return 0, 1 (failed: the next step may still work) or 2 (had to
+# be killed: the filesystem is probably stuck; run_fs gives up on it).
 step_fio()
 {
 	local name=$1
@@ -266,31 +270,49 @@ step_fio()
 		"$STEP_TIMEOUT"
 }
 
+# step_cmd COMMAND...: an untimed helper command on the mount, bounded.
+step_cmd()
+{
+	local rc
+
+	bench_run timeout -k 10 60 "$@"
+	rc=$?
+	[ "$rc" -eq 0 ] && return 0
+	bench_log "$CUR_FS: $* failed (exit $rc)"
+	bench_timed_out "$rc" && return 2
+	return 1
+}
+
 step_meta()
 {
-	local phase=$1
+	local phase=$1 rc
 
 	bench_log "$CUR_FS: metadata $phase ($NFILES files)"
 	bench_run timeout -k 10 "$STEP_TIMEOUT" "$METALOAD" "$phase" "$MNT/meta" \
-		"$NFILES" 1024 > "$CUR_OUT/meta-$phase.json" || {
-		bench_log "$CUR_FS: metadata $phase failed"
-		mv -f "$CUR_OUT/meta-$phase.json" "$CUR_OUT/meta-$phase.json.failed"
-		return 1
-	}
+		"$NFILES" 1024 > "$CUR_OUT/meta-$phase.json"
+	rc=$?
+	[ "$rc" -eq 0 ] && return 0
+	bench_log "$CUR_FS: metadata $phase failed (exit $rc)"
+	mv -f "$CUR_OUT/meta-$phase.json" "$CUR_OUT/meta-$phase.json.failed"
+	bench_timed_out "$rc" && return 2
+	return 1
 }
 
 # Untar into the mount and syncfs, both inside the timed span.
 step_untar()
 {
-	local t0 t1
+	local t0 t1 rc
 
 	bench_log "$CUR_FS: untar $TAR_ENTRIES files"
-	mkdir -p "$MNT/untar" || return 1
+	step_cmd mkdir -p "$MNT/untar" || return
 	t0=$(now)
-	if ! bench_run timeout -k 10 "$STEP_TIMEOUT" \
-			tar -xf "$TARBALL" -C "$MNT/untar" ||
-	   ! bench_run timeout -k 10 "$STEP_TIMEOUT" sync -f "$MNT/untar"; then
-		bench_log "$CUR_FS: untar failed"
+	bench_run timeout -k 10 "$STEP_TIMEOUT" \
+		tar -xf "$TARBALL" -C "$MNT/untar" &&
+	bench_run timeout -k 10 "$STEP_TIMEOUT" sync -f "$MNT/untar"
+	rc=$?
+	if [ "$rc" -ne 0 ]; then
+		bench_log "$CUR_FS: untar failed (exit $rc)"
+		bench_timed_out "$rc" && return 2
 		return 1
 	fi
 	t1=$(now)
@@ -302,6 +324,24 @@ secs = t1 - t0
 print(json.dumps({"phase": "untar", "count": n, "bytes": nbytes,
                   "seconds": secs, "ops_per_sec": n / secs if secs > 0 else 0}))
 EOF
+}
+
+# step fio-job-name | step step_FUNCTION ARGS...: run one step; fail
+# (so run_fs gives up on this filesystem) only when it had to be killed.
+step()
+{
+	local rc
+
+	case $1 in
+	step_*) "$@" ;;
+	*) step_fio "$1" ;;
+	esac
+	rc=$?
+	if [ "$rc" -eq 2 ]; then
+		bench_log "$CUR_FS: a step timed out; giving up on this filesystem"
+		return 1
+	fi
+	return 0
 }
 
 run_fs()
@@ -319,25 +359,26 @@ run_fs()
 	export BENCH_DIR=$MNT BENCH_SIZE=$SEQ_SIZE BENCH_RUNTIME=$RUNTIME
 	export BENCH_SEQ_DIRECT=0 BENCH_RAND_DIRECT=$RAND_DIRECT
 
-	step_fio seq-write
+	step seq-write || return 1
 	fs_cycle || return 1
-	step_fio seq-read
+	step seq-read || return 1
 	# Random IO: remount (no kernel-side caches of the file) but, unless
 	# --cold-random, keep the image in the host page cache, so the
 	# numbers measure the filesystem's path rather than the disk.
 	if [ -n "$COLD_RANDOM" ]; then fs_cycle; else fs_umount && fs_mount; fi ||
 		return 1
-	step_fio rand-read
-	step_fio rand-write
-	rm -f "$MNT/bench.dat"
+	step rand-read || return 1
+	step rand-write || return 1
+	step step_cmd rm -f "$MNT/bench.dat" || return 1
 
-	if step_meta create; then
+	step step_meta create || return 1
+	if [ -f "$CUR_OUT/meta-create.json" ]; then
 		fs_cycle || return 1
-		step_meta stat
-		step_meta unlink
+		step step_meta stat || return 1
+		step step_meta unlink || return 1
 	fi
 	fs_cycle || return 1
-	step_untar
+	step step_untar || return 1
 
 	fs_umount || bench_log "$CUR_FS: unclean unmount"
 	bench_detach_loop
