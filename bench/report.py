@@ -196,6 +196,9 @@ def main():
     ap.add_argument("--reference", help="key the plot is normalised to")
     ap.add_argument("--plot", help="gnuplot script (plot.gp)")
     ap.add_argument("--title", default="fuse-iomap bench")
+    ap.add_argument("--target", action="append", default=[],
+                    help="A/B:STEM,STEM...:MIN: say whether ratio A/B "
+                    "reaches MIN on those workloads")
     ap.add_argument("--direct", action="store_true",
                     help="all fio jobs used O_DIRECT: say so in the labels")
     args = ap.parse_args()
@@ -211,6 +214,15 @@ def main():
         if a not in keys or b not in keys:
             ap.error("ratio %s names an unknown filesystem" % r)
         ratios.append((a, b))
+    targets = []
+    for t in args.target:
+        try:
+            ratio, stems, minimum = t.split(":")
+            targets.append((ratio, stems.split(","), float(minimum)))
+        except ValueError:
+            ap.error("bad --target %s (want A/B:STEM,...:MIN)" % t)
+        if ratio not in args.ratio:
+            ap.error("--target %s names a ratio not asked for" % t)
     if args.reference and args.reference not in keys:
         ap.error("unknown reference %s" % args.reference)
     if not args.reference:
@@ -280,6 +292,17 @@ def main():
     text += "\n\ne2fsck -fn after the run: " + "; ".join(fsck) + "\n"
     if served:
         text += "fio file served as: " + "; ".join(served) + "\n"
+    label_of = {stem: label for stem, label, _, _ in METRICS}
+    for ratio, stems, minimum in targets:
+        for stem in stems:
+            got = summary["workloads"].get(stem, {}).get("ratios", {}).get(ratio)
+            verdict = ("n/a" if got is None else
+                       "%.2f %s" % (got, "met" if got >= minimum else "MISSED"))
+            text += "target %s >= %.2f on %s: %s\n" % (
+                ratio, minimum, label_of.get(stem, stem), verdict)
+            summary.setdefault("targets", []).append(
+                {"ratio": ratio, "workload": stem, "min": minimum,
+                 "value": got})
     md = "### " + args.title + "\n\n" + (render_md(header, rows) if rows
                                           else "(no results)") + "\n"
     with open(os.path.join(args.results, "table.txt"), "w") as f:

@@ -173,6 +173,8 @@ cat "$OUT/guest-run.txt" >> "$OUT/run.txt" 2>/dev/null
 "$PY" "$BENCH_SRCDIR/report.py" --results "$OUT" \
 	--fs "iomap=fuse2fs iomap,classic=fuse2fs classic,ext4=kernel ext4" \
 	--ratio iomap/ext4 --ratio iomap/classic \
+	--target iomap/ext4:seq-write,seq-read:0.95 \
+	--target iomap/ext4:rand-read,rand-write:0.80 \
 	--plot "$BENCH_SRCDIR/plot.gp" --reference ext4 --direct \
 	--title "UML guest: O_DIRECT through fuse2fs iomap vs classic vs kernel ext4"
 REPORT_RC=$?

@@ -409,5 +409,6 @@ echo "elapsed_seconds=$(($(date +%s) - START))" >> "$OUT/run.txt"
 "$PY" "$BENCH_SRCDIR/report.py" --results "$OUT" \
 	--fs "ours=this fuse2fs,debian=Debian fuse2fs,ext4=kernel ext4" \
 	--ratio ours/debian --ratio ours/ext4 \
+	--target ours/debian:seq-write,seq-read,meta-create,meta-stat,meta-unlink,untar:2 \
 	--plot "$BENCH_SRCDIR/plot.gp" --reference ext4 \
 	--title "Host: fuse2fs vs Debian fuse2fs vs kernel ext4 ($(uname -r))"
