@@ -25,7 +25,8 @@ usage: $0 [options] [RESULTS_DIR]
 
   RESULTS_DIR        where results go (default $BENCH_SRCDIR/results/<UTC time>)
   --quick            small sizes, for a smoke test (about a minute)
-  --fs LIST          comma list of ours,debian,ext4 (default: all three)
+  --fs LIST          comma list of ours,debian,ext4 (default: all three),
+                     and ours-wb: ours with -o writeback_cache
   --ours PATH        this project's fuse2fs (default: \$BENCH_OURS, or
                      ../fuse2fs/fuse2fs next to this script)
   --ours-opts OPTS   extra options for ours, e.g. "-o writeback_cache"
@@ -116,10 +117,10 @@ PY=$(bench_python) || bench_die "python3 not found (needed to read fio's JSON)"
 FS_RUN=""
 for fs in ${FS_LIST//,/ }; do
 	case $fs in
-	ours)
+	ours|ours-wb)
 		if [ -x "$OURS" ]; then
 			OURS=$(cd "$(dirname "$OURS")" && pwd)/$(basename "$OURS")
-			FS_RUN="$FS_RUN ours"
+			FS_RUN="$FS_RUN $fs"
 		else
 			bench_log "warning: our fuse2fs not found at $OURS; skipping it (build it, or --ours PATH)"
 		fi ;;
@@ -231,6 +232,10 @@ fs_mount()
 		# shellcheck disable=SC2086 # OURS_OPTS is a list of words
 		bench_mount_fuse "$OURS" "$IMG" "$MNT" "$CUR_OUT/server.log" \
 			$OURS_OPTS ;;
+	ours-wb)
+		# shellcheck disable=SC2086 # OURS_OPTS is a list of words
+		bench_mount_fuse "$OURS" "$IMG" "$MNT" "$CUR_OUT/server.log" \
+			-o writeback_cache $OURS_OPTS ;;
 	debian)
 		bench_mount_fuse "$DEBIAN_FUSE2FS" "$IMG" "$MNT" \
 			"$CUR_OUT/server.log" ;;
@@ -406,9 +411,16 @@ done
 echo "elapsed_seconds=$(($(date +%s) - START))" >> "$OUT/run.txt"
 
 # Table and plot: ours against Debian's and against kernel ext4.
-"$PY" "$BENCH_SRCDIR/report.py" --results "$OUT" \
-	--fs "ours=this fuse2fs,debian=Debian fuse2fs,ext4=kernel ext4" \
-	--ratio ours/debian --ratio ours/ext4 \
+REPORT_FS="ours=this fuse2fs"
+REPORT_RATIOS=()
+case " $FS_RUN " in
+*" ours-wb "*)
+	REPORT_FS="$REPORT_FS,ours-wb=ours -o writeback_cache"
+	REPORT_RATIOS=(--ratio ours-wb/debian --ratio ours-wb/ext4) ;;
+esac
+REPORT_FS="$REPORT_FS,debian=Debian fuse2fs,ext4=kernel ext4"
+"$PY" "$BENCH_SRCDIR/report.py" --results "$OUT" --fs "$REPORT_FS" \
+	--ratio ours/debian --ratio ours/ext4 "${REPORT_RATIOS[@]}" \
 	--target ours/debian:seq-write,seq-read,meta-create,meta-stat,meta-unlink,untar:2 \
 	--plot "$BENCH_SRCDIR/plot.gp" --reference ext4 \
 	--title "Host: fuse2fs vs Debian fuse2fs vs kernel ext4 ($(uname -r))"
