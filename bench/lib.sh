@@ -60,12 +60,12 @@ bench_run()
 
 bench_stop_child()
 {
-	local pid=$BENCH_CHILD i
+	local pid=$BENCH_CHILD
 
 	[ -n "$pid" ] || return 0
 	BENCH_CHILD=""
 	kill -TERM "$pid" 2>/dev/null
-	for i in 1 2 3 4 5 6 7 8 9 10; do
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.5
 	done
@@ -144,12 +144,12 @@ bench_mount_fuse()
 
 bench_kill_server()
 {
-	local pid=$BENCH_SRV_PID i
+	local pid=$BENCH_SRV_PID
 
 	[ -n "$pid" ] || return 0
 	BENCH_SRV_PID=""
 	kill -TERM "$pid" 2>/dev/null
-	for i in 1 2 3 4 5 6 7 8 9 10; do
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.5
 	done
