@@ -163,9 +163,10 @@ boot_guest
 RC=$?
 echo "elapsed_seconds=$(($(date +%s) - START))" >> "$OUT/run.txt"
 if [ ! -f "$OUT/guest.status" ]; then
-	bench_log "the guest left no results in $OUT (exit $RC); console: $OUT/console.log"
+	# Killed or crashed: say so, and still tabulate what it finished.
+	bench_log "the guest bench did not finish (exit $RC); console: $OUT/console.log"
 	tail -n 20 "$OUT/console.log" >&2
-	exit 1
+	echo "unfinished (runner exit $RC)" > "$OUT/guest.status"
 fi
 [ "$RC" -eq 0 ] || bench_log "warning: guest run exited with status $RC (see $OUT/console.log)"
 cat "$OUT/guest-run.txt" >> "$OUT/run.txt" 2>/dev/null
