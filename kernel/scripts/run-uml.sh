@@ -70,7 +70,7 @@ memdir=/dev/shm
 [ -d "$memdir" ] && [ -w "$memdir" ] || memdir=$run
 rc=0
 TMPDIR=$memdir timeout -k 10 "$timeout" "$linux" \
-	mem="$mem" ubdb="$image" \
+	mem="$mem" ubdb="$image" log_buf_len=4M \
 	root=/dev/root rootfstype=hostfs hostfs=/ rw \
 	init="$kdir/scripts/guest-init.sh" \
 	UML_RUN_DIR="$run" UML_RUN_CWD="$(pwd)" \

@@ -71,7 +71,7 @@ END {
 		clean = 0
 	}
 	for (; r > 0; r = getline l < dmesg)
-		if (l ~ /(BUG|WARNING|Oops|Kernel panic|general protection|UBSAN|KASAN|lockdep|circular locking|hung_task)/) {
+		if (l ~ /(BUG|WARNING|Oops|Kernel panic|general protection|UBSAN|KASAN|circular locking|recursive locking|inconsistent lock state|blocked for more than)/) {
 			print "# dmesg: " l
 			clean = 0
 		}
