@@ -6,7 +6,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build}
-demo=$build/demo
+demo=${DEMO_DIR:-$build/demo}
 fuse2fs=$build/fuse2fs/fuse2fs
 iomapattr=$build/fuse2fs/fuse2fs-iomapattr
 
@@ -51,6 +51,17 @@ if [ -x "$iomapattr" ]; then
 else
 	echo "(fuse2fs-iomapattr not built)"
 fi
+echo "== IO mode per file as the kernel sees it (fdinfo of an open file)"
+for f in big.bin small.txt docs/readme; do
+	exec 3< "$mnt/$f"
+	mode=$(grep '^fuse_iomap:' /proc/self/fdinfo/3 | awk '{print $2}' || true)
+	exec 3<&-
+	case $mode in
+	1) echo "$f: iomap (the kernel does the data IO)" ;;
+	0) echo "$f: classic FUSE read/write" ;;
+	*) echo "$f: classic FUSE (this kernel has no fuse-iomap)" ;;
+	esac
+done
 echo "== read and write through the mount"
 cat "$mnt/small.txt"
 cmp "$demo/src/big.bin" "$mnt/big.bin" && echo "big.bin reads back identical"
