@@ -7,6 +7,6 @@ shift
 echo "@@@ kernel $(uname -r)"
 for t in "$@"; do
 	echo "@@@ begin $t"
-	timeout -k 5 900 "./$t" 2>&1
+	timeout -k 5 300 "./$t" 2>&1
 	echo "@@@ end $t $?"
 done

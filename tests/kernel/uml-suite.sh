@@ -27,7 +27,7 @@ if ! linux=$("$top_srcdir/kernel/scripts/build-uml.sh" 2>"$log/build.log"); then
 fi
 
 rc=0
-"$top_srcdir/kernel/scripts/run-uml.sh" -k "$linux" -t 2400 -m 1G -s 4G \
+"$top_srcdir/kernel/scripts/run-uml.sh" -k "$linux" -t 600 -m 1G -s 4G \
 	-l "$log/dmesg" -- \
 	sh "$srcdir/guest-tests.sh" "$builddir" $tests >"$log/guest.out" 2>&1 ||
 	rc=$?
