@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,8 @@
 #define F2_MAX_WRITE	(1U << 20)
 /* Every change goes through this mount, so the kernel may cache long. */
 #define F2_TIMEOUT	86400.0
+/* How long a backgrounding fuse2fs waits for the mount to come up. */
+#define F2_INIT_WAIT_MS	30000
 
 struct f2_cli {
 	char *device;
@@ -457,7 +461,17 @@ static int f2_daemonize(struct fuse2fs *f2)
 		return -1;
 	}
 	if (pid > 0) {
+		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+
 		close(fds[1]);
+		/* The kernel sends FUSE_INIT at mount time: do not wait long. */
+		if (poll(&pfd, 1, F2_INIT_WAIT_MS) <= 0) {
+			fprintf(stderr, "fuse2fs: no FUSE_INIT from the kernel "
+				"within %d s; giving up\n",
+				F2_INIT_WAIT_MS / 1000);
+			kill(pid, SIGTERM);
+			_exit(1);
+		}
 		do {
 			n = read(fds[0], &st, 1);
 		} while (n < 0 && errno == EINTR);
@@ -515,7 +529,9 @@ void f2_op_init(void *userdata, struct fuse_conn_info *conn)
 		fuse_session_exit(f2->se);
 	}
 	/* iomap=auto's one-line fallback notice is f2_iomap_negotiated()'s. */
-	f2_report_status(f2, f2->init_failed ? 1 : 0);
+	/* A failure is reported once the mount is gone (f2_serve()). */
+	if (!f2->init_failed)
+		f2_report_status(f2, 0);
 }
 
 static int f2_parse_iomap(struct fuse2fs *f2, const char *s)
