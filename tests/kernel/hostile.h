@@ -34,14 +34,18 @@ enum hostile_attr_kind {
 	HOSTILE_BLKSIZE_ODD,			/* block size 1000 */
 	HOSTILE_BLKSIZE_BIG,			/* block size above PAGE_SIZE */
 	HOSTILE_ENOSYS,				/* BEGIN answers ENOSYS */
+	HOSTILE_FLIP,	/* iomap until "flip_now" is looked up, then classic */
 	HOSTILE_NR_FILES
 };
+
+/* Looking this name up (ENOENT) switches "flip" to classic. */
+#define HOSTILE_FLIP_TRIGGER	"flip_now"
 
 static const char *const hostile_kinds[HOSTILE_NR_FILES] = {
 	"good", "outside", "past_end", "not_covering", "zero_length",
 	"file_overflow", "dev_overflow", "misaligned", "bad_type",
 	"bad_device", "bad_flags", "hole_write", "hole_addr", "inline_direct",
-	"ino_zero", "blksize_odd", "blksize_big", "enosys",
+	"ino_zero", "blksize_odd", "blksize_big", "enosys", "flip",
 };
 
 /* Where "good" lives on the device, and what the classic path returns. */

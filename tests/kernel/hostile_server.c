@@ -49,7 +49,9 @@ static struct {
 	int dev_fd;
 	uint64_t dev_size;
 	uint32_t dev_id;
+	bool flipped;		/* "flip" is classic now */
 } hs;
+
 
 /* nodeid 1 is the root; file i has nodeid 2 + i, backing inode 100 + i. */
 static int kind_of(fuse_ino_t nodeid)
@@ -57,6 +59,15 @@ static int kind_of(fuse_ino_t nodeid)
 	if (nodeid < 2 || nodeid >= 2 + HOSTILE_NR_FILES)
 		return -1;
 	return nodeid - 2;
+}
+
+static uint32_t attr_flags(fuse_ino_t nodeid)
+{
+	if (nodeid == FUSE_ROOT_ID)
+		return 0;
+	if (kind_of(nodeid) == HOSTILE_FLIP && hs.flipped)
+		return 0;
+	return FUSE_ATTR_IOMAP;
 }
 
 static void fill_stat(fuse_ino_t nodeid, struct stat *st)
@@ -91,6 +102,11 @@ static void hs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	if (!strcmp(name, HOSTILE_FLIP_TRIGGER)) {
+		hs.flipped = true;
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
 	for (i = 0; i < HOSTILE_NR_FILES; i++)
 		if (!strcmp(name, hostile_kinds[i]))
 			break;
@@ -103,7 +119,7 @@ static void hs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	e.attr_timeout = 1.0;
 	e.entry_timeout = 1.0;
 	fill_stat(e.ino, &e.attr);
-	fuse_iomap_reply_entry(req, &e, FUSE_ATTR_IOMAP);
+	fuse_iomap_reply_entry(req, &e, attr_flags(e.ino));
 }
 
 static void hs_getattr(fuse_req_t req, fuse_ino_t nodeid,
@@ -117,8 +133,7 @@ static void hs_getattr(fuse_req_t req, fuse_ino_t nodeid,
 		return;
 	}
 	fill_stat(nodeid, &st);
-	fuse_iomap_reply_attr(req, &st, 1.0,
-			      nodeid == FUSE_ROOT_ID ? 0 : FUSE_ATTR_IOMAP);
+	fuse_iomap_reply_attr(req, &st, 1.0, attr_flags(nodeid));
 }
 
 static void hs_open(fuse_req_t req, fuse_ino_t nodeid,

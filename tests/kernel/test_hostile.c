@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "kselftest_harness.h"
 #include "ktest.h"
@@ -193,6 +194,37 @@ TEST_F(hostile, begin_enosys_disables_iomap)
 	fd = open(kt_path(&self->srv, hostile_kinds[HOSTILE_GOOD]), O_RDONLY);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0, kt_fd_iomap(fd, NULL));
+	close(fd);
+}
+
+/*
+ * The server switches a live iomap inode to classic: the open file keeps
+ * its mode, and once it is closed the inode is dropped, so that the next
+ * open instantiates it classic.
+ */
+TEST_F(hostile, live_flip_applies_at_next_instantiation)
+{
+	const char *flip = kt_path(&self->srv, hostile_kinds[HOSTILE_FLIP]);
+	struct statx stx;
+	struct stat st;
+	int fd;
+
+	fd = open(flip, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(1, kt_fd_iomap(fd, NULL));
+
+	EXPECT_NE(0, stat(kt_path(&self->srv, HOSTILE_FLIP_TRIGGER), &st));
+	/* a GETATTR now carries the new (classic) flag */
+	ASSERT_EQ(0, statx(fd, "", AT_EMPTY_PATH | AT_STATX_FORCE_SYNC,
+			   STATX_BASIC_STATS, &stx));
+	EXPECT_EQ(1, kt_fd_iomap(fd, NULL));
+	close(fd);
+
+	fd = open(flip, O_RDONLY | O_DIRECT);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, kt_fd_iomap(fd, NULL));
+	EXPECT_EQ(4096, pread(fd, self->buf, 4096, 0));
+	EXPECT_EQ(HOSTILE_CLASSIC_BYTE, ((char *)self->buf)[0]);
 	close(fd);
 }
 
