@@ -220,12 +220,179 @@ static errcode_t split_extent(ext2_extent_handle_t h,
 	return ext2fs_extent_fix_parents(h);
 }
 
+/*
+ * Neighbour of the current extent in the same leaf (dir is PREV_SIB or
+ * NEXT_SIB), or EXT2_ET_EXTENT_NOT_FOUND when the current extent is the
+ * leaf's first or last.  Like ext4, a neighbour in another leaf is never
+ * looked at: changing it would mean fixing the index keys above it.
+ */
+static errcode_t leaf_sibling(ext2_extent_handle_t h, int dir,
+			      struct ext2fs_extent *sib)
+{
+	struct ext2_extent_info info;
+	errcode_t err;
+
+	err = ext2fs_extent_get_info(h, &info);
+	if (err)
+		return err;
+	if (dir == EXT2_EXTENT_PREV_SIB ? info.curr_entry <= 1 :
+	    info.curr_entry >= info.num_entries)
+		return EXT2_ET_EXTENT_NOT_FOUND;
+	return ext2fs_extent_get(h, dir, sib);
+}
+
+/*
+ * The handle is on the unwritten extent *e and [e_lblk, e_lblk + n), a
+ * part of it, was written.  When the written extent just left of it in
+ * the leaf ends where *e starts, logically and physically, move the
+ * boundary: the left extent grows by n and *e starts n blocks later.
+ * The extent count stays the same, where a split would add one extent
+ * and, with a full leaf, an index block ext4 never needs.  *e is not
+ * the first in its leaf, so its new start needs no index update.
+ * Returns 0 when done, EXT2_ET_EXTENT_NOT_FOUND with the handle back on
+ * *e when the blocks cannot move.
+ */
+static errcode_t give_head_left(ext2_extent_handle_t h,
+				struct ext2fs_extent *e, blk64_t n)
+{
+	struct ext2fs_extent left, moved;
+	errcode_t err;
+
+	err = leaf_sibling(h, EXT2_EXTENT_PREV_SIB, &left);
+	if (err)
+		return err;
+	moved = *e;
+	moved.e_len = n;
+	moved.e_flags &= ~EXT2_EXTENT_FLAGS_UNINIT;
+	if (!mergeable(&left, &moved)) {
+		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_SIB, &left);
+		return err ? err : EXT2_ET_EXTENT_NOT_FOUND;
+	}
+	left.e_len += n;
+	err = ext2fs_extent_replace(h, 0, &left);
+	if (err)
+		return err;
+	err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_SIB, &moved);
+	if (err)
+		return err;
+	e->e_lblk += n;
+	e->e_pblk += n;
+	e->e_len -= n;
+	return ext2fs_extent_replace(h, 0, e);
+}
+
+/*
+ * The mirror image: the last n blocks of the unwritten extent *e were
+ * written and the written extent right of it in the leaf starts where
+ * *e ends; that extent starts n blocks earlier and *e shrinks.  The
+ * right extent is not the first in its leaf either.
+ */
+static errcode_t give_tail_right(ext2_extent_handle_t h,
+				 struct ext2fs_extent *e, blk64_t n)
+{
+	struct ext2fs_extent right, moved;
+	errcode_t err;
+
+	err = leaf_sibling(h, EXT2_EXTENT_NEXT_SIB, &right);
+	if (err)
+		return err;
+	moved = *e;
+	moved.e_lblk += e->e_len - n;
+	moved.e_pblk += e->e_len - n;
+	moved.e_len = n;
+	moved.e_flags &= ~EXT2_EXTENT_FLAGS_UNINIT;
+	if (!mergeable(&moved, &right)) {
+		err = ext2fs_extent_get(h, EXT2_EXTENT_PREV_SIB, &right);
+		return err ? err : EXT2_ET_EXTENT_NOT_FOUND;
+	}
+	right.e_lblk -= n;
+	right.e_pblk -= n;
+	right.e_len += n;
+	err = ext2fs_extent_replace(h, 0, &right);
+	if (err)
+		return err;
+	err = ext2fs_extent_get(h, EXT2_EXTENT_PREV_SIB, &moved);
+	if (err)
+		return err;
+	e->e_len -= n;
+	return ext2fs_extent_replace(h, 0, e);
+}
+
+/*
+ * Convert [lblk, end) of the unwritten extent *e, the handle's current
+ * extent, which holds lblk.  Every step leaves the tree with no more
+ * extents than the layout it ends with, so a conversion never grows the
+ * tree (a leaf split, a deeper tree, an index block charged to
+ * i_blocks) only to shrink the extent count right after:
+ *  - the whole extent: flip the flag, then merge with written neighbours;
+ *  - its start or its end next to a contiguous written extent: move the
+ *    boundary (no new extent);
+ *  - its start or its end otherwise: split in two;
+ *  - its middle: split in three, the same count as the result.
+ * Returns the first block after the converted part.
+ */
+static errcode_t convert_unwritten(ext2_extent_handle_t h,
+				   struct ext2fs_extent e, blk64_t lblk,
+				   blk64_t end, blk64_t *next)
+{
+	struct ext2fs_extent head, tail;
+	blk64_t e_end = e.e_lblk + e.e_len;
+	errcode_t err;
+
+	if (end > e_end)
+		end = e_end;
+	*next = end;
+	if (lblk == e.e_lblk && end == e_end) {
+		e.e_flags &= ~EXT2_EXTENT_FLAGS_UNINIT;
+		err = ext2fs_extent_replace(h, 0, &e);
+		if (err)
+			return err;
+		return merge_neighbours(h, e);
+	}
+	if (lblk == e.e_lblk) {
+		err = give_head_left(h, &e, end - lblk);
+		if (err != EXT2_ET_EXTENT_NOT_FOUND)
+			return err;
+	} else if (end == e_end) {
+		err = give_tail_right(h, &e, end - lblk);
+		if (err != EXT2_ET_EXTENT_NOT_FOUND)
+			return err;
+	}
+
+	head = e;
+	tail = e;
+	if (lblk > e.e_lblk) {
+		/* Keep the part before lblk unwritten. */
+		head.e_len = lblk - e.e_lblk;
+		tail.e_lblk = lblk;
+		tail.e_pblk = e.e_pblk + head.e_len;
+		tail.e_len = e.e_len - head.e_len;
+		if (end == e_end)
+			tail.e_flags &= ~EXT2_EXTENT_FLAGS_UNINIT;
+		err = split_extent(h, &head, &tail);
+		if (err || end == e_end)
+			return err;
+		/* The middle: its start is now the tail's start. */
+		err = ext2fs_extent_goto2(h, 0, lblk);
+		if (err)
+			return err;
+		head = tail;
+	}
+	/* Keep the part after end unwritten. */
+	head.e_len = end - head.e_lblk;
+	head.e_flags &= ~EXT2_EXTENT_FLAGS_UNINIT;
+	tail.e_lblk = end;
+	tail.e_pblk = e.e_pblk + (end - e.e_lblk);
+	tail.e_len = e_end - end;
+	tail.e_flags = e.e_flags;
+	return split_extent(h, &head, &tail);
+}
+
 static errcode_t convert_range(ext2_extent_handle_t h, blk64_t lblk,
 			       blk64_t end)
 {
-	struct ext2fs_extent e, head, tail;
+	struct ext2fs_extent e;
 	errcode_t err;
-	blk64_t e_end;
 
 	while (lblk < end) {
 		err = find_extent(h, lblk, &e);
@@ -238,51 +405,13 @@ static errcode_t convert_range(ext2_extent_handle_t h, blk64_t lblk,
 		}
 		if (err)
 			return err;
-		e_end = e.e_lblk + e.e_len;
 		if (!(e.e_flags & EXT2_EXTENT_FLAGS_UNINIT)) {
-			lblk = e_end;
+			lblk = e.e_lblk + e.e_len;
 			continue;
 		}
-		if (e.e_lblk < lblk) {
-			/* Keep the part before lblk unwritten. */
-			head = e;
-			head.e_len = lblk - e.e_lblk;
-			tail = e;
-			tail.e_lblk = lblk;
-			tail.e_pblk = e.e_pblk + head.e_len;
-			tail.e_len = e.e_len - head.e_len;
-			err = split_extent(h, &head, &tail);
-			if (err)
-				return err;
-			continue;
-		}
-		if (e_end > end) {
-			/* Keep the part after end unwritten. */
-			head = e;
-			head.e_len = end - e.e_lblk;
-			head.e_flags &= ~EXT2_EXTENT_FLAGS_UNINIT;
-			tail = e;
-			tail.e_lblk = end;
-			tail.e_pblk = e.e_pblk + head.e_len;
-			tail.e_len = e.e_len - head.e_len;
-			err = split_extent(h, &head, &tail);
-			if (err)
-				return err;
-			err = ext2fs_extent_goto2(h, 0, head.e_lblk);
-			if (err)
-				return err;
-			e = head;
-			e_end = end;
-		} else {
-			e.e_flags &= ~EXT2_EXTENT_FLAGS_UNINIT;
-			err = ext2fs_extent_replace(h, 0, &e);
-			if (err)
-				return err;
-		}
-		err = merge_neighbours(h, e);
+		err = convert_unwritten(h, e, lblk, end, &lblk);
 		if (err)
 			return err;
-		lblk = e_end;
 	}
 	return 0;
 }

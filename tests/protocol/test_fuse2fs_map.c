@@ -530,4 +530,174 @@ TEST_F(img, convert_across_holes)
 	ASSERT_EQ(0, tfs_fsck(self->image));
 }
 
+struct want_extent {
+	blk64_t lblk, len;
+	bool written;
+};
+
+/*
+ * Compare the in-memory extent tree of ino with want[0..n): every leaf
+ * extent, in order, and the tree depth (0: all in the inode's 4 slots).
+ * Physical blocks must follow pblk0 for logical blocks below 256.
+ */
+static int check_tree(ext2_filsys fs, ext2_ino_t ino,
+		      struct ext2_inode_large *inode, blk64_t pblk0,
+		      const struct want_extent *want, unsigned int n,
+		      int depth)
+{
+	struct ext2_extent_info info;
+	ext2_extent_handle_t h;
+	struct ext2fs_extent e;
+	unsigned int i = 0;
+	int op = EXT2_EXTENT_ROOT, rc = -1;
+
+	if (ext2fs_extent_open2(fs, ino, (struct ext2_inode *)inode, &h))
+		return -1;
+	if (ext2fs_extent_get_info(h, &info))
+		goto out;
+	if (info.max_depth != depth) {
+		fprintf(stderr, "# tree depth %d, want %d\n", info.max_depth,
+			depth);
+		goto out;
+	}
+	while (!ext2fs_extent_get(h, op, &e)) {
+		op = EXT2_EXTENT_NEXT;
+		if (!(e.e_flags & EXT2_EXTENT_FLAGS_LEAF) ||
+		    (e.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
+			continue;
+		if (i >= n || e.e_lblk != want[i].lblk ||
+		    e.e_len != want[i].len ||
+		    !(e.e_flags & EXT2_EXTENT_FLAGS_UNINIT) != want[i].written ||
+		    (e.e_lblk < 256 && e.e_pblk != pblk0 + e.e_lblk)) {
+			fprintf(stderr,
+				"# extent %u: %llu+%u %s at %llu unexpected\n",
+				i, (unsigned long long)e.e_lblk, e.e_len,
+				(e.e_flags & EXT2_EXTENT_FLAGS_UNINIT) ?
+				"unwritten" : "written",
+				(unsigned long long)e.e_pblk);
+			goto out;
+		}
+		i++;
+	}
+	if (i != n) {
+		fprintf(stderr, "# %u extents, want %u\n", i, n);
+		goto out;
+	}
+	rc = 0;
+out:
+	ext2fs_extent_free(h);
+	return rc;
+}
+
+/*
+ * fallocate(0, 1 MiB) and (2 MiB + 100, 10 KiB) on ext4, 4 KiB blocks:
+ * unwritten blocks 0-255 and 512-514 in file name, i_size set.
+ */
+static ext2_ino_t prealloc_like_test_fallocate(ext2_filsys fs,
+					       const char *name,
+					       struct ext2_inode_large *inode,
+					       blk64_t *pblk0)
+{
+	ext2_ino_t ino = lookup(fs, name);
+	struct f2_run r;
+
+	if (!ino ||
+	    ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
+				   sizeof(*inode)) ||
+	    f2_alloc_unwritten(fs, ino, inode, 0, 256) ||
+	    f2_alloc_unwritten(fs, ino, inode, 512, 3) ||
+	    set_size(fs, ino, inode, 2 * 1048576 + 100 + 10 * 1024) ||
+	    f2_map_run(fs, ino, inode, 0, 256, &r) ||
+	    r.type != FUSE_IOMAP_TYPE_UNWRITTEN || r.len != 256)
+		return 0;
+	*pblk0 = r.pblk;
+	return ino;
+}
+
+#define WANT_TREE(fs, ino, inode, pblk0, depth, ...)			\
+	({								\
+		const struct want_extent w_[] = { __VA_ARGS__ };	\
+		check_tree(fs, ino, inode, pblk0, w_,			\
+			   ARRAY_SIZE(w_), depth);			\
+	})
+
+/*
+ * A 9000-byte write at 300 KiB + 5 into that preallocated space reaches
+ * fuse2fs as two requests, the partial first block alone: blocks 75,
+ * then 76-77 (test_fallocate's preallocate_extends_size).  ext4 splits
+ * the unwritten extent once and then moves the boundary into the
+ * contiguous written extent on its left; it never needs a fifth extent,
+ * so the tree stays in the inode (depth 0) and i_blocks counts only the
+ * 259 data blocks.  The same from right to left moves the boundary into
+ * the written extent on the right.  Converting the rest merges it all.
+ */
+TEST_F(img, convert_adjacent_pieces_like_ext4)
+{
+	struct ext2_inode_large inode;
+	const blk64_t units = 259 * 8;
+	blk64_t pblk0;
+	ext2_filsys fs;
+	ext2_ino_t ino;
+	struct gt g;
+
+	ASSERT_EQ(0, debugfs_script(self->image,
+				    "write /dev/null ltr\n"
+				    "write /dev/null rtl\n"));
+	fs = open_fs(self->image, true);
+	ASSERT_NE(NULL, fs);
+
+	ino = prealloc_like_test_fallocate(fs, "ltr", &inode, &pblk0);
+	ASSERT_NE(0, ino);
+	ASSERT_EQ(0, WANT_TREE(fs, ino, &inode, pblk0, 0,
+			       { 0, 256, false }, { 512, 3, false }));
+	ASSERT_EQ(units, ext2fs_get_stat_i_blocks(fs,
+						  (struct ext2_inode *)&inode));
+	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 75, 76));
+	ASSERT_EQ(0, WANT_TREE(fs, ino, &inode, pblk0, 0,
+			       { 0, 75, false }, { 75, 1, true },
+			       { 76, 180, false }, { 512, 3, false }));
+	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 76, 78));
+	EXPECT_EQ(0, WANT_TREE(fs, ino, &inode, pblk0, 0,
+			       { 0, 75, false }, { 75, 3, true },
+			       { 78, 178, false }, { 512, 3, false }));
+	EXPECT_EQ(units, ext2fs_get_stat_i_blocks(fs,
+						  (struct ext2_inode *)&inode));
+	/* The rest of the extent, then its start: one written extent. */
+	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 78, 256));
+	EXPECT_EQ(0, WANT_TREE(fs, ino, &inode, pblk0, 0,
+			       { 0, 75, false }, { 75, 181, true },
+			       { 512, 3, false }));
+	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 0, 75));
+	EXPECT_EQ(0, WANT_TREE(fs, ino, &inode, pblk0, 0,
+			       { 0, 256, true }, { 512, 3, false }));
+	EXPECT_EQ(units, ext2fs_get_stat_i_blocks(fs,
+						  (struct ext2_inode *)&inode));
+
+	ino = prealloc_like_test_fallocate(fs, "rtl", &inode, &pblk0);
+	ASSERT_NE(0, ino);
+	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 77, 78));
+	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 75, 77));
+	EXPECT_EQ(0, WANT_TREE(fs, ino, &inode, pblk0, 0,
+			       { 0, 75, false }, { 75, 3, true },
+			       { 78, 178, false }, { 512, 3, false }));
+	EXPECT_EQ(units, ext2fs_get_stat_i_blocks(fs,
+						  (struct ext2_inode *)&inode));
+	/* One range over the written extent and its unwritten neighbours. */
+	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 70, 80));
+	EXPECT_EQ(0, WANT_TREE(fs, ino, &inode, pblk0, 0,
+			       { 0, 70, false }, { 70, 10, true },
+			       { 80, 176, false }, { 512, 3, false }));
+	ASSERT_EQ(0, ext2fs_close_free(&fs));
+
+	/* debugfs reads the same tree from the image. */
+	ASSERT_EQ(0, gt_load(self->image, "rtl", 600, &g));
+	EXPECT_EQ(4, g.nextents);
+	EXPECT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, g.type[69]);
+	EXPECT_EQ(FUSE_IOMAP_TYPE_MAPPED, g.type[70]);
+	EXPECT_EQ(FUSE_IOMAP_TYPE_MAPPED, g.type[79]);
+	EXPECT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, g.type[80]);
+	gt_free(&g);
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
 TEST_HARNESS_MAIN
