@@ -35,6 +35,7 @@ enum hostile_attr_kind {
 	HOSTILE_BLKSIZE_BIG,			/* block size above PAGE_SIZE */
 	HOSTILE_ENOSYS,				/* BEGIN answers ENOSYS */
 	HOSTILE_FLIP,	/* iomap until "flip_now" is looked up, then classic */
+	HOSTILE_IOEND_FAIL,	/* unwritten blocks; IOEND answers EIO */
 	HOSTILE_NR_FILES
 };
 
@@ -46,6 +47,7 @@ static const char *const hostile_kinds[HOSTILE_NR_FILES] = {
 	"file_overflow", "dev_overflow", "misaligned", "bad_type",
 	"bad_device", "bad_flags", "hole_write", "hole_addr", "inline_direct",
 	"ino_zero", "blksize_odd", "blksize_big", "enosys", "flip",
+	"ioend_fail",
 };
 
 /* Where "good" lives on the device, and what the classic path returns. */

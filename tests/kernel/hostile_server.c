@@ -328,6 +328,9 @@ static void hs_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		map.addr = kind == HOSTILE_HOLE_ADDR ? HOSTILE_DEV_OFF :
 			   FUSE_IOMAP_NULL_ADDR;
 		break;
+	case HOSTILE_IOEND_FAIL:
+		map.type = FUSE_IOMAP_TYPE_UNWRITTEN;
+		break;
 	case HOSTILE_INLINE_DIRECT:
 		map.type = FUSE_IOMAP_TYPE_INLINE;
 		map.length = BLOCK;
@@ -349,9 +352,11 @@ static void hs_end(fuse_iomap_req_t req, fuse_ino_t nodeid,
 static void hs_ioend(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		     const struct fuse_iomap_ioend_in *in)
 {
-	(void)nodeid;
 	(void)in;
-	fuse_iomap_reply_ioend(req, FILE_SIZE);
+	if (kind_of(nodeid) == HOSTILE_IOEND_FAIL)
+		fuse_iomap_reply_err(req, EIO);
+	else
+		fuse_iomap_reply_ioend(req, FILE_SIZE);
 }
 
 static const struct fuse_iomap_ops hs_iomap_ops = {

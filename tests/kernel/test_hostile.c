@@ -228,6 +228,29 @@ TEST_F(hostile, live_flip_applies_at_next_instantiation)
 	close(fd);
 }
 
+/*
+ * A write into unwritten blocks whose conversion the server fails
+ * (IOEND answered EIO): the writer gets EIO, and so does fsync.
+ */
+TEST_F(hostile, failed_ioend_reports_eio)
+{
+	const char *file = kt_path(&self->srv,
+				   hostile_kinds[HOSTILE_IOEND_FAIL]);
+	int fd;
+
+	fd = open(file, O_RDWR | O_DIRECT);
+	ASSERT_LE(0, fd);
+	kt_fill(self->buf, 65536, 0, 8);
+	EXPECT_EQ(-1, pwrite(fd, self->buf, 65536, 0));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(-1, fsync(fd));
+	EXPECT_EQ(EIO, errno);
+	close(fd);
+	/* unwritten blocks read as zeroes, converted or not */
+	EXPECT_EQ(0, kt_direct_pread(file, self->buf, 65536, 0));
+	EXPECT_TRUE(kt_is_zero(self->buf, 65536));
+}
+
 /* Registration refuses what the kernel must not write through. */
 TEST_F(hostile, registration_errors)
 {
