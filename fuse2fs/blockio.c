@@ -241,3 +241,99 @@ out_inode:
 		err = EXT2_ET_INODE_TABLE_WRITE;
 	return f2_errno(err);
 }
+
+/*
+ * Drop every mapping of an extent file at or after logical block end.
+ * Not ext2fs_punch(): 1.47.0's refuses to free a range that ends at the
+ * filesystem's last block, which is where a file that filled the disk
+ * ends, so a full disk could not be made emptier by truncation.
+ */
+static errcode_t f2_extent_truncate(ext2_filsys fs, ext2_ino_t ino,
+				    struct ext2_inode_large *inode,
+				    blk64_t end)
+{
+	struct ext2_inode *raw = (struct ext2_inode *)inode;
+	struct ext2fs_extent e;
+	ext2_extent_handle_t h;
+	blk64_t keep;
+	errcode_t err;
+
+	err = ext2fs_extent_open2(fs, ino, raw, &h);
+	if (err)
+		return err;
+	for (;;) {
+		struct ext2_extent_info info;
+
+		err = ext2fs_extent_get(h, EXT2_EXTENT_LAST_LEAF, &e);
+		/* An emptied tree leaves the handle on an empty root. */
+		if (!err)
+			err = ext2fs_extent_get_info(h, &info);
+		if ((!err && !info.num_entries) ||
+		    err == EXT2_ET_EXTENT_NO_NEXT ||
+		    err == EXT2_ET_NO_CURRENT_NODE) {
+			err = 0;
+			break;
+		}
+		if (err || !e.e_len || e.e_lblk + e.e_len <= end)
+			break;
+		keep = e.e_lblk < end ? end - e.e_lblk : 0;
+		ext2fs_block_alloc_stats_range(fs, e.e_pblk + keep,
+					       e.e_len - keep, -1);
+		err = ext2fs_iblk_sub_blocks(fs, raw, e.e_len - keep);
+		if (err)
+			break;
+		if (keep) {
+			e.e_len = keep;
+			err = ext2fs_extent_replace(h, 0, &e);
+			break;
+		}
+		/* Emptied index blocks are freed by the delete itself. */
+		err = ext2fs_extent_delete(h, 0);
+		if (err)
+			break;
+	}
+	ext2fs_extent_free(h);
+	return err;
+}
+
+int f2_block_truncate(struct fuse2fs *f2, ext2_ino_t ino,
+		      struct ext2_inode_large *inode, uint64_t size)
+{
+	ext2_filsys fs = f2->fs;
+	unsigned int bs = fs->blocksize;
+	blk64_t end = (size + bs - 1) / bs;
+	struct f2_run run;
+	errcode_t err = 0;
+	char *buf;
+
+	if (size < EXT2_I_SIZE(inode)) {
+		/* What lies past the new end must read back as zeroes. */
+		if (size % bs) {
+			err = f2_map_run(fs, ino, inode, size / bs, end, &run);
+			if (!err && run.type == FUSE_IOMAP_TYPE_MAPPED) {
+				buf = malloc(bs);
+				if (!buf)
+					return ENOMEM;
+				err = io_channel_read_blk64(fs->io, run.pblk, 1,
+							    buf);
+				if (!err) {
+					memset(buf + size % bs, 0,
+					       bs - size % bs);
+					err = io_channel_write_blk64(fs->io,
+								     run.pblk,
+								     1, buf);
+				}
+				free(buf);
+			}
+		}
+		if (!err)
+			err = f2_extent_truncate(fs, ino, inode, end);
+	}
+	if (!err)
+		err = ext2fs_inode_size_set(fs, (struct ext2_inode *)inode,
+					    size);
+	/* Blocks may be gone even after an error: record the inode. */
+	if (f2_write_inode(f2, ino, inode) && !err)
+		err = EXT2_ET_INODE_TABLE_WRITE;
+	return f2_errno(err);
+}

@@ -49,6 +49,8 @@ int f2_truncate(struct fuse2fs *f2, ext2_ino_t ino, uint64_t size)
 		if (ret != EAGAIN)
 			return ret;
 	}
+	if (inode.i_flags & EXT4_EXTENTS_FL)
+		return f2_block_truncate(f2, ino, &inode, size);
 	/* Zeroes the tail of the last block and frees what lies beyond. */
 	err = ext2fs_file_open2(f2->fs, ino, (struct ext2_inode *)&inode,
 				EXT2_FILE_WRITE, &file);

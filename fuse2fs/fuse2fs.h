@@ -254,6 +254,9 @@ int f2_block_read(struct fuse2fs *f2, ext2_ino_t ino,
 int f2_block_write(struct fuse2fs *f2, ext2_ino_t ino,
 		   struct ext2_inode_large *inode, const char *data,
 		   size_t size, off_t off);
+/* Change an extent file's size, freeing what lies past it; writes *inode. */
+int f2_block_truncate(struct fuse2fs *f2, ext2_ino_t ino,
+		      struct ext2_inode_large *inode, uint64_t size);
 /* fallocate.c */
 void f2_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		     off_t length, struct fuse_file_info *fi);
