@@ -29,7 +29,10 @@ usage: $0 [options] [RESULTS_DIR]
   --modes LIST       comma list of ext4,classic,iomap (default: all)
   --runner PATH      the kernel work's guest runner (default
                      ../kernel/scripts/run-uml.sh)
-  --uml LINUX        this UML kernel instead of build-uml.sh's
+  --uml LINUX        this UML kernel instead of building one
+  --test-kernel      the test kernel of kernel/scripts/build-uml.sh as is;
+                     by default the same series is built without the
+                     debug options (lockdep...) that slow IO down
   --mem SIZE         guest memory (default 2G)
   --img-size SIZE    scratch image (default 2G; quick 512M)
   --size SIZE        fio file size (default 1G; quick 64M)
@@ -49,6 +52,7 @@ MEM=2G
 IMG_SIZE="" SIZE="" RUNTIME=""
 TIMEOUT=1200
 REPEAT=1
+TEST_KERNEL=""
 KEEP=""
 OUT=""
 
@@ -59,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--modes) MODES=$2; shift ;;
 	--runner) RUNNER=$2; shift ;;
 	--uml) UML=$2; shift ;;
+	--test-kernel) TEST_KERNEL=1 ;;
 	--mem) MEM=$2; shift ;;
 	--img-size) IMG_SIZE=$2; shift ;;
 	--size) SIZE=$2; shift ;;
@@ -87,12 +92,47 @@ OURS=$(cd "$(dirname "$OURS")" && pwd)/$(basename "$OURS")
 [ -n "$RUNNER" ] || RUNNER=$BENCH_SRCDIR/../kernel/scripts/run-uml.sh
 [ -x "$RUNNER" ] || [ -f "$RUNNER" ] ||
 	bench_die "no guest runner at $RUNNER (the kernel work's run-uml.sh; --runner PATH)"
+KDIR=$(cd "$(dirname "$RUNNER")/.." && pwd)
+
+# Debug options in the test kernel's config fragment that cost time on
+# every IO (lockdep above all): right for tests, wrong for numbers.
+DEBUG_CONFIG='^CONFIG_(PROVE_LOCKING|DEBUG_LOCK_ALLOC|LOCKDEP|LOCK_STAT|DEBUG_ATOMIC_SLEEP|KASAN|UBSAN|DEBUG_PAGEALLOC|DEBUG_OBJECTS|DEBUG_KMEMLEAK|PROVE_RCU)='
+
+# The kernel work's build-uml.sh run on a copy of kernel/ whose config
+# fragment lacks those options, with its own cache (so the test kernel's
+# cache is untouched) sharing the compiler cache (so only what the
+# options change is recompiled).  Its cache key covers the series, so a
+# rerun with the same series builds nothing.
+build_bench_kernel()
+{
+	local cache=${FUSE_IOMAP_BENCH_CACHE:-/var/cache/fuse-iomap-bench}
+	local testcache=${FUSE_IOMAP_CACHE:-/var/cache/fuse-iomap}
+	local copy=$cache/kernel-src
+
+	mkdir -p "$cache" || return 1
+	if [ ! -e "$cache/ccache" ] && [ -d "$testcache/ccache" ]; then
+		ln -s "$testcache/ccache" "$cache/ccache"
+	fi
+	rm -rf "$copy" && mkdir -p "$copy" &&
+	cp -r "$KDIR/patches" "$KDIR/uml-patches" "$KDIR/scripts" "$copy/" &&
+	grep -v -E "$DEBUG_CONFIG" "$KDIR/uml.config" > "$copy/uml.config" ||
+		return 1
+	FUSE_IOMAP_CACHE=$cache sh "$copy/scripts/build-uml.sh"
+}
+
 if [ -z "$UML" ]; then
-	# Build the patched kernel (or find it in the cache) before the timed
-	# guest run: a first build takes minutes.
-	BUILDER=$(dirname "$RUNNER")/build-uml.sh
-	bench_log "finding or building the UML kernel ($BUILDER)"
-	UML=$(sh "$BUILDER") || bench_die "building the UML kernel failed"
+	# Build the kernel (or find it in the cache) before the timed guest
+	# run: a first build takes minutes.
+	if [ -n "$TEST_KERNEL" ] ||
+	   ! grep -q -E "$DEBUG_CONFIG" "$KDIR/uml.config"; then
+		bench_log "finding or building the test UML kernel ($KDIR/scripts/build-uml.sh)"
+		UML=$(sh "$KDIR/scripts/build-uml.sh") ||
+			bench_die "building the UML kernel failed"
+	else
+		bench_log "finding or building the UML kernel without debug options ($(grep -E -o "$DEBUG_CONFIG" "$KDIR/uml.config" | tr -d '=' | tr '\n' ' '))"
+		UML=$(build_bench_kernel) ||
+			bench_die "building the bench UML kernel failed"
+	fi
 fi
 [ -x "$UML" ] || bench_die "no UML kernel at $UML"
 
@@ -127,6 +167,8 @@ truncate -s "$IMG_SIZE" "$IMG" || bench_die "cannot make $IMG"
 	echo "ours=$OURS"
 	echo "runner=$RUNNER"
 	echo "uml=$UML"
+	[ -f "$(dirname "$UML")/config" ] &&
+		echo "uml_lockdep=$(grep -c '^CONFIG_PROVE_LOCKING=y' "$(dirname "$UML")/config")"
 	echo "scratch_img_size=$IMG_SIZE"
 } > "$OUT/run.txt"
 
