@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -417,6 +418,31 @@ static int f2_close_fs(struct fuse2fs *f2)
 	return 0;
 }
 
+/* Once detached, what would go to stderr goes to syslog instead. */
+static ssize_t f2_syslog_write(void *cookie, const char *buf, size_t size)
+{
+	int len = size > INT_MAX ? INT_MAX : (int)size;
+
+	while (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len)
+		syslog(LOG_ERR, "%.*s", len, buf);
+	return size;
+}
+
+static void f2_log_to_syslog(void)
+{
+	cookie_io_functions_t io = { .write = f2_syslog_write };
+	FILE *f;
+
+	openlog("fuse2fs", LOG_PID, LOG_DAEMON);
+	f = fopencookie(NULL, "w", io);
+	if (!f)
+		return;
+	setvbuf(f, NULL, _IOLBF, 0);
+	stderr = f;
+}
+
 /* Tell the parent waiting in f2_daemonize() how the mount went. */
 static void f2_report_status(struct fuse2fs *f2, char status)
 {
@@ -437,6 +463,7 @@ static void f2_report_status(struct fuse2fs *f2, char status)
 		if (fd > STDERR_FILENO)
 			close(fd);
 	}
+	f2_log_to_syslog();
 }
 
 /*
@@ -529,7 +556,19 @@ void f2_op_init(void *userdata, struct fuse_conn_info *conn)
 		fuse_session_exit(f2->se);
 	}
 	/* iomap=auto's one-line fallback notice is f2_iomap_negotiated()'s. */
-	/* A failure is reported once the mount is gone (f2_serve()). */
+	/*
+	 * Success is reported by f2_negotiated(), after the iomap side has
+	 * said what it does; a failure once the mount is gone (f2_serve()).
+	 */
+}
+
+/* After the INIT reply: the iomap side first, then release the caller. */
+static void f2_negotiated(void *userdata, bool iomap)
+{
+	struct fuse2fs *f2 = userdata;
+
+	if (f2_iomap_ops.negotiated)
+		f2_iomap_ops.negotiated(userdata, iomap);
 	if (!f2->init_failed)
 		f2_report_status(f2, 0);
 }
@@ -567,6 +606,7 @@ static int f2_add_fsname(struct fuse_args *args, const char *device)
 
 static int f2_serve(struct fuse2fs *f2, struct fuse_args *args)
 {
+	static struct fuse_iomap_ops iomap_ops;
 	int ret = 1;
 
 	f2->se = fuse_session_new(args, &f2_ops, sizeof(f2_ops), f2);
@@ -580,7 +620,9 @@ static int f2_serve(struct fuse2fs *f2, struct fuse_args *args)
 		goto out_close;
 	if (fuse_set_signal_handlers(f2->se))
 		goto out_close;
-	f2->iomap = fuse_iomap_session_new(f2->se, &f2_iomap_ops, f2);
+	iomap_ops = f2_iomap_ops;
+	iomap_ops.negotiated = f2_negotiated;
+	f2->iomap = fuse_iomap_session_new(f2->se, &iomap_ops, f2);
 	if (!f2->iomap) {
 		fprintf(stderr, "fuse2fs: starting the session: %s\n",
 			strerror(errno));
