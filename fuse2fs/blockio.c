@@ -121,9 +121,9 @@ int f2_block_read(struct fuse2fs *f2, ext2_ino_t ino,
  * starts before the file's first extent is filled all the way up to that
  * extent, so one small write below a far block allocated the whole gap.
  */
-static errcode_t f2_alloc_holes(ext2_filsys fs, ext2_ino_t ino,
-				struct ext2_inode_large *inode, blk64_t lblk,
-				blk64_t end)
+errcode_t f2_alloc_holes(ext2_filsys fs, ext2_ino_t ino,
+			 struct ext2_inode_large *inode, blk64_t lblk,
+			 blk64_t end)
 {
 	ext2_extent_handle_t h = NULL;
 	blk64_t pblk, plen, i, goal;

@@ -254,6 +254,15 @@ int f2_block_read(struct fuse2fs *f2, ext2_ino_t ino,
 int f2_block_write(struct fuse2fs *f2, ext2_ino_t ino,
 		   struct ext2_inode_large *inode, const char *data,
 		   size_t size, off_t off);
+/*
+ * Give exactly the holes of logical blocks [lblk, end) of an extent file
+ * new unwritten blocks (ext2fs_fallocate() in 1.47.0 fills from lblk up
+ * to the first extent when lblk lies before it).  Updates *inode (blocks,
+ * extent root) without writing it.
+ */
+errcode_t f2_alloc_holes(ext2_filsys fs, ext2_ino_t ino,
+			 struct ext2_inode_large *inode, blk64_t lblk,
+			 blk64_t end);
 /* Change an extent file's size, freeing what lies past it; writes *inode. */
 int f2_block_truncate(struct fuse2fs *f2, ext2_ino_t ino,
 		      struct ext2_inode_large *inode, uint64_t size);
