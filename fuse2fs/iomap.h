@@ -98,7 +98,11 @@ errcode_t f2_alloc_unwritten(ext2_filsys fs, ext2_ino_t ino,
 			     blk64_t len);
 /*
  * Mark the unwritten blocks in [lblk, end) written, merging with written
- * neighbours that are contiguous.  Updates *inode without writing it.
+ * neighbours that are contiguous, never using more extents on the way
+ * than at the end, and moving a one-leaf tree that fits back into the
+ * inode, as ext4 does.  Updates *inode; like libext2fs's extent code it
+ * writes the small inode when the extent root changes, so the caller
+ * still writes the full inode afterwards.
  */
 errcode_t f2_convert_written(ext2_filsys fs, ext2_ino_t ino,
 			     struct ext2_inode_large *inode, blk64_t lblk,

@@ -8,6 +8,7 @@
  * inode when the root changes); the caller writes the full inode last.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "iomap.h"
 
@@ -416,6 +417,64 @@ static errcode_t convert_range(ext2_extent_handle_t h, blk64_t lblk,
 	return 0;
 }
 
+/*
+ * ext4 moves a depth-1 tree whose root points at one leaf back into the
+ * inode when that leaf's extents fit in the inode's slots, and frees the
+ * leaf block (ext4_ext_try_to_merge_up, tried after conversions).  Doing
+ * the same keeps the tree shape and i_blocks equal to ext4's once the
+ * pieces of a fragmented preallocation are written back together.  Runs
+ * with no extent handle open: it edits inode->i_block directly and, as
+ * the handle does when it changes the root, writes the small inode.
+ */
+static errcode_t collapse_into_inode(ext2_filsys fs, ext2_ino_t ino,
+				     struct ext2_inode_large *inode)
+{
+	struct ext3_extent_header *root, *leaf;
+	struct ext3_extent_idx *idx;
+	unsigned int n, slots;
+	errcode_t err;
+	blk64_t blk;
+	char *buf;
+
+	root = (struct ext3_extent_header *)inode->i_block;
+	if (ext2fs_le16_to_cpu(root->eh_magic) != EXT3_EXT_MAGIC ||
+	    ext2fs_le16_to_cpu(root->eh_depth) != 1 ||
+	    ext2fs_le16_to_cpu(root->eh_entries) != 1)
+		return 0;
+	slots = (sizeof(inode->i_block) - sizeof(*root)) /
+		sizeof(struct ext3_extent);
+	idx = EXT_FIRST_INDEX(root);
+	blk = ext2fs_le32_to_cpu(idx->ei_leaf) |
+	      (blk64_t)ext2fs_le16_to_cpu(idx->ei_leaf_hi) << 32;
+
+	err = ext2fs_get_mem(fs->blocksize, &buf);
+	if (err)
+		return err;
+	err = io_channel_read_blk64(fs->io, blk, 1, buf);
+	if (err)
+		goto out;
+	leaf = (struct ext3_extent_header *)buf;
+	n = ext2fs_le16_to_cpu(leaf->eh_entries);
+	if (ext2fs_le16_to_cpu(leaf->eh_magic) != EXT3_EXT_MAGIC ||
+	    leaf->eh_depth) {
+		err = EXT2_ET_EXTENT_HEADER_BAD;
+		goto out;
+	}
+	if (!n || n > slots)
+		goto out;
+	memcpy(EXT_FIRST_EXTENT(root), EXT_FIRST_EXTENT(leaf),
+	       n * sizeof(struct ext3_extent));
+	root->eh_entries = leaf->eh_entries;
+	root->eh_depth = 0;
+	ext2fs_block_alloc_stats2(fs, blk, -1);
+	err = ext2fs_iblk_sub_blocks(fs, (struct ext2_inode *)inode, 1);
+	if (!err)
+		err = ext2fs_write_inode(fs, ino, (struct ext2_inode *)inode);
+out:
+	ext2fs_free_mem(&buf);
+	return err;
+}
+
 errcode_t f2_convert_written(ext2_filsys fs, ext2_ino_t ino,
 			     struct ext2_inode_large *inode, blk64_t lblk,
 			     blk64_t end)
@@ -432,5 +491,7 @@ errcode_t f2_convert_written(ext2_filsys fs, ext2_ino_t ino,
 		return err;
 	err = convert_range(h, lblk, end);
 	ext2fs_extent_free(h);
-	return err;
+	if (err)
+		return err;
+	return collapse_into_inode(fs, ino, inode);
 }

@@ -700,4 +700,58 @@ TEST_F(img, convert_adjacent_pieces_like_ext4)
 	ASSERT_EQ(0, tfs_fsck(self->image));
 }
 
+/*
+ * Three single blocks written in the middle of 256 preallocated ones make
+ * seven extents: the tree needs a leaf block (depth 1, one more block in
+ * i_blocks), on ext4 too.  Writing the gaps between them leaves three
+ * extents, and ext4 then moves the leaf back into the inode and frees
+ * the block; so must we.  The rest merges into one extent.
+ */
+TEST_F(img, converted_fragments_move_back_into_the_inode)
+{
+	struct ext2_inode_large inode;
+	blk64_t pblk0, free0;
+	ext2_filsys fs;
+	ext2_ino_t ino;
+	struct gt g;
+
+	ASSERT_EQ(0, debugfs_script(self->image, "write /dev/null frag\n"));
+	fs = open_fs(self->image, true);
+	ASSERT_NE(NULL, fs);
+	ino = prealloc_like_test_fallocate(fs, "frag", &inode, &pblk0);
+	ASSERT_NE(0, ino);
+	free0 = ext2fs_free_blocks_count(fs->super);
+	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 10, 11));
+	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 30, 31));
+	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 50, 51));
+	ASSERT_EQ(0, WANT_TREE(fs, ino, &inode, pblk0, 1,
+			       { 0, 10, false }, { 10, 1, true },
+			       { 11, 19, false }, { 30, 1, true },
+			       { 31, 19, false }, { 50, 1, true },
+			       { 51, 205, false }, { 512, 3, false }));
+	ASSERT_EQ(260 * 8, ext2fs_get_stat_i_blocks(fs,
+						    (struct ext2_inode *)&inode));
+	ASSERT_EQ(free0 - 1, ext2fs_free_blocks_count(fs->super));
+
+	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 11, 50));
+	EXPECT_EQ(0, WANT_TREE(fs, ino, &inode, pblk0, 0,
+			       { 0, 10, false }, { 10, 41, true },
+			       { 51, 205, false }, { 512, 3, false }));
+	EXPECT_EQ(259 * 8, ext2fs_get_stat_i_blocks(fs,
+						    (struct ext2_inode *)&inode));
+	EXPECT_EQ(free0, ext2fs_free_blocks_count(fs->super));
+	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 0, 256));
+	EXPECT_EQ(0, WANT_TREE(fs, ino, &inode, pblk0, 0,
+			       { 0, 256, true }, { 512, 3, false }));
+	ASSERT_EQ(0, ext2fs_close_free(&fs));
+
+	/* The image agrees: two extents, e2fsck finds the leaf free. */
+	ASSERT_EQ(0, gt_load(self->image, "frag", 600, &g));
+	EXPECT_EQ(2, g.nextents);
+	EXPECT_EQ(FUSE_IOMAP_TYPE_MAPPED, g.type[255]);
+	EXPECT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, g.type[512]);
+	gt_free(&g);
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
 TEST_HARNESS_MAIN
