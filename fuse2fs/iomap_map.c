@@ -205,19 +205,29 @@ static errcode_t merge_neighbours(ext2_extent_handle_t h,
 	return 0;
 }
 
-/* Replace the current extent by head and insert tail right after it. */
+/*
+ * Replace the current extent, whole, by head and insert tail right after
+ * it.  The insert needs a new tree block when the leaf is full; if that
+ * fails (ENOSPC on a full disk), put whole back so that no block drops
+ * out of the tree while still counted in the bitmaps and i_blocks.
+ */
 static errcode_t split_extent(ext2_extent_handle_t h,
+			      const struct ext2fs_extent *whole,
 			      struct ext2fs_extent *head,
 			      struct ext2fs_extent *tail)
 {
+	struct ext2fs_extent back = *whole;
 	errcode_t err;
 
 	err = ext2fs_extent_replace(h, 0, head);
 	if (err)
 		return err;
 	err = ext2fs_extent_insert(h, EXT2_EXTENT_INSERT_AFTER, tail);
-	if (err)
+	if (err) {
+		if (!ext2fs_extent_goto2(h, 0, whole->e_lblk))
+			ext2fs_extent_replace(h, 0, &back);
 		return err;
+	}
 	return ext2fs_extent_fix_parents(h);
 }
 
@@ -370,7 +380,7 @@ static errcode_t convert_unwritten(ext2_extent_handle_t h,
 		tail.e_len = e.e_len - head.e_len;
 		if (end == e_end)
 			tail.e_flags &= ~EXT2_EXTENT_FLAGS_UNINIT;
-		err = split_extent(h, &head, &tail);
+		err = split_extent(h, &e, &head, &tail);
 		if (err || end == e_end)
 			return err;
 		/* The middle: its start is now the tail's start. */
@@ -378,6 +388,7 @@ static errcode_t convert_unwritten(ext2_extent_handle_t h,
 		if (err)
 			return err;
 		head = tail;
+		e = tail;
 	}
 	/* Keep the part after end unwritten. */
 	head.e_len = end - head.e_lblk;
@@ -386,7 +397,7 @@ static errcode_t convert_unwritten(ext2_extent_handle_t h,
 	tail.e_pblk = e.e_pblk + (end - e.e_lblk);
 	tail.e_len = e_end - end;
 	tail.e_flags = e.e_flags;
-	return split_extent(h, &head, &tail);
+	return split_extent(h, &e, &head, &tail);
 }
 
 static errcode_t convert_range(ext2_extent_handle_t h, blk64_t lblk,

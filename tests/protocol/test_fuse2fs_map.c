@@ -754,4 +754,69 @@ TEST_F(img, converted_fragments_move_back_into_the_inode)
 	ASSERT_EQ(0, tfs_fsck(self->image));
 }
 
+/*
+ * Writing into preallocated space must work on a full filesystem: that
+ * is what fallocate is for.  The two requests of one write (blocks 75,
+ * then 76-77) need no new block when the second one moves the boundary
+ * of the written extent; a transient fifth extent would need a leaf
+ * block and fail with ENOSPC, even if the tree collapsed right after.
+ * Conversions that do need a block fail cleanly.
+ */
+TEST_F(img, adjacent_pieces_convert_on_a_full_fs)
+{
+	struct ext2_inode_large inode;
+	blk64_t pblk0, *taken, n = 0, cap, b;
+	ext2_filsys fs;
+	ext2_ino_t ino;
+
+	ASSERT_EQ(0, debugfs_script(self->image, "write /dev/null full\n"));
+	fs = open_fs(self->image, true);
+	ASSERT_NE(NULL, fs);
+	ino = prealloc_like_test_fallocate(fs, "full", &inode, &pblk0);
+	ASSERT_NE(0, ino);
+	/* Take every free block, and give them back before closing. */
+	cap = ext2fs_free_blocks_count(fs->super);
+	taken = calloc(cap + 1, sizeof(*taken));
+	ASSERT_NE(NULL, taken);
+	while (n < cap && !ext2fs_new_block2(fs, 0, NULL, &b)) {
+		ext2fs_block_alloc_stats2(fs, b, 1);
+		taken[n++] = b;
+	}
+	EXPECT_EQ(0, ext2fs_free_blocks_count(fs->super));
+
+	EXPECT_EQ(0, f2_convert_written(fs, ino, &inode, 75, 76));
+	EXPECT_EQ(0, f2_convert_written(fs, ino, &inode, 76, 78));
+	EXPECT_EQ(0, WANT_TREE(fs, ino, &inode, pblk0, 0,
+			       { 0, 75, false }, { 75, 3, true },
+			       { 78, 178, false }, { 512, 3, false }));
+	/* Right to left into the same written extent. */
+	EXPECT_EQ(0, f2_convert_written(fs, ino, &inode, 73, 75));
+	EXPECT_EQ(0, WANT_TREE(fs, ino, &inode, pblk0, 0,
+			       { 0, 73, false }, { 73, 5, true },
+			       { 78, 178, false }, { 512, 3, false }));
+	EXPECT_EQ(259 * 8, ext2fs_get_stat_i_blocks(fs,
+						    (struct ext2_inode *)&inode));
+
+	/*
+	 * The inode's four slots are used: a split at the start, the end
+	 * or in the middle of an unwritten extent needs a leaf block.  It
+	 * fails and leaves the tree as it was, nothing lost or leaked.
+	 */
+	EXPECT_NE(0, f2_convert_written(fs, ino, &inode, 0, 1));
+	EXPECT_NE(0, f2_convert_written(fs, ino, &inode, 250, 256));
+	EXPECT_NE(0, f2_convert_written(fs, ino, &inode, 100, 101));
+	EXPECT_EQ(0, WANT_TREE(fs, ino, &inode, pblk0, 0,
+			       { 0, 73, false }, { 73, 5, true },
+			       { 78, 178, false }, { 512, 3, false }));
+	EXPECT_EQ(259 * 8, ext2fs_get_stat_i_blocks(fs,
+						    (struct ext2_inode *)&inode));
+	EXPECT_EQ(0, ext2fs_free_blocks_count(fs->super));
+
+	while (n)
+		ext2fs_block_alloc_stats2(fs, taken[--n], -1);
+	free(taken);
+	ASSERT_EQ(0, ext2fs_close_free(&fs));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
 TEST_HARNESS_MAIN
