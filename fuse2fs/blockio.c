@@ -116,65 +116,6 @@ int f2_block_read(struct fuse2fs *f2, ext2_ino_t ino,
 }
 
 /*
- * Give the holes in [lblk, end) of an extent file freshly allocated,
- * unwritten blocks.  Not ext2fs_fallocate(): in 1.47.0 a range that
- * starts before the file's first extent is filled all the way up to that
- * extent, so one small write below a far block allocated the whole gap.
- */
-errcode_t f2_alloc_holes(ext2_filsys fs, ext2_ino_t ino,
-			 struct ext2_inode_large *inode, blk64_t lblk,
-			 blk64_t end)
-{
-	ext2_extent_handle_t h = NULL;
-	blk64_t pblk, plen, i, goal;
-	struct f2_run run;
-	errcode_t err = 0;
-
-	while (lblk < end) {
-		err = f2_map_run(fs, ino, inode, lblk, end, &run);
-		if (!err && !run.len)
-			err = EXT2_ET_FILESYSTEM_CORRUPTED;
-		if (err)
-			break;
-		if (run.type != FUSE_IOMAP_TYPE_HOLE) {
-			lblk += run.len;
-			continue;
-		}
-		goal = ext2fs_find_inode_goal(fs, ino, (struct ext2_inode *)inode,
-					      lblk);
-		err = ext2fs_new_range(fs, 0, goal, run.len, NULL, &pblk,
-				       &plen);
-		if (err)
-			break;
-		if (plen > run.len)
-			plen = run.len;
-		ext2fs_block_alloc_stats_range(fs, pblk, plen, 1);
-		err = ext2fs_iblk_add_blocks(fs, (struct ext2_inode *)inode,
-					     plen);
-		if (!err)
-			err = ext2fs_extent_open2(fs, ino,
-						  (struct ext2_inode *)inode, &h);
-		/* Block by block: set_bmap merges each into its neighbour. */
-		for (i = 0; !err && i < plen; i++)
-			err = ext2fs_extent_set_bmap(h, lblk + i, pblk + i,
-						     EXT2_EXTENT_SET_BMAP_UNINIT);
-		if (h)
-			ext2fs_extent_free(h);
-		h = NULL;
-		if (err) {
-			/* Unmapped blocks go back; mapped ones stay the file's. */
-			ext2fs_block_alloc_stats_range(fs, pblk + i - !!i,
-						       plen - i + !!i, -1);
-			ext2fs_iblk_sub_blocks(fs, (struct ext2_inode *)inode,
-					       plen - i + !!i);
-			break;
-		}
-		lblk += plen;
-	}
-	return err;
-}
-
-/*
  * Write [off, off + size) of an extent file.  *inode is updated (blocks,
  * size) and written.
  */
