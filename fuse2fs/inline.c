@@ -140,17 +140,14 @@ static int f2_inline_expand(struct fuse2fs *f2, ext2_ino_t ino,
 }
 
 /*
- * Store [off, off + size) of an inline file.  Returns 0 when done inline,
- * or EAGAIN after moving the data into blocks: the caller then writes
- * through the block path with the reread *inode.
+ * Give an inline file nsize bytes, with size bytes of data copied in at
+ * off: the shared tail of f2_inline_write() and f2_inline_truncate().
+ * Returns like them.
  */
-int f2_inline_write(struct fuse2fs *f2, ext2_ino_t ino,
-		    struct ext2_inode_large *inode, const char *data,
-		    size_t size, off_t off)
+static int f2_inline_store(struct fuse2fs *f2, ext2_ino_t ino,
+			   struct ext2_inode_large *inode, uint64_t nsize,
+			   const char *data, size_t size, off_t off)
 {
-	uint64_t isize = EXT2_I_SIZE(inode);
-	uint64_t end = (uint64_t)off + size;
-	uint64_t nsize = end > isize ? end : isize;
 	errcode_t err;
 	char *buf;
 	int ret;
@@ -160,7 +157,9 @@ int f2_inline_write(struct fuse2fs *f2, ext2_ino_t ino,
 	err = f2_inline_load(f2, ino, inode, nsize, &buf);
 	if (err)
 		return f2_errno(err);
-	memcpy(buf + off, data, size);
+	if (size)
+		memcpy(buf + off, data, size);
+	/* Shrinking: what was past the new end must read back as zeroes. */
 	err = ext2fs_inline_data_set(f2->fs, ino, (struct ext2_inode *)inode,
 				     buf, nsize);
 	free(buf);
@@ -181,36 +180,25 @@ expand:
 	return ret ? ret : EAGAIN;
 }
 
+/*
+ * Store [off, off + size) of an inline file.  Returns 0 when done inline,
+ * or EAGAIN after moving the data into blocks: the caller then writes
+ * through the block path with the reread *inode.
+ */
+int f2_inline_write(struct fuse2fs *f2, ext2_ino_t ino,
+		    struct ext2_inode_large *inode, const char *data,
+		    size_t size, off_t off)
+{
+	uint64_t isize = EXT2_I_SIZE(inode);
+	uint64_t end = (uint64_t)off + size;
+
+	return f2_inline_store(f2, ino, inode, end > isize ? end : isize,
+			       data, size, off);
+}
+
 /* Truncate or extend an inline file; like f2_inline_write's return. */
 int f2_inline_truncate(struct fuse2fs *f2, ext2_ino_t ino,
 		       struct ext2_inode_large *inode, uint64_t size)
 {
-	errcode_t err;
-	char *buf;
-	int ret;
-
-	if (size >= f2->fs->blocksize)
-		goto expand;
-	err = f2_inline_load(f2, ino, inode, size, &buf);
-	if (err)
-		return f2_errno(err);
-	/* Shrinking: what was past the new end must read back as zeroes. */
-	err = ext2fs_inline_data_set(f2->fs, ino, (struct ext2_inode *)inode,
-				     buf, size);
-	free(buf);
-	if (err == EXT2_ET_INLINE_DATA_NO_SPACE)
-		goto expand;
-	if (err)
-		return f2_errno(err);
-	ret = f2_read_inode(f2, ino, inode);
-	if (ret)
-		return ret;
-	err = ext2fs_inode_size_set(f2->fs, (struct ext2_inode *)inode, size);
-	if (err)
-		return f2_errno(err);
-	return f2_write_inode(f2, ino, inode);
-
-expand:
-	ret = f2_inline_expand(f2, ino, inode);
-	return ret ? ret : EAGAIN;
+	return f2_inline_store(f2, ino, inode, size, NULL, 0, 0);
 }
