@@ -108,6 +108,16 @@ errcode_t f2_convert_written(ext2_filsys fs, ext2_ino_t ino,
 			     struct ext2_inode_large *inode, blk64_t lblk,
 			     blk64_t end);
 
+/*
+ * Free the unwritten blocks in [lblk, end): whole unwritten extents and
+ * the ends of those that cross lblk or end (an unwritten extent that
+ * covers both stays whole: cutting its middle out could need a tree
+ * block).  Written blocks stay.  Updates *inode like the calls above.
+ */
+errcode_t f2_free_unwritten(ext2_filsys fs, ext2_ino_t ino,
+			    struct ext2_inode_large *inode, blk64_t lblk,
+			    blk64_t end);
+
 /* Blocks allocated ahead of a write that extends the file. */
 #define F2_ALLOC_AHEAD_BYTES	(8ULL << 20)
 

@@ -193,6 +193,94 @@ errcode_t f2_alloc_unwritten(ext2_filsys fs, ext2_ino_t ino,
 	return f2_alloc_holes(fs, ino, inode, lblk, lblk + len);
 }
 
+/*
+ * Take [from, from + n) out of the unwritten extent *e, the handle's
+ * current extent, where that range is its whole, its head or its tail:
+ * never its middle, which would need a second extent and, on a full
+ * disk, a tree block there is none of.
+ */
+static errcode_t cut_extent(ext2_extent_handle_t h, struct ext2fs_extent *e,
+			    blk64_t from, blk64_t n)
+{
+	errcode_t err;
+
+	if (n == e->e_len) {
+		err = ext2fs_extent_delete(h, 0);
+	} else {
+		if (from == e->e_lblk) {
+			e->e_lblk += n;
+			e->e_pblk += n;
+		}
+		e->e_len -= n;
+		err = ext2fs_extent_replace(h, 0, e);
+	}
+	if (err)
+		return err;
+	/* A leaf's first key may have moved; an emptied tree has none. */
+	err = ext2fs_extent_fix_parents(h);
+	return err == EXT2_ET_NO_CURRENT_NODE ? 0 : err;
+}
+
+/*
+ * Free the unwritten blocks in [lblk, end).  Not ext2fs_punch(): 1.47.0's
+ * takes the extent out of the tree and then refuses to free a range that
+ * ends at the filesystem's last block, which is where the look-ahead of a
+ * write that filled the disk ends; the blocks stayed marked in the bitmap
+ * and i_blocks with no extent naming them.  Here the tree changes first
+ * and the blocks are freed only once it no longer names them, so a failure
+ * can only keep blocks the file still maps.
+ */
+errcode_t f2_free_unwritten(ext2_filsys fs, ext2_ino_t ino,
+			    struct ext2_inode_large *inode, blk64_t lblk,
+			    blk64_t end)
+{
+	struct ext2_inode *raw = (struct ext2_inode *)inode;
+	blk64_t e_end, from, to, pblk;
+	ext2_extent_handle_t h;
+	struct ext2fs_extent e;
+	errcode_t err;
+
+	if (lblk >= end)
+		return 0;
+	if (end > F2_MAX_LBLK)
+		return EXT2_ET_INVALID_ARGUMENT;
+	err = ext2fs_extent_open2(fs, ino, raw, &h);
+	if (err)
+		return err;
+	while (lblk < end) {
+		err = find_extent(h, lblk, &e);
+		if (err == EXT2_ET_EXTENT_NOT_FOUND) {
+			err = 0;
+			if (!e.e_len || e.e_lblk >= end)
+				break;
+			lblk = e.e_lblk;
+			continue;
+		}
+		if (err)
+			break;
+		e_end = e.e_lblk + e.e_len;
+		from = lblk > e.e_lblk ? lblk : e.e_lblk;
+		to = end < e_end ? end : e_end;
+		/* Written data stays; so does an unwritten middle. */
+		if (!(e.e_flags & EXT2_EXTENT_FLAGS_UNINIT) ||
+		    (from > e.e_lblk && to < e_end)) {
+			lblk = e_end;
+			continue;
+		}
+		pblk = e.e_pblk + (from - e.e_lblk);
+		err = cut_extent(h, &e, from, to - from);
+		if (err)
+			break;
+		ext2fs_block_alloc_stats_range(fs, pblk, to - from, -1);
+		err = ext2fs_iblk_sub_blocks(fs, raw, to - from);
+		if (err)
+			break;
+		lblk = to;
+	}
+	ext2fs_extent_free(h);
+	return err;
+}
+
 static bool mergeable(const struct ext2fs_extent *a,
 		      const struct ext2fs_extent *b)
 {

@@ -54,30 +54,6 @@ bool f2_prealloc_note(ext2_ino_t ino, blk64_t start, blk64_t end)
 	return true;
 }
 
-/* Punch the unwritten runs of [from, end); 0 or a libext2fs error. */
-static errcode_t punch_unwritten(ext2_filsys fs, ext2_ino_t ino,
-				 struct ext2_inode_large *inode, blk64_t from,
-				 blk64_t end)
-{
-	struct f2_run run;
-	errcode_t err;
-
-	while (from < end) {
-		err = f2_map_run(fs, ino, inode, from, end, &run);
-		if (err)
-			return err;
-		if (run.type == FUSE_IOMAP_TYPE_UNWRITTEN) {
-			err = ext2fs_punch(fs, ino, (struct ext2_inode *)inode,
-					   NULL, run.lblk,
-					   run.lblk + run.len - 1);
-			if (err)
-				return err;
-		}
-		from = run.lblk + run.len;
-	}
-	return 0;
-}
-
 void f2_iomap_forget(struct fuse2fs *f2, ext2_ino_t ino)
 {
 	struct ext2_inode_large inode;
@@ -99,9 +75,11 @@ void f2_iomap_forget(struct fuse2fs *f2, ext2_ino_t ino)
 	      f2->fs->blocksize;
 	if (from < eof)
 		from = eof;
-	/* Only our guess: a user's fallocate elsewhere stays. */
-	if (punch_unwritten(f2->fs, ino, &inode, from, end))
-		return;
+	/*
+	 * Only our guess: a user's fallocate elsewhere stays.  Write the
+	 * inode even after an error: what was freed is out of the tree.
+	 */
+	f2_free_unwritten(f2->fs, ino, &inode, from, end);
 	f2_write_inode(f2, ino, &inode);
 }
 

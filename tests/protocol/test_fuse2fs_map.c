@@ -819,4 +819,80 @@ TEST_F(img, adjacent_pieces_convert_on_a_full_fs)
 	ASSERT_EQ(0, tfs_fsck(self->image));
 }
 
+/*
+ * Giving back unwritten blocks (the look-ahead past EOF) on a full
+ * filesystem whose last blocks the file holds: whole unwritten extents
+ * go, the ends of others are cut off, written blocks and an unwritten
+ * middle (it would need a new extent) stay.  libext2fs 1.47.0's punch
+ * failed on a range ending at the last block after taking it out of
+ * the tree, and leaked it.
+ */
+TEST_F(img, unwritten_blocks_at_the_disk_end_are_freed)
+{
+	struct ext2_inode_large inode;
+	blk64_t *taken, n = 0, cap, b, last, k = 0, i;
+	ext2_filsys fs;
+	ext2_ino_t ino;
+	struct f2_run r;
+
+	ASSERT_EQ(0, debugfs_script(self->image, "write /dev/null tail\n"));
+	fs = open_fs(self->image, true);
+	ASSERT_NE(NULL, fs);
+	ino = lookup(fs, "tail");
+	ASSERT_NE(0, ino);
+	ASSERT_EQ(0, ext2fs_read_inode_full(fs, ino,
+					    (struct ext2_inode *)&inode,
+					    sizeof(inode)));
+	/* Everything is taken but the disk's last 300 blocks. */
+	last = ext2fs_blocks_count(fs->super) - 1;
+	cap = ext2fs_free_blocks_count(fs->super);
+	taken = calloc(cap + 1, sizeof(*taken));
+	ASSERT_NE(NULL, taken);
+	while (n < cap && !ext2fs_new_block2(fs, 0, NULL, &b)) {
+		ext2fs_block_alloc_stats2(fs, b, 1);
+		taken[n++] = b;
+	}
+	for (i = 0; i < n; i++) {
+		if (taken[i] + 300 > last) {
+			ext2fs_block_alloc_stats2(fs, taken[i], -1);
+			taken[i] = 0;
+			k++;
+		}
+	}
+	ASSERT_EQ(300, k);
+
+	ASSERT_EQ(0, f2_alloc_unwritten(fs, ino, &inode, 0, k));
+	ASSERT_EQ(0, f2_map_run(fs, ino, &inode, 0, k, &r));
+	ASSERT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, r.type);
+	ASSERT_EQ(k, r.len);
+	ASSERT_EQ(last + 1, r.pblk + k);
+	ASSERT_EQ(0, ext2fs_free_blocks_count(fs->super));
+	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 100, 110));
+
+	/* Tail of the first extent, the last one whole (to the disk end). */
+	EXPECT_EQ(0, f2_free_unwritten(fs, ino, &inode, 50, k));
+	EXPECT_EQ(0, WANT_TREE(fs, ino, &inode, r.pblk, 0,
+			       { 0, 50, false }, { 100, 10, true }));
+	EXPECT_EQ(k - 60, ext2fs_free_blocks_count(fs->super));
+	EXPECT_EQ(60 * 8, ext2fs_get_stat_i_blocks(fs,
+						   (struct ext2_inode *)&inode));
+	/* A head; then a middle, which stays. */
+	EXPECT_EQ(0, f2_free_unwritten(fs, ino, &inode, 0, 10));
+	EXPECT_EQ(0, f2_free_unwritten(fs, ino, &inode, 20, 30));
+	EXPECT_EQ(0, WANT_TREE(fs, ino, &inode, r.pblk, 0,
+			       { 10, 40, false }, { 100, 10, true }));
+	EXPECT_EQ(k - 50, ext2fs_free_blocks_count(fs->super));
+	EXPECT_EQ(50 * 8, ext2fs_get_stat_i_blocks(fs,
+						   (struct ext2_inode *)&inode));
+	/* The written blocks are data: e2fsck wants them inside i_size. */
+	EXPECT_EQ(0, set_size(fs, ino, &inode, 110 * fs->blocksize));
+
+	for (i = 0; i < n; i++)
+		if (taken[i])
+			ext2fs_block_alloc_stats2(fs, taken[i], -1);
+	free(taken);
+	ASSERT_EQ(0, ext2fs_close_free(&fs));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
 TEST_HARNESS_MAIN
