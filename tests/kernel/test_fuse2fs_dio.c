@@ -439,10 +439,8 @@ TEST_F(f2, open_trunc_during_aio)
 
 /*
  * A full file system: the server's ENOSPC reaches the writer intact, and
- * the file system stays consistent.  Skipped (not passed) unless
- * KT_RUN_KNOWN_FAILURES is set: fuse2fs currently leaves blocks marked in
- * the bitmap but not in the inode after a partial allocation, which
- * e2fsck reports.
+ * the file system stays consistent, including the unwritten look-ahead
+ * the failed last write leaves at the disk's end, given back at unmount.
  */
 TEST(direct_write_enospc)
 {
@@ -453,8 +451,6 @@ TEST(direct_write_enospc)
 	uint64_t off;
 	int fd, err = 0;
 
-	if (!getenv("KT_RUN_KNOWN_FAILURES"))
-		SKIP(return, "fuse2fs leaks blocks on ENOSPC (e2fsck: block bitmap differences)");
 	buf = kt_alloc(n);
 	ASSERT_NE(NULL, buf);
 	ASSERT_EQ(0, kt_sh(120, "mke2fs -q -F -t ext4 -b 4096 %s 64M",
