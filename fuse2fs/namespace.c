@@ -266,6 +266,21 @@ static int f2_check_new_name(struct fuse2fs *f2, ext2_ino_t parent,
 	return ret == ENOENT ? 0 : ret;
 }
 
+/* Read into *pinode the directory parent, where name must be free. */
+static int f2_read_create_parent(struct fuse2fs *f2, ext2_ino_t parent,
+				 const char *name,
+				 struct ext2_inode_large *pinode)
+{
+	int ret;
+
+	ret = f2_check_new_name(f2, parent, name);
+	if (!ret)
+		ret = f2_read_inode(f2, parent, pinode);
+	if (!ret && !LINUX_S_ISDIR(pinode->i_mode))
+		ret = ENOTDIR;
+	return ret;
+}
+
 /* Owner and group of a new inode, with the BSD group of a setgid parent. */
 static void f2_init_owner(fuse_req_t req, struct ext2_inode_large *parent,
 			  struct ext2_inode_large *inode)
@@ -299,6 +314,16 @@ static void f2_init_extra_isize(struct fuse2fs *f2,
 				       EXT2_GOOD_OLD_INODE_SIZE;
 }
 
+/* What every new inode gets once its mode is set: owner, times, extra. */
+static void f2_init_new_inode(fuse_req_t req, struct fuse2fs *f2,
+			      struct ext2_inode_large *pinode,
+			      struct ext2_inode_large *inode)
+{
+	f2_init_extra_isize(f2, inode);
+	f2_init_owner(req, pinode, inode);
+	f2_init_times(inode);
+}
+
 /* Undo an inode allocated for a name that could not be linked. */
 static void f2_abandon_inode(struct fuse2fs *f2, ext2_ino_t ino)
 {
@@ -324,14 +349,9 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 	errcode_t err;
 	int ret;
 
-	ret = f2_check_new_name(f2, parent, name);
+	ret = f2_read_create_parent(f2, parent, name, &pinode);
 	if (ret)
 		return ret;
-	ret = f2_read_inode(f2, parent, &pinode);
-	if (ret)
-		return ret;
-	if (!LINUX_S_ISDIR(pinode.i_mode))
-		return ENOTDIR;
 	if (!f2_mode_to_ftype(mode) || S_ISDIR(mode) || S_ISLNK(mode))
 		return EINVAL;
 
@@ -345,9 +365,7 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 	inode.i_mode = mode;
 	inode.i_links_count = 1;
 	inode.i_generation = (uint32_t)random();
-	f2_init_extra_isize(f2, &inode);
-	f2_init_owner(req, &pinode, &inode);
-	f2_init_times(&inode);
+	f2_init_new_inode(req, f2, &pinode, &inode);
 	if (S_ISCHR(mode) || S_ISBLK(mode)) {
 		f2_set_inode_rdev(&inode, rdev);
 	} else if (S_ISREG(mode) && ext2fs_has_feature_inline_data(fs->super)) {
@@ -411,11 +429,7 @@ void f2_op_mkdir(fuse_req_t req, fuse_ino_t parent_id, const char *name,
 	errcode_t err;
 	int ret;
 
-	ret = f2_check_new_name(f2, parent, name);
-	if (!ret)
-		ret = f2_read_inode(f2, parent, &pinode);
-	if (!ret && !LINUX_S_ISDIR(pinode.i_mode))
-		ret = ENOTDIR;
+	ret = f2_read_create_parent(f2, parent, name, &pinode);
 	if (!ret && f2_dir_full(f2, &pinode))
 		ret = EMLINK;
 	if (ret)
@@ -446,9 +460,7 @@ void f2_op_mkdir(fuse_req_t req, fuse_ino_t parent_id, const char *name,
 		mode = f2_acl_umask(f2, parent, mode,
 				    fuse_req_ctx(req)->umask);
 	inode.i_mode = LINUX_S_IFDIR | (mode & 07777);
-	f2_init_extra_isize(f2, &inode);
-	f2_init_owner(req, &pinode, &inode);
-	f2_init_times(&inode);
+	f2_init_new_inode(req, f2, &pinode, &inode);
 	ret = f2_write_inode(f2, ino, &inode);
 	if (!ret && f2->posix_acl)
 		ret = f2_acl_inherit(f2, parent, ino, 0);
@@ -476,11 +488,7 @@ void f2_op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent_id,
 	errcode_t err;
 	int ret;
 
-	ret = f2_check_new_name(f2, parent, name);
-	if (!ret)
-		ret = f2_read_inode(f2, parent, &pinode);
-	if (!ret && !LINUX_S_ISDIR(pinode.i_mode))
-		ret = ENOTDIR;
+	ret = f2_read_create_parent(f2, parent, name, &pinode);
 	if (!ret && strlen(target) >= f2->fs->blocksize)
 		ret = ENAMETOOLONG;
 	if (ret)
@@ -498,9 +506,7 @@ void f2_op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent_id,
 	ret = f2_read_inode(f2, ino, &inode);
 	if (ret)
 		goto out;
-	f2_init_extra_isize(f2, &inode);
-	f2_init_owner(req, &pinode, &inode);
-	f2_init_times(&inode);
+	f2_init_new_inode(req, f2, &pinode, &inode);
 	ret = f2_write_inode(f2, ino, &inode);
 	if (!ret)
 		ret = f2_add_link(f2, parent, name, ino, EXT2_FT_SYMLINK);
