@@ -44,17 +44,21 @@ struct opts {
 	bool dirs_as_files;
 };
 
+/* Report why path failed, as "fuse2fs-iomapattr: PATH: WHY"; returns -1. */
+static int fail(const char *path, const char *why)
+{
+	fprintf(stderr, "fuse2fs-iomapattr: %s: %s\n", path, why);
+	return -1;
+}
+
 static int list_one(const char *path)
 {
 	char pref[32], mode[128];
 	struct stat st;
 	ssize_t n;
 
-	if (lstat(path, &st) < 0) {
-		fprintf(stderr, "fuse2fs-iomapattr: %s: %s\n", path,
-			strerror(errno));
-		return -1;
-	}
+	if (lstat(path, &st) < 0)
+		return fail(path, strerror(errno));
 	/* The kernel keeps user.* attributes off anything else. */
 	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
 		printf("-  %-28s  %s\n", "classic (not a regular file)", path);
@@ -64,21 +68,13 @@ static int list_one(const char *path)
 	if (n < 0) {
 		/* fuse2fs always answers for the mode attribute. */
 		if (errno == ENOTSUP || errno == ENODATA)
-			fprintf(stderr,
-				"fuse2fs-iomapattr: %s: not on a fuse2fs mount\n",
-				path);
-		else
-			fprintf(stderr, "fuse2fs-iomapattr: %s: %s\n", path,
-				strerror(errno));
-		return -1;
+			return fail(path, "not on a fuse2fs mount");
+		return fail(path, strerror(errno));
 	}
 	mode[n] = '\0';
 	n = lgetxattr(path, XATTR_PREF, pref, sizeof(pref) - 1);
-	if (n < 0 && errno != ENODATA) {
-		fprintf(stderr, "fuse2fs-iomapattr: %s: %s\n", path,
-			strerror(errno));
-		return -1;
-	}
+	if (n < 0 && errno != ENODATA)
+		return fail(path, strerror(errno));
 	if (n >= 0)
 		pref[n] = '\0';
 	printf("%c  %-28s  %s\n",
@@ -91,11 +87,8 @@ static int change_one(const char *path, enum action action)
 	struct stat st;
 	int ret;
 
-	if (lstat(path, &st) < 0) {
-		fprintf(stderr, "fuse2fs-iomapattr: %s: %s\n", path,
-			strerror(errno));
-		return -1;
-	}
+	if (lstat(path, &st) < 0)
+		return fail(path, strerror(errno));
 	/* Like chattr -R: only regular files carry the preference. */
 	if (!S_ISREG(st.st_mode))
 		return 0;
@@ -104,10 +97,8 @@ static int change_one(const char *path, enum action action)
 	else
 		ret = lremovexattr(path, XATTR_PREF);
 	if (ret < 0 && !(action == SET_AUTO && errno == ENODATA)) {
-		fprintf(stderr, "fuse2fs-iomapattr: %s: %s\n", path,
-			errno == ENOTSUP ? "not on a fuse2fs mount" :
-			strerror(errno));
-		return -1;
+		return fail(path, errno == ENOTSUP ? "not on a fuse2fs mount" :
+			    strerror(errno));
 	}
 	return 0;
 }
@@ -121,11 +112,8 @@ static int walk_dir(const char *path, const struct opts *o)
 	int i, n, ret = 0;
 
 	n = scandir(path, &names, NULL, alphasort);
-	if (n < 0) {
-		fprintf(stderr, "fuse2fs-iomapattr: %s: %s\n", path,
-			strerror(errno));
-		return -1;
-	}
+	if (n < 0)
+		return fail(path, strerror(errno));
 	for (i = 0; i < n; i++) {
 		const char *name = names[i]->d_name;
 
@@ -151,20 +139,15 @@ static int walk(const char *path, const struct opts *o, bool top)
 	struct stat st;
 	int ret;
 
-	if (lstat(path, &st) < 0) {
-		fprintf(stderr, "fuse2fs-iomapattr: %s: %s\n", path,
-			strerror(errno));
-		return -1;
-	}
+	if (lstat(path, &st) < 0)
+		return fail(path, strerror(errno));
 	if (S_ISDIR(st.st_mode)) {
 		/* lsattr lists a directory's contents unless -d. */
 		if (o->action == LIST && (o->dirs_as_files || !top)) {
 			ret = list_one(path);
 		} else if (o->action != LIST && !o->recursive) {
-			fprintf(stderr,
-				"fuse2fs-iomapattr: %s: a directory has no preference (use -R for its files)\n",
-				path);
-			return -1;
+			return fail(path,
+				    "a directory has no preference (use -R for its files)");
 		} else {
 			ret = 0;
 		}
