@@ -13,13 +13,23 @@
 #include "fuse2fs.h"
 #include "acl.h"
 
+/* The ATTR reply for inode, with its iomap flag. */
+static void f2_reply_attr(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino,
+			  const struct ext2_inode_large *inode)
+{
+	struct stat st;
+
+	f2_inode_to_stat(f2, ino, inode, &st);
+	fuse_iomap_reply_attr(req, &st, f2->timeout,
+			      f2_attr_flags(f2, ino, inode));
+}
+
 void f2_op_getattr(fuse_req_t req, fuse_ino_t nodeid,
 		   struct fuse_file_info *fi)
 {
 	struct fuse2fs *f2 = f2_get(req);
 	ext2_ino_t ino = f2_ino(nodeid);
 	struct ext2_inode_large inode;
-	struct stat st;
 	int ret;
 
 	ret = f2_read_inode(f2, ino, &inode);
@@ -27,9 +37,7 @@ void f2_op_getattr(fuse_req_t req, fuse_ino_t nodeid,
 		fuse_reply_err(req, ret);
 		return;
 	}
-	f2_inode_to_stat(f2, ino, &inode, &st);
-	fuse_iomap_reply_attr(req, &st, f2->timeout,
-			      f2_attr_flags(f2, ino, &inode));
+	f2_reply_attr(req, f2, ino, &inode);
 }
 
 /*
@@ -87,7 +95,6 @@ void f2_op_setattr(fuse_req_t req, fuse_ino_t nodeid, struct stat *attr,
 	struct ext2_inode_large inode;
 	struct timespec now;
 	bool size_changed = false;
-	struct stat st;
 	int ret;
 
 	if (f2->ro) {
@@ -155,7 +162,5 @@ void f2_op_setattr(fuse_req_t req, fuse_ino_t nodeid, struct stat *attr,
 		fuse_reply_err(req, ret);
 		return;
 	}
-	f2_inode_to_stat(f2, ino, &inode, &st);
-	fuse_iomap_reply_attr(req, &st, f2->timeout,
-			      f2_attr_flags(f2, ino, &inode));
+	f2_reply_attr(req, f2, ino, &inode);
 }
