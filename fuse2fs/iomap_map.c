@@ -165,7 +165,11 @@ errcode_t f2_alloc_holes(ext2_filsys fs, ext2_ino_t ino,
 			ext2fs_extent_free(h);
 		h = NULL;
 		if (err) {
-			/* Unmapped blocks go back; mapped ones stay the file's. */
+			/*
+			 * Unmapped blocks go back; mapped ones stay the
+			 * file's.  The loop counted the failed block too, so
+			 * i - 1 blocks are mapped (none if the open failed).
+			 */
 			ext2fs_block_alloc_stats_range(fs, pblk + i - !!i,
 						       plen - i + !!i, -1);
 			ext2fs_iblk_sub_blocks(fs, (struct ext2_inode *)inode,

@@ -895,4 +895,87 @@ TEST_F(img, unwritten_blocks_at_the_disk_end_are_freed)
 	ASSERT_EQ(0, tfs_fsck(self->image));
 }
 
+/*
+ * A hole longer than one unwritten extent may be (32767 blocks) gets a
+ * second extent part way; with the inode's slots full and no free block
+ * for a leaf, that insert fails.  The blocks mapped before it stay the
+ * file's, in the tree, the bitmap and i_blocks; exactly the others go
+ * back.
+ */
+TEST_F(img, alloc_failing_mid_run_gives_back_only_unmapped_blocks)
+{
+	struct tfs_mkfs_opts o = { .size_mb = 512,
+				     .features = "sparse_super2,^has_journal" };
+	struct ext2_inode_large inode;
+	blk64_t *taken, n = 0, cap, b, lo, k = 0, i, iblocks;
+	ext2_filsys fs;
+	ext2_ino_t ino;
+	struct f2_run r;
+
+	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
+	ASSERT_EQ(0, debugfs_script(self->image, "write /dev/null long\n"));
+	fs = open_fs(self->image, true);
+	ASSERT_NE(NULL, fs);
+	ino = lookup(fs, "long");
+	ASSERT_NE(0, ino);
+	ASSERT_EQ(0, ext2fs_read_inode_full(fs, ino,
+					    (struct ext2_inode *)&inode,
+					    sizeof(inode)));
+	/* Three single-block extents: one slot of the inode is left. */
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, f2_alloc_unwritten(fs, ino, &inode, 2 * i, 1));
+	iblocks = ext2fs_get_stat_i_blocks(fs, (struct ext2_inode *)&inode);
+
+	/* Leave free only the first 33000 blocks of a long free run. */
+	for (lo = b = fs->super->s_first_data_block;
+	     b < ext2fs_blocks_count(fs->super) && b - lo < 33000; b++)
+		if (ext2fs_test_block_bitmap2(fs->block_map, b))
+			lo = b + 1;
+	ASSERT_EQ(33000, b - lo);
+	cap = ext2fs_free_blocks_count(fs->super);
+	taken = calloc(cap + 1, sizeof(*taken));
+	ASSERT_NE(NULL, taken);
+	while (n < cap && !ext2fs_new_block2(fs, 0, NULL, &b)) {
+		ext2fs_block_alloc_stats2(fs, b, 1);
+		taken[n++] = b;
+	}
+	for (i = 0; i < n; i++) {
+		if (taken[i] >= lo && taken[i] < lo + 33000) {
+			ext2fs_block_alloc_stats2(fs, taken[i], -1);
+			taken[i] = 0;
+			k++;
+		}
+	}
+	ASSERT_EQ(33000, k);
+
+	EXPECT_NE(0, f2_alloc_unwritten(fs, ino, &inode, 10, 33000));
+	/* What was mapped is one extent at the start of the free run. */
+	ASSERT_EQ(0, f2_map_run(fs, ino, &inode, 10, 33010, &r));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, r.type);
+	EXPECT_EQ(lo, r.pblk);
+	EXPECT_LT(30000, r.len);
+	EXPECT_GT(33000, r.len);
+	EXPECT_EQ(33000 - r.len, ext2fs_free_blocks_count(fs->super));
+	for (b = lo; b < lo + r.len; b++)
+		if (!ext2fs_test_block_bitmap2(fs->block_map, b))
+			break;
+	EXPECT_EQ(lo + r.len, b);
+	for (; b < lo + 33000; b++)
+		if (ext2fs_test_block_bitmap2(fs->block_map, b))
+			break;
+	EXPECT_EQ(lo + 33000, b);
+	EXPECT_EQ(iblocks + r.len * (fs->blocksize / 512),
+		  ext2fs_get_stat_i_blocks(fs, (struct ext2_inode *)&inode));
+	EXPECT_EQ(0, ext2fs_write_inode_full(fs, ino,
+					     (struct ext2_inode *)&inode,
+					     sizeof(inode)));
+
+	for (i = 0; i < n; i++)
+		if (taken[i])
+			ext2fs_block_alloc_stats2(fs, taken[i], -1);
+	free(taken);
+	ASSERT_EQ(0, ext2fs_close_free(&fs));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
 TEST_HARNESS_MAIN
