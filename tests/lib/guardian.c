@@ -225,16 +225,9 @@ int tfs_guard_start(void)
 	memset(guard_reg, 0, sizeof(guard_reg));
 	guard_owner = getpid();
 
-	if (pipe2(pfd, O_CLOEXEC) < 0)
+	pid = tfs_fork_with_pipe(pfd);
+	if (pid < 0)
 		return -1;
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return -1;
-	}
 	if (pid == 0) {
 		/* Double fork: the guardian must not be our child. */
 		if (fork() != 0)

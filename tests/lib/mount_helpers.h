@@ -83,6 +83,13 @@ int tfs_runl(int timeout_ms, char **out, const char *arg0, ...)
 int tfs_sh(int timeout_ms, char **out, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * fork() with a close-on-exec pipe in pfd[] and stdio flushed first, so
+ * buffered TAP output is not written twice.  Returns fork()'s pid, or -1
+ * with no descriptor left open.
+ */
+pid_t tfs_fork_with_pipe(int pfd[2]);
+
 /* Print text to stderr with every line prefixed by "# " and a title. */
 void tfs_log_text(const char *title, const char *text);
 

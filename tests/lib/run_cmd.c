@@ -88,6 +88,22 @@ static bool wait_until(pid_t pid, long long deadline, int *status)
 	}
 }
 
+pid_t tfs_fork_with_pipe(int pfd[2])
+{
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+	}
+	return pid;
+}
+
 int tfs_run(int timeout_ms, char **out, const char *const argv[])
 {
 	long long deadline = now_ms() + timeout_ms;
@@ -99,16 +115,9 @@ int tfs_run(int timeout_ms, char **out, const char *const argv[])
 
 	if (out)
 		*out = NULL;
-	if (pipe2(pfd, O_CLOEXEC) < 0)
+	pid = tfs_fork_with_pipe(pfd);
+	if (pid < 0)
 		return -1;
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return -1;
-	}
 	if (pid == 0) {
 		close(pfd[0]);
 		child_exec(pfd[1], argv);
