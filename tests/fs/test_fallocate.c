@@ -45,6 +45,16 @@ static int fstat_of(int fd, off_t *size, blkcnt_t *blocks)
 	return 0;
 }
 
+/* st_size and st_blocks after an fsync; a failing fsync or fstat is fatal. */
+#define EXPECT_SIZE_BLOCKS(fd, want_size, want_blocks) do {		\
+		off_t got_size;						\
+		blkcnt_t got_blocks;					\
+									\
+		ASSERT_EQ(0, fstat_of(fd, &got_size, &got_blocks));	\
+		EXPECT_EQ(want_size, got_size);				\
+		EXPECT_EQ(want_blocks, got_blocks);			\
+	} while (0)
+
 /* Is [off, off + len) of the file all zero bytes? */
 static bool all_zero(int fd, off_t off, size_t len)
 {
@@ -93,15 +103,11 @@ TEST_F(fa, preallocate_extends_size)
 	fd = open(f, O_CREAT | O_RDWR, 0644);
 	ASSERT_LE(0, fd);
 	TFS_ASSERT_OK(fallocate(fd, 0, 0, MIB));
-	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
-	EXPECT_EQ(MIB, size);
-	EXPECT_EQ(BLK_UNITS(256), blocks);
+	EXPECT_SIZE_BLOCKS(fd, MIB, BLK_UNITS(256));
 	EXPECT_TRUE(all_zero(fd, 0, MIB));
 	/* A second range after a hole; the size follows its end. */
 	TFS_ASSERT_OK(fallocate(fd, 0, 2 * MIB + 100, 10 * KIB));
-	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
-	EXPECT_EQ(2 * MIB + 100 + 10 * KIB, size);
-	EXPECT_EQ(BLK_UNITS(256 + 3), blocks);
+	EXPECT_SIZE_BLOCKS(fd, 2 * MIB + 100 + 10 * KIB, BLK_UNITS(256 + 3));
 	EXPECT_TRUE(all_zero(fd, MIB, MIB + 100 + 10 * KIB));
 	/* Writing into preallocated space keeps everything else zero. */
 	ASSERT_EQ(0, tfs_write_pattern(f, 300 * KIB + 5, 9000, 7, 0));
@@ -118,17 +124,13 @@ TEST_F(fa, preallocate_extends_size)
 TEST_F(fa, keep_size)
 {
 	const char *f = tfs_p(self->m, "f");
-	blkcnt_t blocks;
-	off_t size;
 	int fd;
 
 	fd = open(f, O_CREAT | O_RDWR, 0644);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(5, write(fd, "hello", 5));
 	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 512 * KIB));
-	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
-	EXPECT_EQ(5, size);
-	EXPECT_EQ(BLK_UNITS(128), blocks);
+	EXPECT_SIZE_BLOCKS(fd, 5, BLK_UNITS(128));
 	close(fd);
 	/* The blocks past EOF stay across a remount. */
 	ASSERT_EQ(0, tfs_umount(self->m));
@@ -136,9 +138,7 @@ TEST_F(fa, keep_size)
 	ASSERT_EQ(0, tfs_remount(self->m));
 	fd = open(f, O_RDWR);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
-	EXPECT_EQ(5, size);
-	EXPECT_EQ(BLK_UNITS(128), blocks);
+	EXPECT_SIZE_BLOCKS(fd, 5, BLK_UNITS(128));
 	/* Extending the size over them shows zeroes. */
 	ASSERT_EQ(0, ftruncate(fd, 100 * KIB));
 	EXPECT_TRUE(all_zero(fd, 5, 100 * KIB - 5));
@@ -177,15 +177,11 @@ TEST_F(fa, punch_hole)
 	/* Past EOF: nothing to do, nothing changes. */
 	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE |
 				FALLOC_FL_KEEP_SIZE, 4 * MIB, MIB));
-	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
-	EXPECT_EQ(MIB, size);
-	EXPECT_EQ(BLK_UNITS(256 - 49), blocks);
+	EXPECT_SIZE_BLOCKS(fd, MIB, BLK_UNITS(256 - 49));
 	/* The tail up to EOF. */
 	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE |
 				FALLOC_FL_KEEP_SIZE, 900 * KIB, 10 * MIB));
-	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
-	EXPECT_EQ(MIB, size);
-	EXPECT_EQ(BLK_UNITS(256 - 49 - 31), blocks);
+	EXPECT_SIZE_BLOCKS(fd, MIB, BLK_UNITS(256 - 49 - 31));
 	EXPECT_TRUE(all_zero(fd, 900 * KIB, MIB - 900 * KIB));
 	close(fd);
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
@@ -212,9 +208,7 @@ TEST_F(fa, zero_range)
 	EXPECT_EQ(BLK_UNITS(64), blocks);
 	/* Past EOF it extends the file, unless KEEP_SIZE. */
 	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_ZERO_RANGE, 300 * KIB, 8 * KIB));
-	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
-	EXPECT_EQ(308 * KIB, size);
-	EXPECT_EQ(BLK_UNITS(66), blocks);
+	EXPECT_SIZE_BLOCKS(fd, 308 * KIB, BLK_UNITS(66));
 	EXPECT_TRUE(all_zero(fd, 256 * KIB, 52 * KIB));
 	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
 				400 * KIB, 8 * KIB));
@@ -222,9 +216,7 @@ TEST_F(fa, zero_range)
 	 * Two more blocks, and the fifth extent no longer fits in the
 	 * inode: the tree grows a leaf block (ext4 lays it out the same).
 	 */
-	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
-	EXPECT_EQ(308 * KIB, size);
-	EXPECT_EQ(BLK_UNITS(68 + 1), blocks);
+	EXPECT_SIZE_BLOCKS(fd, 308 * KIB, BLK_UNITS(68 + 1));
 	close(fd);
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
@@ -330,9 +322,7 @@ TEST_F(fa_ext3, block_mapped_files_punch_only)
 					       0, 4096));
 	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 				64 * KIB - 10, 64 * KIB + 20));
-	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
-	EXPECT_EQ(MIB, size);
-	EXPECT_EQ(BLK_UNITS(257 - 16), blocks);
+	EXPECT_SIZE_BLOCKS(fd, MIB, BLK_UNITS(257 - 16));
 	EXPECT_TRUE(has_pattern(fd, 0, 64 * KIB - 10, 11));
 	EXPECT_TRUE(all_zero(fd, 64 * KIB - 10, 64 * KIB + 20));
 	EXPECT_TRUE(has_pattern(fd, 128 * KIB + 10, MIB - 128 * KIB - 10, 11));
@@ -360,9 +350,7 @@ TEST_F(fa_inline, inline_file_moves_to_a_block)
 	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
 	EXPECT_EQ(1, blocks);
 	TFS_ASSERT_OK(fallocate(fd, 0, 0, 16 * KIB));
-	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
-	EXPECT_EQ(16 * KIB, size);
-	EXPECT_EQ(BLK_UNITS(4), blocks);
+	EXPECT_SIZE_BLOCKS(fd, 16 * KIB, BLK_UNITS(4));
 	close(fd);
 	ASSERT_EQ(0, tfs_umount(self->m));
 	ASSERT_EQ(0, tfs_fsck(self->m->image));
@@ -396,16 +384,12 @@ TEST_F(fa_1k, punch_and_zero_with_1k_blocks)
 	/* Up to "EOF": block 2 is zeroed from byte 1, 3..9 are freed. */
 	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 				2049, MIB));
-	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
-	EXPECT_EQ(10000, size);
-	EXPECT_EQ(6, blocks);
+	EXPECT_SIZE_BLOCKS(fd, 10000, 6);
 	EXPECT_TRUE(has_pattern(fd, 0, 2049, 21));
 	EXPECT_TRUE(all_zero(fd, 2049, 10000 - 2049));
 	/* Zero range over the hole allocates unwritten blocks again. */
 	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_ZERO_RANGE, 1500, 5000));
-	ASSERT_EQ(0, fstat_of(fd, &size, &blocks));
-	EXPECT_EQ(10000, size);
-	EXPECT_EQ(2 * 7, blocks);
+	EXPECT_SIZE_BLOCKS(fd, 10000, 2 * 7);
 	EXPECT_TRUE(has_pattern(fd, 0, 1500, 21));
 	EXPECT_TRUE(all_zero(fd, 1500, 10000 - 1500));
 	close(fd);
