@@ -54,10 +54,20 @@ static int write_at(int fd, off_t off, size_t len)
 	return 0;
 }
 
-/* Data at [0, 4K) and [1M, 1M + 4K); hole between. */
-static void sparse_checks(struct __test_metadata *_metadata, int fd)
+/*
+ * A file "f" with data at [0, 4K) and [1M, 1M + 4K) and a hole between,
+ * synced: SEEK_DATA and SEEK_HOLE from every side; then unmount and fsck.
+ */
+static void sparse_file_checks(struct __test_metadata *_metadata,
+			       struct tfs_mount *m)
 {
 	const off_t size = MIB + BS;
+	int fd = open(tfs_p(m, "f"), O_CREAT | O_RDWR, 0644);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, write_at(fd, 0, BS));
+	ASSERT_EQ(0, write_at(fd, MIB, BS));
+	ASSERT_EQ(0, fsync(fd));
 
 	EXPECT_EQ(0, seek(fd, 0, SEEK_DATA));
 	EXPECT_EQ(100, seek(fd, 100, SEEK_DATA));
@@ -74,19 +84,13 @@ static void sparse_checks(struct __test_metadata *_metadata, int fd)
 	EXPECT_EQ(-ENXIO, seek(fd, size + MIB, SEEK_DATA));
 	EXPECT_EQ(-ENXIO, seek(fd, -1, SEEK_DATA));
 	EXPECT_EQ(-ENXIO, seek(fd, -1, SEEK_HOLE));
+	close(fd);
+	TFS_ASSERT_UNMOUNT_CLEAN(m);
 }
 
 TEST_F(sk, sparse_file)
 {
-	int fd = open(tfs_p(self->m, "f"), O_CREAT | O_RDWR, 0644);
-
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, write_at(fd, 0, BS));
-	ASSERT_EQ(0, write_at(fd, MIB, BS));
-	ASSERT_EQ(0, fsync(fd));
-	sparse_checks(_metadata, fd);
-	close(fd);
-	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+	sparse_file_checks(_metadata, self->m);
 }
 
 TEST_F(sk, holes_at_ends_and_no_holes)
@@ -254,15 +258,7 @@ TEST_F(sk, writeback_cache_never_misses_data)
 
 TEST_F(sk_ext3, block_mapped_sparse_file)
 {
-	int fd = open(tfs_p(self->m, "f"), O_CREAT | O_RDWR, 0644);
-
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, write_at(fd, 0, BS));
-	ASSERT_EQ(0, write_at(fd, MIB, BS));
-	ASSERT_EQ(0, fsync(fd));
-	sparse_checks(_metadata, fd);
-	close(fd);
-	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+	sparse_file_checks(_metadata, self->m);
 }
 
 TEST_F(sk_inline, inline_file_is_all_data)
