@@ -89,6 +89,24 @@ static uint64_t image_hash(struct __test_metadata *_metadata,
 	return h;
 }
 
+/*
+ * image is refused read-write (naming words), but mounts read-only (with
+ * a warning); neither attempt changes a byte of it.
+ */
+static void expect_read_only_mount(struct __test_metadata *_metadata,
+				   struct tfs_mount *m, const char *image,
+				   const char *const words[])
+{
+	uint64_t before = image_hash(_metadata, image);
+
+	expect_refusal(_metadata, m, image, NULL, words);
+	EXPECT_EQ(before, image_hash(_metadata, image));
+	ASSERT_EQ(0, tfs_mount_fuse(m, image, "ro"));
+	EXPECT_EQ(0, access(tfs_p(m, "lost+found"), F_OK));
+	ASSERT_EQ(0, tfs_umount(m));
+	EXPECT_EQ(before, image_hash(_metadata, image));
+}
+
 TEST_F(bad, bad_options)
 {
 	static const char *const iomap_words[] = { "iomap", "bogus", NULL };
@@ -221,21 +239,13 @@ TEST_F(bad, journal_needs_recovery)
 {
 	static const char *const words[] = { "recovery", NULL };
 	char *out = NULL;
-	uint64_t before;
 
 	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
 	ASSERT_EQ(0, tfs_runl(30000, &out, "debugfs", "-w", "-R",
 			      "feature needs_recovery", self->env.image, NULL))
 		TH_LOG("%s", out);
 	free(out);
-	before = image_hash(_metadata, self->env.image);
-	expect_refusal(_metadata, self->m, self->env.image, NULL, words);
-	EXPECT_EQ(before, image_hash(_metadata, self->env.image));
-	/* Read-only works (with a warning) and writes nothing. */
-	ASSERT_EQ(0, tfs_mount_fuse(self->m, self->env.image, "ro"));
-	EXPECT_EQ(0, access(tfs_p(self->m, "lost+found"), F_OK));
-	ASSERT_EQ(0, tfs_umount(self->m));
-	EXPECT_EQ(before, image_hash(_metadata, self->env.image));
+	expect_read_only_mount(_metadata, self->m, self->env.image, words);
 }
 
 TEST_F(bad, unsupported_feature_read_only)
@@ -244,16 +254,9 @@ TEST_F(bad, unsupported_feature_read_only)
 		.features = "bigalloc", .cluster_size = 16384,
 	};
 	static const char *const words[] = { "bigalloc", NULL };
-	uint64_t before;
 
 	ASSERT_EQ(0, tfs_mkfs(self->env.image, &bigalloc));
-	before = image_hash(_metadata, self->env.image);
-	expect_refusal(_metadata, self->m, self->env.image, NULL, words);
-	EXPECT_EQ(before, image_hash(_metadata, self->env.image));
-	ASSERT_EQ(0, tfs_mount_fuse(self->m, self->env.image, "ro"));
-	EXPECT_EQ(0, access(tfs_p(self->m, "lost+found"), F_OK));
-	ASSERT_EQ(0, tfs_umount(self->m));
-	EXPECT_EQ(before, image_hash(_metadata, self->env.image));
+	expect_read_only_mount(_metadata, self->m, self->env.image, words);
 }
 
 TEST_F(bad, busy_image)
