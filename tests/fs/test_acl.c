@@ -59,6 +59,18 @@ static mode_t mode_of(const char *path)
 	return stat(path, &st) ? (mode_t)-1 : st.st_mode & 07777;
 }
 
+/*
+ * Attribute name of path is exactly the len bytes at want, read into a
+ * zeroed buffer so nothing stale can pass for them.
+ */
+#define EXPECT_XATTR_BYTES(path, name, want, len) do {			\
+		unsigned char got[128] = { 0 };				\
+									\
+		ASSERT_EQ((ssize_t)(len),				\
+			  getxattr(path, name, got, sizeof(got)));	\
+		EXPECT_EQ(0, memcmp(want, got, len));			\
+	} while (0)
+
 static const struct ent extended[] = {
 	{ U_OBJ, 6, 0 }, { USR, 4, FSEXT_UID }, { G_OBJ, 4, 0 },
 	{ GRP, 6, 4242 }, { MASK, 6, 0 }, { OTH, 0, 0 },
@@ -76,8 +88,7 @@ TEST_F(acl, access_acl_roundtrip_and_mode)
 	/* The mode's group bits now show the mask. */
 	EXPECT_EQ(0660, mode_of(f));
 	ASSERT_EQ((ssize_t)len, getxattr(f, ACCESS, NULL, 0));
-	ASSERT_EQ((ssize_t)len, getxattr(f, ACCESS, back, sizeof(back)));
-	EXPECT_EQ(0, memcmp(acl, back, len));
+	EXPECT_XATTR_BYTES(f, ACCESS, acl, len);
 	TFS_EXPECT_ERRNO(ERANGE, getxattr(f, ACCESS, back, len - 1));
 	ASSERT_EQ((ssize_t)sizeof(ACCESS), listxattr(f, names, sizeof(names)));
 	EXPECT_STREQ(ACCESS, names);
@@ -86,9 +97,7 @@ TEST_F(acl, access_acl_roundtrip_and_mode)
 	ASSERT_EQ(0, tfs_umount(self->m));
 	ASSERT_EQ(0, tfs_fsck(self->m->image));
 	ASSERT_EQ(0, tfs_remount(self->m));
-	memset(back, 0, sizeof(back));
-	ASSERT_EQ((ssize_t)len, getxattr(f, ACCESS, back, sizeof(back)));
-	EXPECT_EQ(0, memcmp(acl, back, len));
+	EXPECT_XATTR_BYTES(f, ACCESS, acl, len);
 
 	/* Removing it leaves the mode as it is. */
 	TFS_ASSERT_OK(removexattr(f, ACCESS));
@@ -135,8 +144,7 @@ TEST_F(acl, default_acl_only_on_directories)
 	TFS_ASSERT_OK(setxattr(d, DEFAULT, acl, len, 0));
 	/* A default ACL does not touch the directory's own mode. */
 	EXPECT_EQ(0755, mode_of(d));
-	ASSERT_EQ((ssize_t)len, getxattr(d, DEFAULT, back, sizeof(back)));
-	EXPECT_EQ(0, memcmp(acl, back, len));
+	EXPECT_XATTR_BYTES(d, DEFAULT, acl, len);
 	TFS_EXPECT_ERRNO(ENODATA, getxattr(d, ACCESS, back, sizeof(back)));
 	TFS_ASSERT_OK(removexattr(d, DEFAULT));
 	TFS_EXPECT_ERRNO(ENODATA, getxattr(d, DEFAULT, back, sizeof(back)));
@@ -241,17 +249,14 @@ TEST_F(acl, new_files_inherit_default_acl)
 	TFS_ASSERT_OK(setxattr(d, DEFAULT, acl, len, 0));
 	ASSERT_EQ(0, fsext_create(f, 0666));
 	EXPECT_EQ(0660, mode_of(f));
-	ASSERT_EQ((ssize_t)wlen, getxattr(f, ACCESS, back, sizeof(back)));
-	EXPECT_EQ(0, memcmp(want, back, wlen));
+	EXPECT_XATTR_BYTES(f, ACCESS, want, wlen);
 	TFS_EXPECT_ERRNO(ENODATA, getxattr(f, DEFAULT, back, sizeof(back)));
 
 	/* A subdirectory gets both: the default ACL passes on unchanged. */
 	ASSERT_EQ(0, mkdir(sub, 0777));
 	EXPECT_EQ(0770, mode_of(sub));
-	ASSERT_EQ((ssize_t)len, getxattr(sub, DEFAULT, back, sizeof(back)));
-	EXPECT_EQ(0, memcmp(acl, back, len));
-	ASSERT_EQ((ssize_t)len, getxattr(sub, ACCESS, back, sizeof(back)));
-	EXPECT_EQ(0, memcmp(acl, back, len));
+	EXPECT_XATTR_BYTES(sub, DEFAULT, acl, len);
+	EXPECT_XATTR_BYTES(sub, ACCESS, acl, len);
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
@@ -293,7 +298,7 @@ TEST_F(acl, chmod_updates_acl)
 		{ GRP, 6, 4242 }, { MASK, 1, 0 }, { OTH, 5, 0 },
 	};
 	const char *f = tfs_p(self->m, "f");
-	unsigned char acl[128], want[128], back[128];
+	unsigned char acl[128], want[128];
 	size_t len = acl_build(acl, extended, 6);
 	size_t wlen = acl_build(want, after, 6);
 
@@ -302,8 +307,7 @@ TEST_F(acl, chmod_updates_acl)
 	/* The group bits of chmod go to the mask, not to group::. */
 	ASSERT_EQ(0, chmod(f, 0715));
 	EXPECT_EQ(0715, mode_of(f));
-	ASSERT_EQ((ssize_t)wlen, getxattr(f, ACCESS, back, sizeof(back)));
-	EXPECT_EQ(0, memcmp(want, back, wlen));
+	EXPECT_XATTR_BYTES(f, ACCESS, want, wlen);
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
