@@ -114,4 +114,13 @@ static inline int fsext_create(const char *path, mode_t mode)
 	return fd < 0 ? -1 : close(fd);
 }
 
+/* Is timestamp later strictly after earlier? */
+static inline bool fsext_time_after(const struct timespec *later,
+				    const struct timespec *earlier)
+{
+	return later->tv_sec > earlier->tv_sec ||
+	       (later->tv_sec == earlier->tv_sec &&
+		later->tv_nsec > earlier->tv_nsec);
+}
+
 #endif /* TESTS_FS_FSEXT_H */

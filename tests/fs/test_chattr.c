@@ -270,9 +270,7 @@ TEST_F(fl, ctime_changes)
 	usleep(20000);
 	TFS_ASSERT_OK(set_flags(f, EXTENTS_FL | FS_NODUMP_FL));
 	ASSERT_EQ(0, stat(f, &b));
-	EXPECT_TRUE(b.st_ctim.tv_sec > a.st_ctim.tv_sec ||
-		    (b.st_ctim.tv_sec == a.st_ctim.tv_sec &&
-		     b.st_ctim.tv_nsec > a.st_ctim.tv_nsec));
+	EXPECT_TRUE(fsext_time_after(&b.st_ctim, &a.st_ctim));
 	EXPECT_EQ(a.st_mtim.tv_sec, b.st_mtim.tv_sec);
 	EXPECT_EQ(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);

@@ -290,12 +290,8 @@ TEST_F(fa, times_change)
 	usleep(20000);
 	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 64 * KIB));
 	ASSERT_EQ(0, fstat(fd, &b));
-	EXPECT_TRUE(b.st_mtim.tv_sec > a.st_mtim.tv_sec ||
-		    (b.st_mtim.tv_sec == a.st_mtim.tv_sec &&
-		     b.st_mtim.tv_nsec > a.st_mtim.tv_nsec));
-	EXPECT_TRUE(b.st_ctim.tv_sec > a.st_ctim.tv_sec ||
-		    (b.st_ctim.tv_sec == a.st_ctim.tv_sec &&
-		     b.st_ctim.tv_nsec > a.st_ctim.tv_nsec));
+	EXPECT_TRUE(fsext_time_after(&b.st_mtim, &a.st_mtim));
+	EXPECT_TRUE(fsext_time_after(&b.st_ctim, &a.st_ctim));
 	close(fd);
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
