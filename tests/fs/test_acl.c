@@ -94,8 +94,7 @@ TEST_F(acl, access_acl_roundtrip_and_mode)
 	EXPECT_STREQ(ACCESS, names);
 
 	/* It survives a remount byte for byte. */
-	ASSERT_EQ(0, tfs_umount(self->m));
-	ASSERT_EQ(0, tfs_fsck(self->m->image));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 	ASSERT_EQ(0, tfs_remount(self->m));
 	EXPECT_XATTR_BYTES(f, ACCESS, acl, len);
 

@@ -70,8 +70,7 @@ TEST_F(fl, new_inodes_and_roundtrip)
 				FS_SYNC_FL));
 	TFS_ASSERT_OK(set_flags(d, EXTENTS_FL | FS_DIRSYNC_FL | FS_TOPDIR_FL |
 				FS_NODUMP_FL));
-	ASSERT_EQ(0, tfs_umount(self->m));
-	ASSERT_EQ(0, tfs_fsck(self->m->image));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 	ASSERT_EQ(0, tfs_remount(self->m));
 	ASSERT_EQ(0, get_flags(f, &flags));
 	EXPECT_EQ(EXTENTS_FL | FS_NODUMP_FL | FS_NOATIME_FL | FS_SYNC_FL,
@@ -249,8 +248,7 @@ TEST_F(fl, fsxattr_and_version)
 	EXPECT_EQ(EXTENTS_FL | FS_NOATIME_FL, flags);
 	ASSERT_EQ(0, ioctl(fd, FS_IOC_GETVERSION, &gen1));
 	close(fd);
-	ASSERT_EQ(0, tfs_umount(self->m));
-	ASSERT_EQ(0, tfs_fsck(self->m->image));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 	ASSERT_EQ(0, tfs_remount(self->m));
 	fd = open(f, O_RDONLY);
 	ASSERT_LE(0, fd);
@@ -356,8 +354,7 @@ TEST_F(fl_noext, migrate_to_extents_and_back)
 	TFS_EXPECT_ERRNO(EOPNOTSUPP, set_flags(mid, 0));
 	TFS_EXPECT_ERRNO(EOPNOTSUPP, set_flags(big, 0));
 
-	ASSERT_EQ(0, tfs_umount(self->m));
-	ASSERT_EQ(0, tfs_fsck(self->m->image));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 	ASSERT_EQ(0, tfs_remount(self->m));
 	ASSERT_EQ(0, tfs_file_hash(big, &h));
 	EXPECT_EQ(hb, h);

@@ -133,8 +133,7 @@ TEST_F(fa, keep_size)
 	EXPECT_SIZE_BLOCKS(fd, 5, BLK_UNITS(128));
 	close(fd);
 	/* The blocks past EOF stay across a remount. */
-	ASSERT_EQ(0, tfs_umount(self->m));
-	ASSERT_EQ(0, tfs_fsck(self->m->image));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 	ASSERT_EQ(0, tfs_remount(self->m));
 	fd = open(f, O_RDWR);
 	ASSERT_LE(0, fd);
@@ -348,8 +347,7 @@ TEST_F(fa_inline, inline_file_moves_to_a_block)
 	TFS_ASSERT_OK(fallocate(fd, 0, 0, 16 * KIB));
 	EXPECT_SIZE_BLOCKS(fd, 16 * KIB, BLK_UNITS(4));
 	close(fd);
-	ASSERT_EQ(0, tfs_umount(self->m));
-	ASSERT_EQ(0, tfs_fsck(self->m->image));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 	ASSERT_EQ(0, tfs_remount(self->m));
 	fd = open(f, O_RDONLY);
 	ASSERT_LE(0, fd);

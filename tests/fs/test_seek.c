@@ -138,8 +138,7 @@ TEST_F(sk, unwritten_extents_are_holes)
 	EXPECT_EQ(-ENXIO, seek(fd, 256 * 1024 + BS, SEEK_DATA));
 	/* Still so after a remount (no page cache on either side). */
 	close(fd);
-	ASSERT_EQ(0, tfs_umount(self->m));
-	ASSERT_EQ(0, tfs_fsck(self->m->image));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 	ASSERT_EQ(0, tfs_remount(self->m));
 	fd = open(tfs_p(self->m, "f"), O_RDONLY);
 	ASSERT_LE(0, fd);
@@ -187,8 +186,7 @@ static void random_layout(struct __test_metadata *_metadata,
 	 * from the block map alone.
 	 */
 	close(fd);
-	ASSERT_EQ(0, tfs_umount(m));
-	ASSERT_EQ(0, tfs_fsck(m->image));
+	TFS_ASSERT_UNMOUNT_CLEAN(m);
 	ASSERT_EQ(0, tfs_remount(m));
 	fd = open(tfs_p(m, "f"), O_RDONLY);
 	ASSERT_LE(0, fd);

@@ -177,8 +177,7 @@ TEST_F(xa, many_attrs_inode_and_block)
 		snprintf(name, sizeof(name), "user.attr%02d", i);
 		TFS_ASSERT_OK(removexattr(f, name));
 	}
-	ASSERT_EQ(0, tfs_umount(self->m));
-	ASSERT_EQ(0, tfs_fsck(self->m->image));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 	ASSERT_EQ(0, tfs_remount(self->m));
 	ASSERT_EQ(26, list_names(f, names, sizeof(names)));
 	for (i = 0; i < 40; i++) {
@@ -298,8 +297,7 @@ TEST_F(xa_inline, inline_data_keeps_system_data)
 					      sizeof(buf)));
 	TFS_EXPECT_ERRNO(EOPNOTSUPP, setxattr(f, "system.data", "x", 1, 0));
 	TFS_ASSERT_OK(removexattr(f, "user.one"));
-	ASSERT_EQ(0, tfs_umount(self->m));
-	ASSERT_EQ(0, tfs_fsck(self->m->image));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 	ASSERT_EQ(0, tfs_remount(self->m));
 	data = tfs_read_file(f, &len);
 	ASSERT_NE(NULL, data);
@@ -329,8 +327,7 @@ TEST_F(xa_inline, inline_data_with_big_xattrs)
 	TFS_ASSERT_OK(setxattr(f, "user.small", "s", 1, 0));
 	TFS_ASSERT_OK(setxattr(f, "user.big", big, sizeof(big), 0));
 	TFS_ASSERT_OK(setxattr(f, "trusted.t", big, 40, 0));
-	ASSERT_EQ(0, tfs_umount(self->m));
-	ASSERT_EQ(0, tfs_fsck(self->m->image));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 	ASSERT_EQ(0, tfs_remount(self->m));
 	data = tfs_read_file(f, &len);
 	ASSERT_NE(NULL, data);
@@ -443,8 +440,7 @@ TEST_F(xa_ext2, feature_turned_on)
 	EXPECT_EQ(0, listxattr(f, buf, sizeof(buf)));
 	TFS_EXPECT_ERRNO(ENODATA, getxattr(f, "user.a", buf, sizeof(buf)));
 	TFS_ASSERT_OK(setxattr(f, "user.a", "ext2", 4, 0));
-	ASSERT_EQ(0, tfs_umount(self->m));
-	ASSERT_EQ(0, tfs_fsck(self->m->image));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 	ASSERT_EQ(0, tfs_remount(self->m));
 	ASSERT_EQ(4, getxattr(f, "user.a", buf, sizeof(buf)));
 	EXPECT_EQ(0, memcmp(buf, "ext2", 4));
