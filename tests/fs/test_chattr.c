@@ -84,29 +84,30 @@ TEST_F(fl, new_inodes_and_roundtrip)
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
+/* Run `chattr change path`; `lsattr path` must then start with want. */
+static void chattr_then_lsattr(struct __test_metadata *_metadata,
+			       const char *path, const char *change,
+			       const char *want)
+{
+	char *out = NULL;
+
+	ASSERT_EQ(0, tfs_runl(10000, &out, "chattr", change, path, NULL));
+	free(out);
+	out = NULL;
+	ASSERT_EQ(0, tfs_runl(10000, &out, "lsattr", path, NULL));
+	ASSERT_NE(NULL, out);
+	EXPECT_EQ(0, strncmp(out, want, strlen(want)))
+		TH_LOG("lsattr: %s", out);
+	free(out);
+}
+
 TEST_F(fl, chattr_and_lsattr_tools)
 {
 	const char *f = tfs_p(self->m, "f");
-	char *out = NULL;
 
 	ASSERT_EQ(0, fsext_create(f, 0644));
-	ASSERT_EQ(0, tfs_runl(10000, &out, "chattr", "+dAS", f, NULL));
-	free(out);
-	out = NULL;
-	ASSERT_EQ(0, tfs_runl(10000, &out, "lsattr", f, NULL));
-	ASSERT_NE(NULL, out);
-	EXPECT_EQ(0, strncmp(out, "--S---dA------e------- ", 23))
-		TH_LOG("lsattr: %s", out);
-	free(out);
-	out = NULL;
-	ASSERT_EQ(0, tfs_runl(10000, &out, "chattr", "-A", f, NULL));
-	free(out);
-	out = NULL;
-	ASSERT_EQ(0, tfs_runl(10000, &out, "lsattr", f, NULL));
-	ASSERT_NE(NULL, out);
-	EXPECT_EQ(0, strncmp(out, "--S---d-------e------- ", 23))
-		TH_LOG("lsattr: %s", out);
-	free(out);
+	chattr_then_lsattr(_metadata, f, "+dAS", "--S---dA------e------- ");
+	chattr_then_lsattr(_metadata, f, "-A", "--S---d-------e------- ");
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
