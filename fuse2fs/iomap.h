@@ -118,6 +118,20 @@ errcode_t f2_free_unwritten(ext2_filsys fs, ext2_ino_t ino,
 			    struct ext2_inode_large *inode, blk64_t lblk,
 			    blk64_t end);
 
+/*
+ * Free [lblk, end) of an extent file, written and unwritten blocks
+ * alike: whole extents go, the ends of those crossing lblk or end are
+ * trimmed, one covering both is split (which may take a tree block; on
+ * failure it stays whole).  The tree changes before any block is freed,
+ * so an error never leaves a block counted but named by no extent.
+ * With F2_FREE_UNWRITTEN_ONLY it is f2_free_unwritten() above.  Updates
+ * *inode like the calls above.
+ */
+#define F2_FREE_UNWRITTEN_ONLY	(1u << 0)
+errcode_t f2_free_range(ext2_filsys fs, ext2_ino_t ino,
+			struct ext2_inode_large *inode, blk64_t lblk,
+			blk64_t end, unsigned int flags);
+
 /* Blocks allocated ahead of a write that extends the file. */
 #define F2_ALLOC_AHEAD_BYTES	(8ULL << 20)
 

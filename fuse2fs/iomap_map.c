@@ -198,14 +198,15 @@ errcode_t f2_alloc_unwritten(ext2_filsys fs, ext2_ino_t ino,
 }
 
 /*
- * Take [from, from + n) out of the unwritten extent *e, the handle's
- * current extent, where that range is its whole, its head or its tail:
- * never its middle, which would need a second extent and, on a full
- * disk, a tree block there is none of.
+ * Take [from, from + n) out of *e, the handle's current extent, where
+ * that range is its whole, its head or its tail, then free those blocks:
+ * the tree no longer names them.
  */
-static errcode_t cut_extent(ext2_extent_handle_t h, struct ext2fs_extent *e,
+static errcode_t cut_extent(ext2_filsys fs, ext2_extent_handle_t h,
+			    struct ext2_inode *raw, struct ext2fs_extent *e,
 			    blk64_t from, blk64_t n)
 {
+	blk64_t pblk = e->e_pblk + (from - e->e_lblk);
 	errcode_t err;
 
 	if (n == e->e_len) {
@@ -220,33 +221,85 @@ static errcode_t cut_extent(ext2_extent_handle_t h, struct ext2fs_extent *e,
 	}
 	if (err)
 		return err;
+	ext2fs_block_alloc_stats_range(fs, pblk, n, -1);
+	err = ext2fs_iblk_sub_blocks(fs, raw, n);
+	if (err)
+		return err;
 	/* A leaf's first key may have moved; an emptied tree has none. */
 	err = ext2fs_extent_fix_parents(h);
 	return err == EXT2_ET_NO_CURRENT_NODE ? 0 : err;
 }
 
 /*
- * Free the unwritten blocks in [lblk, end).  Not ext2fs_punch(): 1.47.0's
- * takes the extent out of the tree and then refuses to free a range that
- * ends at the filesystem's last block, which is where the look-ahead of a
- * write that filled the disk ends; the blocks stayed marked in the bitmap
- * and i_blocks with no extent naming them.  Here the tree changes first
- * and the blocks are freed only once it no longer names them, so a failure
- * can only keep blocks the file still maps.
+ * Take [from, to) out of the middle of *e, the handle's current extent:
+ * *e shrinks to the part before from and the part from to on is inserted
+ * after it.  The insert needs a tree block when the leaf (or the inode)
+ * is full; the middle goes back to the allocator before it, so that on a
+ * full disk that block can be one of them, as ext4 takes one from its
+ * reserve and succeeds.  When the insert fails, *e is put back whole and
+ * its middle marked in use again.  Only if the failed insert kept one of
+ * those blocks (never on ENOSPC) can that not be done; then the tail is
+ * freed as well, losing its data but leaving no block both free and
+ * named or in use and named by nothing.
  */
-errcode_t f2_free_unwritten(ext2_filsys fs, ext2_ino_t ino,
-			    struct ext2_inode_large *inode, blk64_t lblk,
-			    blk64_t end)
+static errcode_t cut_middle(ext2_filsys fs, ext2_extent_handle_t h,
+			    struct ext2_inode *raw,
+			    const struct ext2fs_extent *e, blk64_t from,
+			    blk64_t to)
+{
+	struct ext2fs_extent head = *e, tail = *e, back = *e;
+	blk64_t n = to - from, mid = e->e_pblk + (from - e->e_lblk);
+	errcode_t err, err2;
+
+	head.e_len = from - e->e_lblk;
+	tail.e_lblk = to;
+	tail.e_pblk = mid + n;
+	tail.e_len = e->e_lblk + e->e_len - to;
+	err = ext2fs_extent_replace(h, 0, &head);
+	if (err)
+		return err;
+	ext2fs_block_alloc_stats_range(fs, mid, n, -1);
+	err = ext2fs_extent_insert(h, EXT2_EXTENT_INSERT_AFTER, &tail);
+	if (!err) {
+		err = ext2fs_iblk_sub_blocks(fs, raw, n);
+		return err ? err : ext2fs_extent_fix_parents(h);
+	}
+	if (ext2fs_test_block_bitmap_range2(fs->block_map, mid, n)) {
+		ext2fs_block_alloc_stats_range(fs, mid, n, 1);
+		if (!ext2fs_extent_goto2(h, 0, e->e_lblk))
+			ext2fs_extent_replace(h, 0, &back);
+		return err;
+	}
+	ext2fs_block_alloc_stats_range(fs, tail.e_pblk, tail.e_len, -1);
+	err2 = ext2fs_iblk_sub_blocks(fs, raw, n + tail.e_len);
+	return err ? err : err2;
+}
+
+/*
+ * Not ext2fs_punch(): 1.47.0's takes an extent out of the tree and then
+ * refuses to free a range that ends at the filesystem's last block (which
+ * is where the last file written on a full disk ends), so the blocks
+ * stayed marked in the bitmap and counted in i_blocks with no extent
+ * naming them.  Here the tree changes first and blocks are freed only
+ * once it no longer names them, so a failure can only keep blocks the
+ * file still maps.  Leaf and index blocks the deletes empty are freed by
+ * libext2fs's ext2fs_extent_delete().
+ */
+errcode_t f2_free_range(ext2_filsys fs, ext2_ino_t ino,
+			struct ext2_inode_large *inode, blk64_t lblk,
+			blk64_t end, unsigned int flags)
 {
 	struct ext2_inode *raw = (struct ext2_inode *)inode;
-	blk64_t e_end, from, to, pblk;
+	bool only_unwritten = flags & F2_FREE_UNWRITTEN_ONLY;
+	blk64_t e_end, from, to;
 	ext2_extent_handle_t h;
 	struct ext2fs_extent e;
+	bool middle;
 	errcode_t err;
 
 	if (lblk >= end)
 		return 0;
-	if (end > F2_MAX_LBLK)
+	if (end > F2_MAX_LBLK || flags & ~F2_FREE_UNWRITTEN_ONLY)
 		return EXT2_ET_INVALID_ARGUMENT;
 	err = ext2fs_extent_open2(fs, ino, raw, &h);
 	if (err)
@@ -265,24 +318,30 @@ errcode_t f2_free_unwritten(ext2_filsys fs, ext2_ino_t ino,
 		e_end = e.e_lblk + e.e_len;
 		from = lblk > e.e_lblk ? lblk : e.e_lblk;
 		to = end < e_end ? end : e_end;
-		/* Written data stays; so does an unwritten middle. */
-		if (!(e.e_flags & EXT2_EXTENT_FLAGS_UNINIT) ||
-		    (from > e.e_lblk && to < e_end)) {
+		middle = from > e.e_lblk && to < e_end;
+		if (only_unwritten &&
+		    (!(e.e_flags & EXT2_EXTENT_FLAGS_UNINIT) || middle)) {
 			lblk = e_end;
 			continue;
 		}
-		pblk = e.e_pblk + (from - e.e_lblk);
-		err = cut_extent(h, &e, from, to - from);
-		if (err)
-			break;
-		ext2fs_block_alloc_stats_range(fs, pblk, to - from, -1);
-		err = ext2fs_iblk_sub_blocks(fs, raw, to - from);
+		if (middle)
+			err = cut_middle(fs, h, raw, &e, from, to);
+		else
+			err = cut_extent(fs, h, raw, &e, from, to - from);
 		if (err)
 			break;
 		lblk = to;
 	}
 	ext2fs_extent_free(h);
 	return err;
+}
+
+errcode_t f2_free_unwritten(ext2_filsys fs, ext2_ino_t ino,
+			    struct ext2_inode_large *inode, blk64_t lblk,
+			    blk64_t end)
+{
+	return f2_free_range(fs, ino, inode, lblk, end,
+			     F2_FREE_UNWRITTEN_ONLY);
 }
 
 static bool mergeable(const struct ext2fs_extent *a,

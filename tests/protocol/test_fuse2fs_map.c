@@ -896,6 +896,88 @@ TEST_F(img, unwritten_blocks_at_the_disk_end_are_freed)
 }
 
 /*
+ * f2_free_range() frees written and unwritten blocks alike, at the disk's
+ * last block too (where 1.47.0's ext2fs_punch() leaks them), and splits
+ * an extent whose middle goes even when the split needs a leaf block on
+ * a full disk: the leaf takes one of the blocks just freed.
+ */
+TEST_F(img, free_range_on_a_full_disk)
+{
+	struct ext2_inode_large inode;
+	blk64_t *taken, n = 0, cap, b, last, k = 0, i;
+	ext2_filsys fs;
+	ext2_ino_t ino;
+	struct f2_run r;
+
+	ASSERT_EQ(0, debugfs_script(self->image, "write /dev/null f\n"));
+	fs = open_fs(self->image, true);
+	ASSERT_NE(NULL, fs);
+	ino = lookup(fs, "f");
+	ASSERT_NE(0, ino);
+	ASSERT_EQ(0, ext2fs_read_inode_full(fs, ino,
+					    (struct ext2_inode *)&inode,
+					    sizeof(inode)));
+	/* Everything is taken but the disk's last 300 blocks. */
+	last = ext2fs_blocks_count(fs->super) - 1;
+	cap = ext2fs_free_blocks_count(fs->super);
+	taken = calloc(cap + 1, sizeof(*taken));
+	ASSERT_NE(NULL, taken);
+	while (n < cap && !ext2fs_new_block2(fs, 0, NULL, &b)) {
+		ext2fs_block_alloc_stats2(fs, b, 1);
+		taken[n++] = b;
+	}
+	for (i = 0; i < n; i++) {
+		if (taken[i] + 300 > last) {
+			ext2fs_block_alloc_stats2(fs, taken[i], -1);
+			taken[i] = 0;
+			k++;
+		}
+	}
+	ASSERT_EQ(300, k);
+	ASSERT_EQ(0, f2_alloc_unwritten(fs, ino, &inode, 0, k));
+	ASSERT_EQ(0, f2_map_run(fs, ino, &inode, 0, k, &r));
+	ASSERT_EQ(last + 1, r.pblk + k);
+	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 100, 110));
+	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 200, 300));
+	/* Four extents fill the inode's slots; no block is free. */
+	ASSERT_EQ(0, WANT_TREE(fs, ino, &inode, r.pblk, 0,
+			       { 0, 100, false }, { 100, 10, true },
+			       { 110, 90, false }, { 200, 100, true }));
+	ASSERT_EQ(0, ext2fs_free_blocks_count(fs->super));
+
+	/* A middle: five extents need a leaf, taken from the ten freed. */
+	EXPECT_EQ(0, f2_free_range(fs, ino, &inode, 20, 30, 0));
+	EXPECT_EQ(0, WANT_TREE(fs, ino, &inode, r.pblk, 1,
+			       { 0, 20, false }, { 30, 70, false },
+			       { 100, 10, true }, { 110, 90, false },
+			       { 200, 100, true }));
+	EXPECT_EQ(9, ext2fs_free_blocks_count(fs->super));
+	EXPECT_EQ((290 + 1) * 8, ext2fs_get_stat_i_blocks(fs,
+				(struct ext2_inode *)&inode));
+	/* The written tail ending at the disk's last block. */
+	EXPECT_EQ(0, f2_free_range(fs, ino, &inode, 250, 300, 0));
+	EXPECT_EQ(59, ext2fs_free_blocks_count(fs->super));
+	/* A written tail, a whole unwritten and a whole written extent. */
+	EXPECT_EQ(0, f2_free_range(fs, ino, &inode, 105, 260, 0));
+	EXPECT_EQ(0, WANT_TREE(fs, ino, &inode, r.pblk, 1,
+			       { 0, 20, false }, { 30, 70, false },
+			       { 100, 5, true }));
+	EXPECT_EQ(k - 95 - 1, ext2fs_free_blocks_count(fs->super));
+	EXPECT_EQ((95 + 1) * 8, ext2fs_get_stat_i_blocks(fs,
+				(struct ext2_inode *)&inode));
+	EXPECT_EQ(EXT2_ET_INVALID_ARGUMENT,
+		  f2_free_range(fs, ino, &inode, 0, 10, 1u << 7));
+	EXPECT_EQ(0, set_size(fs, ino, &inode, 105 * fs->blocksize));
+
+	for (i = 0; i < n; i++)
+		if (taken[i])
+			ext2fs_block_alloc_stats2(fs, taken[i], -1);
+	free(taken);
+	ASSERT_EQ(0, ext2fs_close_free(&fs));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
+/*
  * A hole longer than one unwritten extent may be (32767 blocks) gets a
  * second extent part way; with the inode's slots full and no free block
  * for a leaf, that insert fails.  The blocks mapped before it stay the
