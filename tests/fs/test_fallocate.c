@@ -33,6 +33,10 @@ FSEXT_FIXTURE(fa_inline, &inline_opts);
 static const struct tfs_mkfs_opts small_block_opts = { .block_size = 1024 };
 FSEXT_FIXTURE(fa_1k, &small_block_opts);
 
+/* Small, so that filling it up is quick. */
+static const struct tfs_mkfs_opts full_opts = { .size_mb = 32 };
+FSEXT_FIXTURE(fa_full, &full_opts);
+
 /* Size and blocks after an fsync: ext4 allocates at writeback. */
 static int fstat_of(int fd, off_t *size, blkcnt_t *blocks)
 {
@@ -386,6 +390,195 @@ TEST_F(fa_1k, punch_and_zero_with_1k_blocks)
 	EXPECT_SIZE_BLOCKS(fd, 10000, 2 * 7);
 	EXPECT_TRUE(has_pattern(fd, 0, 1500, 21));
 	EXPECT_TRUE(all_zero(fd, 1500, 10000 - 1500));
+	close(fd);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+/*
+ * Append tfs_pattern(seed) to fd from offset *size on until the disk is
+ * full: 1 MiB writes, then 4 KiB ones.  *size ends as the file's size.
+ */
+static int fill_disk(int fd, off_t *size, unsigned int seed)
+{
+	static char buf[MIB];
+	size_t chunk = MIB;
+	ssize_t n;
+
+	while (chunk >= 4 * KIB) {
+		tfs_pattern(buf, chunk, *size, seed);
+		n = pwrite(fd, buf, chunk, *size);
+		if (n > 0) {
+			*size += n;
+			continue;
+		}
+		if (n < 0 && errno != ENOSPC)
+			return -1;
+		chunk /= 256;
+	}
+	return fsync(fd);
+}
+
+/* What debugfs's `ex` tells of a file's extent tree. */
+struct tree_shape {
+	int depth;
+	int leaf_extents;
+	/* The leaf extent ending at the highest physical block. */
+	unsigned long long lblk, pblk, len;
+};
+
+static int tree_shape(const char *image, const char *path,
+		      struct tree_shape *t)
+{
+	char req[256], *out = NULL, *line, *save = NULL;
+	unsigned int lvl, max, ent, nent;
+	unsigned long long l1, l2, p1, p2, len;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(req, sizeof(req), "ex \"%s\"", path);
+	if (tfs_debugfs(image, req, &out)) {
+		free(out);
+		return -1;
+	}
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		/* Index lines name one physical block, leaf lines a range. */
+		if (sscanf(line, "%u/%u %u/%u %llu - %llu %llu - %llu %llu",
+			   &lvl, &max, &ent, &nent, &l1, &l2, &p1, &p2,
+			   &len) != 9)
+			continue;
+		t->depth = max;
+		t->leaf_extents++;
+		if (p2 + 1 > t->pblk + t->len) {
+			t->lblk = l1;
+			t->pblk = p1;
+			t->len = len;
+		}
+	}
+	free(out);
+	return t->leaf_extents ? 0 : -1;
+}
+
+/* Free blocks as statfs reports them. */
+static long long free_blocks(const char *dir)
+{
+	struct statvfs sv;
+
+	if (statvfs(dir, &sv))
+		return -1;
+	return sv.f_bfree;
+}
+
+/*
+ * Fill the disk with file f, then return with the file's extent tree
+ * in t and it open read-write in fd.  On fuse2fs the last leaf extent
+ * must end at the filesystem's last block, where libext2fs 1.47.0's
+ * ext2fs_punch() used to fail and leak blocks; ext4 keeps a reserve of
+ * its own free there.
+ */
+#define FILL_DISK(m, f, fd, size, t) do {				\
+		long long __count;					\
+									\
+		fd = open(f, O_CREAT | O_RDWR, 0644);			\
+		ASSERT_LE(0, fd);					\
+		size = 0;						\
+		ASSERT_EQ(0, fill_disk(fd, &size, 31));			\
+		close(fd);						\
+		TFS_ASSERT_UNMOUNT_CLEAN(m);				\
+		ASSERT_EQ(0, tree_shape((m)->image, "/f", &t));		\
+		__count = tfs_sb_number((m)->image, "Block count");	\
+		if (!variant->kernel)					\
+			ASSERT_EQ(__count, (long long)(t.pblk + t.len)); \
+		ASSERT_LE(8, t.len);					\
+		ASSERT_EQ(0, tfs_remount(m));				\
+		fd = open(f, O_RDWR);					\
+		ASSERT_LE(0, fd);					\
+	} while (0)
+
+TEST_F(fa_full, punch_extent_at_end_of_full_disk)
+{
+	const char *f = tfs_p(self->m, "f");
+	const off_t bs = 4 * KIB;
+	struct tree_shape t;
+	blkcnt_t before, after;
+	long long bfree;
+	off_t size;
+	int fd;
+
+	FILL_DISK(self->m, f, fd, size, t);
+	ASSERT_EQ(0, fstat_of(fd, &size, &before));
+	bfree = free_blocks(self->m->dir);
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				t.lblk * bs, t.len * bs));
+	ASSERT_EQ(0, fstat_of(fd, &size, &after));
+	EXPECT_EQ(before - BLK_UNITS(t.len), after);
+	EXPECT_EQ(bfree + (long long)t.len, free_blocks(self->m->dir));
+	EXPECT_TRUE(has_pattern(fd, 0, t.lblk * bs, 31));
+	EXPECT_TRUE(all_zero(fd, t.lblk * bs, t.len * bs));
+	EXPECT_TRUE(has_pattern(fd, (t.lblk + t.len) * bs,
+				size - (t.lblk + t.len) * bs, 31));
+	close(fd);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+/*
+ * Punching the middle of an extent splits it.  The extents are first
+ * made to fill the inode's four slots, then the disk is filled again,
+ * so the split needs a leaf block on a full disk: ext4 takes it from
+ * its reserve and succeeds, and so must fuse2fs (with a block the punch
+ * frees).
+ */
+TEST_F(fa_full, punch_middle_of_extent_on_full_disk)
+{
+	const char *f = tfs_p(self->m, "f");
+	const char *g = tfs_p(self->m, "g");
+	const off_t bs = 4 * KIB;
+	unsigned long long mid;
+	struct tree_shape t;
+	blkcnt_t before, after;
+	long long bfree;
+	int fd, gfd;
+	off_t size, gsize;
+	int i;
+
+	FILL_DISK(self->m, f, fd, size, t);
+	/* One-block holes near the start until the inode's slots are full. */
+	for (i = 0; t.depth == 0 && i < 4 - t.leaf_extents; i++)
+		TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE |
+					FALLOC_FL_KEEP_SIZE,
+					(2 * i + 1) * bs, bs));
+	close(fd);
+	gfd = open(g, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, gfd);
+	gsize = 0;
+	ASSERT_EQ(0, fill_disk(gfd, &gsize, 32));
+	close(gfd);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+	ASSERT_EQ(0, tree_shape(self->m->image, "/f", &t));
+	ASSERT_LE(8, t.len);
+	/* Four extents in the inode: a fifth needs a leaf block. */
+	ASSERT_TRUE(t.depth == 0 && t.leaf_extents == 4)
+		TH_LOG("depth %d, %d extents", t.depth, t.leaf_extents);
+	ASSERT_EQ(0, tfs_remount(self->m));
+	fd = open(f, O_RDWR);
+	ASSERT_LE(0, fd);
+
+	ASSERT_EQ(0, fstat_of(fd, &size, &before));
+	bfree = free_blocks(self->m->dir);
+	mid = t.lblk + t.len / 2;
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				mid * bs, 2 * bs));
+	ASSERT_EQ(0, fstat_of(fd, &size, &after));
+	/* Two blocks freed, one taken by the new leaf. */
+	EXPECT_EQ(before - BLK_UNITS(1), after);
+	EXPECT_EQ(bfree + 1, free_blocks(self->m->dir));
+	EXPECT_TRUE(has_pattern(fd, bs * 8, mid * bs - bs * 8, 31));
+	EXPECT_TRUE(all_zero(fd, mid * bs, 2 * bs));
+	EXPECT_TRUE(has_pattern(fd, (mid + 2) * bs, size - (mid + 2) * bs,
+				31));
+	close(fd);
+	fd = open(g, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_TRUE(has_pattern(fd, 0, gsize, 32));
 	close(fd);
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
