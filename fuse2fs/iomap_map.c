@@ -119,6 +119,55 @@ errcode_t f2_map_run(ext2_filsys fs, ext2_ino_t ino,
 }
 
 /*
+ * Map the fresh blocks [pblk, pblk + n) at [lblk, lblk + n), which is a
+ * hole, as unwritten.  set_bmap places a block (inserting it or merging
+ * it into a neighbour); the rest of the run then only lengthens that
+ * extent.  One tree write per run instead of one per block matters: with
+ * metadata_csum every write of a leaf checksums the whole block.  *done
+ * counts the blocks mapped, also on error.
+ */
+static errcode_t map_fresh_run(ext2_extent_handle_t h, blk64_t lblk,
+			       blk64_t pblk, blk64_t n, blk64_t *done)
+{
+	struct ext2fs_extent e;
+	blk64_t grow;
+	errcode_t err;
+
+	while (*done < n) {
+		err = ext2fs_extent_set_bmap(h, lblk + *done, pblk + *done,
+					     EXT2_EXTENT_SET_BMAP_UNINIT);
+		if (err)
+			return err;
+		(*done)++;
+		err = ext2fs_extent_goto2(h, 0, lblk + *done - 1);
+		if (!err)
+			err = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &e);
+		if (err)
+			return err;
+		/*
+		 * Grow only an unwritten extent that ends at the block just
+		 * mapped, physically too; what follows it up to lblk + n is
+		 * still the hole.
+		 */
+		if (!(e.e_flags & EXT2_EXTENT_FLAGS_UNINIT) ||
+		    e.e_lblk + e.e_len != lblk + *done ||
+		    e.e_pblk + e.e_len != pblk + *done)
+			continue;
+		grow = n - *done;
+		if (grow > EXT_UNINIT_MAX_LEN - e.e_len)
+			grow = EXT_UNINIT_MAX_LEN - e.e_len;
+		if (!grow)
+			continue;
+		e.e_len += grow;
+		err = ext2fs_extent_replace(h, 0, &e);
+		if (err)
+			return err;
+		*done += grow;
+	}
+	return 0;
+}
+
+/*
  * Give the holes in [lblk, end) of an extent file freshly allocated,
  * unwritten blocks.  Not ext2fs_fallocate(): in 1.47.0 a range that
  * starts before the file's first extent is filled all the way up to that
@@ -129,7 +178,7 @@ errcode_t f2_alloc_holes(ext2_filsys fs, ext2_ino_t ino,
 			 blk64_t end)
 {
 	ext2_extent_handle_t h = NULL;
-	blk64_t pblk, plen, i, goal;
+	blk64_t pblk, plen, goal, done;
 	struct f2_run run;
 	errcode_t err = 0;
 
@@ -157,23 +206,18 @@ errcode_t f2_alloc_holes(ext2_filsys fs, ext2_ino_t ino,
 		if (!err)
 			err = ext2fs_extent_open2(fs, ino,
 						  (struct ext2_inode *)inode, &h);
-		/* Block by block: set_bmap merges each into its neighbour. */
-		for (i = 0; !err && i < plen; i++)
-			err = ext2fs_extent_set_bmap(h, lblk + i, pblk + i,
-						     EXT2_EXTENT_SET_BMAP_UNINIT);
+		done = 0;
+		if (!err)
+			err = map_fresh_run(h, lblk, pblk, plen, &done);
 		if (h)
 			ext2fs_extent_free(h);
 		h = NULL;
 		if (err) {
-			/*
-			 * Unmapped blocks go back; mapped ones stay the
-			 * file's.  The loop counted the failed block too, so
-			 * i - 1 blocks are mapped (none if the open failed).
-			 */
-			ext2fs_block_alloc_stats_range(fs, pblk + i - !!i,
-						       plen - i + !!i, -1);
+			/* Unmapped blocks go back; mapped ones stay the file's. */
+			ext2fs_block_alloc_stats_range(fs, pblk + done,
+						       plen - done, -1);
 			ext2fs_iblk_sub_blocks(fs, (struct ext2_inode *)inode,
-					       plen - i + !!i);
+					       plen - done);
 			break;
 		}
 		lblk += plen;
