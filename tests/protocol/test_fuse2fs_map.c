@@ -762,10 +762,60 @@ TEST_F(img, converted_fragments_move_back_into_the_inode)
  * block and fail with ENOSPC, even if the tree collapsed right after.
  * Conversions that do need a block fail cleanly.
  */
+/*
+ * Takes every free block of @fs so that tests can run on a full disk;
+ * returns the blocks taken (*@n of them, freed with give_back_all())
+ * or NULL if the array cannot be allocated.
+ */
+static blk64_t *take_all_free_blocks(ext2_filsys fs, blk64_t *n)
+{
+	blk64_t cap = ext2fs_free_blocks_count(fs->super), b;
+	blk64_t *taken = calloc(cap + 1, sizeof(*taken));
+
+	*n = 0;
+	if (!taken)
+		return NULL;
+	while (*n < cap && !ext2fs_new_block2(fs, 0, NULL, &b)) {
+		ext2fs_block_alloc_stats2(fs, b, 1);
+		taken[(*n)++] = b;
+	}
+	return taken;
+}
+
+/*
+ * Frees again the taken blocks in [@lo, @end), zeroing their slots so
+ * give_back_all() skips them; returns how many there were.
+ */
+static blk64_t give_back_range(ext2_filsys fs, blk64_t *taken, blk64_t n,
+			       blk64_t lo, blk64_t end)
+{
+	blk64_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (taken[i] >= lo && taken[i] < end) {
+			ext2fs_block_alloc_stats2(fs, taken[i], -1);
+			taken[i] = 0;
+			k++;
+		}
+	}
+	return k;
+}
+
+/* Frees every block still taken and the array itself. */
+static void give_back_all(ext2_filsys fs, blk64_t *taken, blk64_t n)
+{
+	blk64_t i;
+
+	for (i = 0; i < n; i++)
+		if (taken[i])
+			ext2fs_block_alloc_stats2(fs, taken[i], -1);
+	free(taken);
+}
+
 TEST_F(img, adjacent_pieces_convert_on_a_full_fs)
 {
 	struct ext2_inode_large inode;
-	blk64_t pblk0, *taken, n = 0, cap, b;
+	blk64_t pblk0, *taken, n;
 	ext2_filsys fs;
 	ext2_ino_t ino;
 
@@ -775,13 +825,8 @@ TEST_F(img, adjacent_pieces_convert_on_a_full_fs)
 	ino = prealloc_like_test_fallocate(fs, "full", &inode, &pblk0);
 	ASSERT_NE(0, ino);
 	/* Take every free block, and give them back before closing. */
-	cap = ext2fs_free_blocks_count(fs->super);
-	taken = calloc(cap + 1, sizeof(*taken));
+	taken = take_all_free_blocks(fs, &n);
 	ASSERT_NE(NULL, taken);
-	while (n < cap && !ext2fs_new_block2(fs, 0, NULL, &b)) {
-		ext2fs_block_alloc_stats2(fs, b, 1);
-		taken[n++] = b;
-	}
 	EXPECT_EQ(0, ext2fs_free_blocks_count(fs->super));
 
 	EXPECT_EQ(0, f2_convert_written(fs, ino, &inode, 75, 76));
@@ -812,9 +857,7 @@ TEST_F(img, adjacent_pieces_convert_on_a_full_fs)
 						    (struct ext2_inode *)&inode));
 	EXPECT_EQ(0, ext2fs_free_blocks_count(fs->super));
 
-	while (n)
-		ext2fs_block_alloc_stats2(fs, taken[--n], -1);
-	free(taken);
+	give_back_all(fs, taken, n);
 	ASSERT_EQ(0, ext2fs_close_free(&fs));
 	ASSERT_EQ(0, tfs_fsck(self->image));
 }
@@ -830,7 +873,7 @@ TEST_F(img, adjacent_pieces_convert_on_a_full_fs)
 TEST_F(img, unwritten_blocks_at_the_disk_end_are_freed)
 {
 	struct ext2_inode_large inode;
-	blk64_t *taken, n = 0, cap, b, last, k = 0, i;
+	blk64_t *taken, n, last, k;
 	ext2_filsys fs;
 	ext2_ino_t ino;
 	struct f2_run r;
@@ -845,20 +888,9 @@ TEST_F(img, unwritten_blocks_at_the_disk_end_are_freed)
 					    sizeof(inode)));
 	/* Everything is taken but the disk's last 300 blocks. */
 	last = ext2fs_blocks_count(fs->super) - 1;
-	cap = ext2fs_free_blocks_count(fs->super);
-	taken = calloc(cap + 1, sizeof(*taken));
+	taken = take_all_free_blocks(fs, &n);
 	ASSERT_NE(NULL, taken);
-	while (n < cap && !ext2fs_new_block2(fs, 0, NULL, &b)) {
-		ext2fs_block_alloc_stats2(fs, b, 1);
-		taken[n++] = b;
-	}
-	for (i = 0; i < n; i++) {
-		if (taken[i] + 300 > last) {
-			ext2fs_block_alloc_stats2(fs, taken[i], -1);
-			taken[i] = 0;
-			k++;
-		}
-	}
+	k = give_back_range(fs, taken, n, last + 1 - 300, last + 1);
 	ASSERT_EQ(300, k);
 
 	ASSERT_EQ(0, f2_alloc_unwritten(fs, ino, &inode, 0, k));
@@ -887,10 +919,7 @@ TEST_F(img, unwritten_blocks_at_the_disk_end_are_freed)
 	/* The written blocks are data: e2fsck wants them inside i_size. */
 	EXPECT_EQ(0, set_size(fs, ino, &inode, 110 * fs->blocksize));
 
-	for (i = 0; i < n; i++)
-		if (taken[i])
-			ext2fs_block_alloc_stats2(fs, taken[i], -1);
-	free(taken);
+	give_back_all(fs, taken, n);
 	ASSERT_EQ(0, ext2fs_close_free(&fs));
 	ASSERT_EQ(0, tfs_fsck(self->image));
 }
@@ -904,7 +933,7 @@ TEST_F(img, unwritten_blocks_at_the_disk_end_are_freed)
 TEST_F(img, free_range_on_a_full_disk)
 {
 	struct ext2_inode_large inode;
-	blk64_t *taken, n = 0, cap, b, last, k = 0, i;
+	blk64_t *taken, n, last, k;
 	ext2_filsys fs;
 	ext2_ino_t ino;
 	struct f2_run r;
@@ -919,20 +948,9 @@ TEST_F(img, free_range_on_a_full_disk)
 					    sizeof(inode)));
 	/* Everything is taken but the disk's last 300 blocks. */
 	last = ext2fs_blocks_count(fs->super) - 1;
-	cap = ext2fs_free_blocks_count(fs->super);
-	taken = calloc(cap + 1, sizeof(*taken));
+	taken = take_all_free_blocks(fs, &n);
 	ASSERT_NE(NULL, taken);
-	while (n < cap && !ext2fs_new_block2(fs, 0, NULL, &b)) {
-		ext2fs_block_alloc_stats2(fs, b, 1);
-		taken[n++] = b;
-	}
-	for (i = 0; i < n; i++) {
-		if (taken[i] + 300 > last) {
-			ext2fs_block_alloc_stats2(fs, taken[i], -1);
-			taken[i] = 0;
-			k++;
-		}
-	}
+	k = give_back_range(fs, taken, n, last + 1 - 300, last + 1);
 	ASSERT_EQ(300, k);
 	ASSERT_EQ(0, f2_alloc_unwritten(fs, ino, &inode, 0, k));
 	ASSERT_EQ(0, f2_map_run(fs, ino, &inode, 0, k, &r));
@@ -969,10 +987,7 @@ TEST_F(img, free_range_on_a_full_disk)
 		  f2_free_range(fs, ino, &inode, 0, 10, 1u << 7));
 	EXPECT_EQ(0, set_size(fs, ino, &inode, 105 * fs->blocksize));
 
-	for (i = 0; i < n; i++)
-		if (taken[i])
-			ext2fs_block_alloc_stats2(fs, taken[i], -1);
-	free(taken);
+	give_back_all(fs, taken, n);
 	ASSERT_EQ(0, ext2fs_close_free(&fs));
 	ASSERT_EQ(0, tfs_fsck(self->image));
 }
@@ -989,7 +1004,7 @@ TEST_F(img, alloc_failing_mid_run_gives_back_only_unmapped_blocks)
 	struct tfs_mkfs_opts o = { .size_mb = 512,
 				     .features = "sparse_super2,^has_journal" };
 	struct ext2_inode_large inode;
-	blk64_t *taken, n = 0, cap, b, lo, k = 0, i, iblocks;
+	blk64_t *taken, n, b, lo, k, i, iblocks;
 	ext2_filsys fs;
 	ext2_ino_t ino;
 	struct f2_run r;
@@ -1014,20 +1029,9 @@ TEST_F(img, alloc_failing_mid_run_gives_back_only_unmapped_blocks)
 		if (ext2fs_test_block_bitmap2(fs->block_map, b))
 			lo = b + 1;
 	ASSERT_EQ(33000, b - lo);
-	cap = ext2fs_free_blocks_count(fs->super);
-	taken = calloc(cap + 1, sizeof(*taken));
+	taken = take_all_free_blocks(fs, &n);
 	ASSERT_NE(NULL, taken);
-	while (n < cap && !ext2fs_new_block2(fs, 0, NULL, &b)) {
-		ext2fs_block_alloc_stats2(fs, b, 1);
-		taken[n++] = b;
-	}
-	for (i = 0; i < n; i++) {
-		if (taken[i] >= lo && taken[i] < lo + 33000) {
-			ext2fs_block_alloc_stats2(fs, taken[i], -1);
-			taken[i] = 0;
-			k++;
-		}
-	}
+	k = give_back_range(fs, taken, n, lo, lo + 33000);
 	ASSERT_EQ(33000, k);
 
 	EXPECT_NE(0, f2_alloc_unwritten(fs, ino, &inode, 10, 33000));
@@ -1052,10 +1056,7 @@ TEST_F(img, alloc_failing_mid_run_gives_back_only_unmapped_blocks)
 					     (struct ext2_inode *)&inode,
 					     sizeof(inode)));
 
-	for (i = 0; i < n; i++)
-		if (taken[i])
-			ext2fs_block_alloc_stats2(fs, taken[i], -1);
-	free(taken);
+	give_back_all(fs, taken, n);
 	ASSERT_EQ(0, ext2fs_close_free(&fs));
 	ASSERT_EQ(0, tfs_fsck(self->image));
 }
