@@ -58,12 +58,12 @@ bench_run()
 	return $rc
 }
 
-bench_stop_child()
+# Stop a child process of this shell: SIGTERM, up to 5 s to exit, then
+# SIGKILL; reap it either way so that no zombie or late writer is left.
+bench_term_then_kill()
 {
-	local pid=$BENCH_CHILD
+	local pid=$1
 
-	[ -n "$pid" ] || return 0
-	BENCH_CHILD=""
 	kill -TERM "$pid" 2>/dev/null
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		kill -0 "$pid" 2>/dev/null || break
@@ -72,6 +72,15 @@ bench_stop_child()
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	return 0
+}
+
+bench_stop_child()
+{
+	local pid=$BENCH_CHILD
+
+	[ -n "$pid" ] || return 0
+	BENCH_CHILD=""
+	bench_term_then_kill "$pid"
 }
 
 # A python3 with the standard library: Debian's first, since a pyenv shim
@@ -148,14 +157,7 @@ bench_kill_server()
 
 	[ -n "$pid" ] || return 0
 	BENCH_SRV_PID=""
-	kill -TERM "$pid" 2>/dev/null
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.5
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
+	bench_term_then_kill "$pid"
 }
 
 # Unmount a FUSE mount and wait for its server to finish writing the image
