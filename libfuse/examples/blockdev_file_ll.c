@@ -205,9 +205,25 @@ static void bdf_setattr(fuse_req_t req, fuse_ino_t nodeid, struct stat *attr,
 	fuse_iomap_reply_attr(req, &st, TIMEOUT, attr_flags(nodeid));
 }
 
+/*
+ * The -errno for opening an existing nodeid with @flags, 0 if allowed:
+ * the hello file is read-only, and O_TRUNC (libfuse asks for it to be
+ * atomic) is refused because no size can change.
+ */
+static int open_flags_error(fuse_ino_t nodeid, int flags)
+{
+	if (nodeid == HELLO_NODEID && (flags & O_ACCMODE) != O_RDONLY)
+		return -EACCES;
+	if (flags & O_TRUNC)
+		return -EPERM;
+	return 0;
+}
+
 static void bdf_open(fuse_req_t req, fuse_ino_t nodeid,
 		     struct fuse_file_info *fi)
 {
+	int err;
+
 	if (nodeid == DIR_INO) {
 		fuse_reply_err(req, EISDIR);
 		return;
@@ -216,13 +232,9 @@ static void bdf_open(fuse_req_t req, fuse_ino_t nodeid,
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	if (nodeid == HELLO_NODEID && (fi->flags & O_ACCMODE) != O_RDONLY) {
-		fuse_reply_err(req, EACCES);
-		return;
-	}
-	/* libfuse asks for atomic O_TRUNC: the size cannot change */
-	if (fi->flags & O_TRUNC) {
-		fuse_reply_err(req, EPERM);
+	err = open_flags_error(nodeid, fi->flags);
+	if (err) {
+		fuse_reply_err(req, -err);
 		return;
 	}
 	fuse_reply_open(req, fi);
@@ -233,6 +245,7 @@ static void bdf_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct fuse_entry_param e;
 	fuse_ino_t nodeid = name_to_nodeid(name);
+	int err;
 
 	(void)mode;
 	if (parent != DIR_INO) {
@@ -247,12 +260,9 @@ static void bdf_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, EEXIST);
 		return;
 	}
-	if (nodeid == HELLO_NODEID && (fi->flags & O_ACCMODE) != O_RDONLY) {
-		fuse_reply_err(req, EACCES);
-		return;
-	}
-	if (fi->flags & O_TRUNC) {
-		fuse_reply_err(req, EPERM);
+	err = open_flags_error(nodeid, fi->flags);
+	if (err) {
+		fuse_reply_err(req, -err);
 		return;
 	}
 	fill_entry(nodeid, &e);
