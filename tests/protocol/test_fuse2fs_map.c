@@ -236,6 +236,18 @@ static ext2_ino_t lookup(ext2_filsys fs, const char *name)
 	return ino;
 }
 
+/* The inode number of @name in the root, read into @inode; 0 on failure. */
+static ext2_ino_t lookup_and_read(ext2_filsys fs, const char *name,
+				  struct ext2_inode_large *inode)
+{
+	ext2_ino_t ino = lookup(fs, name);
+
+	if (!ino || ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
+					   sizeof(*inode)))
+		return 0;
+	return ino;
+}
+
 /* Size-byte file of random-ish data at path. */
 static int make_data(const char *path, size_t size)
 {
@@ -372,11 +384,8 @@ TEST_F(img, streaming_alloc_and_convert)
 	ASSERT_EQ(0, debugfs_script(self->image, "write /dev/null s\n"));
 	fs = open_fs(self->image, true);
 	ASSERT_NE(NULL, fs);
-	ino = lookup(fs, "s");
+	ino = lookup_and_read(fs, "s", &inode);
 	ASSERT_NE(0, ino);
-	ASSERT_EQ(0, ext2fs_read_inode_full(fs, ino,
-					    (struct ext2_inode *)&inode,
-					    sizeof(inode)));
 	for (lblk = 0; lblk < total; lblk += mib) {
 		ASSERT_EQ(0, f2_map_run(fs, ino, &inode, lblk, lblk + mib, &r));
 		if (r.type == FUSE_IOMAP_TYPE_HOLE) {
@@ -432,10 +441,8 @@ TEST_F(img, convert_shuffled_pieces)
 	ASSERT_EQ(0, debugfs_script(self->image, "write /dev/null u\n"));
 	fs = open_fs(self->image, true);
 	ASSERT_NE(NULL, fs);
-	ino = lookup(fs, "u");
-	ASSERT_EQ(0, ext2fs_read_inode_full(fs, ino,
-					    (struct ext2_inode *)&inode,
-					    sizeof(inode)));
+	ino = lookup_and_read(fs, "u", &inode);
+	ASSERT_NE(0, ino);
 	ASSERT_EQ(0, f2_alloc_unwritten(fs, ino, &inode, 0, nblk));
 	ASSERT_EQ(0, set_size(fs, ino, &inode, nblk * 4096));
 	ASSERT_EQ(0, f2_map_run(fs, ino, &inode, 0, nblk, &r));
@@ -506,10 +513,8 @@ TEST_F(img, convert_across_holes)
 				    "fallocate h 60 60\n"));
 	fs = open_fs(self->image, true);
 	ASSERT_NE(NULL, fs);
-	ino = lookup(fs, "h");
-	ASSERT_EQ(0, ext2fs_read_inode_full(fs, ino,
-					    (struct ext2_inode *)&inode,
-					    sizeof(inode)));
+	ino = lookup_and_read(fs, "h", &inode);
+	ASSERT_NE(0, ino);
 	ASSERT_EQ(0, set_size(fs, ino, &inode, 61 * 4096));
 	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 5, 15));
 	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 25, 35));
@@ -598,12 +603,10 @@ static ext2_ino_t prealloc_like_test_fallocate(ext2_filsys fs,
 					       struct ext2_inode_large *inode,
 					       blk64_t *pblk0)
 {
-	ext2_ino_t ino = lookup(fs, name);
+	ext2_ino_t ino = lookup_and_read(fs, name, inode);
 	struct f2_run r;
 
 	if (!ino ||
-	    ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
-				   sizeof(*inode)) ||
 	    f2_alloc_unwritten(fs, ino, inode, 0, 256) ||
 	    f2_alloc_unwritten(fs, ino, inode, 512, 3) ||
 	    set_size(fs, ino, inode, 2 * 1048576 + 100 + 10 * 1024) ||
@@ -881,11 +884,8 @@ TEST_F(img, unwritten_blocks_at_the_disk_end_are_freed)
 	ASSERT_EQ(0, debugfs_script(self->image, "write /dev/null tail\n"));
 	fs = open_fs(self->image, true);
 	ASSERT_NE(NULL, fs);
-	ino = lookup(fs, "tail");
+	ino = lookup_and_read(fs, "tail", &inode);
 	ASSERT_NE(0, ino);
-	ASSERT_EQ(0, ext2fs_read_inode_full(fs, ino,
-					    (struct ext2_inode *)&inode,
-					    sizeof(inode)));
 	/* Everything is taken but the disk's last 300 blocks. */
 	last = ext2fs_blocks_count(fs->super) - 1;
 	taken = take_all_free_blocks(fs, &n);
@@ -941,11 +941,8 @@ TEST_F(img, free_range_on_a_full_disk)
 	ASSERT_EQ(0, debugfs_script(self->image, "write /dev/null f\n"));
 	fs = open_fs(self->image, true);
 	ASSERT_NE(NULL, fs);
-	ino = lookup(fs, "f");
+	ino = lookup_and_read(fs, "f", &inode);
 	ASSERT_NE(0, ino);
-	ASSERT_EQ(0, ext2fs_read_inode_full(fs, ino,
-					    (struct ext2_inode *)&inode,
-					    sizeof(inode)));
 	/* Everything is taken but the disk's last 300 blocks. */
 	last = ext2fs_blocks_count(fs->super) - 1;
 	taken = take_all_free_blocks(fs, &n);
@@ -1013,11 +1010,8 @@ TEST_F(img, alloc_failing_mid_run_gives_back_only_unmapped_blocks)
 	ASSERT_EQ(0, debugfs_script(self->image, "write /dev/null long\n"));
 	fs = open_fs(self->image, true);
 	ASSERT_NE(NULL, fs);
-	ino = lookup(fs, "long");
+	ino = lookup_and_read(fs, "long", &inode);
 	ASSERT_NE(0, ino);
-	ASSERT_EQ(0, ext2fs_read_inode_full(fs, ino,
-					    (struct ext2_inode *)&inode,
-					    sizeof(inode)));
 	/* Three single-block extents: one slot of the inode is left. */
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, f2_alloc_unwritten(fs, ino, &inode, 2 * i, 1));
