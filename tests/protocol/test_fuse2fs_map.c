@@ -866,6 +866,54 @@ TEST_F(img, adjacent_pieces_convert_on_a_full_fs)
 }
 
 /*
+ * A file NAME whose one unwritten extent holds the disk's last 300
+ * blocks, on a filesystem with no other free block (the rest is in
+ * *taken, to give back with give_back_all()).  *r is that extent.
+ * Returns the open filesystem, or NULL after a failed check.
+ */
+static ext2_filsys file_at_disk_end(struct __test_metadata *_metadata,
+				    const char *image, const char *name,
+				    ext2_ino_t *ino,
+				    struct ext2_inode_large *inode,
+				    blk64_t **taken, blk64_t *n,
+				    struct f2_run *r)
+{
+	char script[64];
+	ext2_filsys fs;
+	blk64_t last, k;
+
+	snprintf(script, sizeof(script), "write /dev/null %s\n", name);
+	EXPECT_EQ(0, debugfs_script(image, script))
+		return NULL;
+	fs = open_fs(image, true);
+	EXPECT_NE(NULL, fs)
+		return NULL;
+	*ino = lookup_and_read(fs, name, inode);
+	EXPECT_NE(0, *ino)
+		return NULL;
+	last = ext2fs_blocks_count(fs->super) - 1;
+	*taken = take_all_free_blocks(fs, n);
+	EXPECT_NE(NULL, *taken)
+		return NULL;
+	k = give_back_range(fs, *taken, *n, last + 1 - 300, last + 1);
+	EXPECT_EQ(300, k)
+		return NULL;
+	EXPECT_EQ(0, f2_alloc_unwritten(fs, *ino, inode, 0, k))
+		return NULL;
+	EXPECT_EQ(0, f2_map_run(fs, *ino, inode, 0, k, r))
+		return NULL;
+	EXPECT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, r->type)
+		return NULL;
+	EXPECT_EQ(k, r->len)
+		return NULL;
+	EXPECT_EQ(last + 1, r->pblk + k)
+		return NULL;
+	EXPECT_EQ(0, ext2fs_free_blocks_count(fs->super))
+		return NULL;
+	return fs;
+}
+
+/*
  * Giving back unwritten blocks (the look-ahead past EOF) on a full
  * filesystem whose last blocks the file holds: whole unwritten extents
  * go, the ends of others are cut off, written blocks and an unwritten
@@ -876,29 +924,15 @@ TEST_F(img, adjacent_pieces_convert_on_a_full_fs)
 TEST_F(img, unwritten_blocks_at_the_disk_end_are_freed)
 {
 	struct ext2_inode_large inode;
-	blk64_t *taken, n, last, k;
+	blk64_t *taken, n, k;
 	ext2_filsys fs;
 	ext2_ino_t ino;
 	struct f2_run r;
 
-	ASSERT_EQ(0, debugfs_script(self->image, "write /dev/null tail\n"));
-	fs = open_fs(self->image, true);
+	fs = file_at_disk_end(_metadata, self->image, "tail", &ino, &inode,
+			      &taken, &n, &r);
 	ASSERT_NE(NULL, fs);
-	ino = lookup_and_read(fs, "tail", &inode);
-	ASSERT_NE(0, ino);
-	/* Everything is taken but the disk's last 300 blocks. */
-	last = ext2fs_blocks_count(fs->super) - 1;
-	taken = take_all_free_blocks(fs, &n);
-	ASSERT_NE(NULL, taken);
-	k = give_back_range(fs, taken, n, last + 1 - 300, last + 1);
-	ASSERT_EQ(300, k);
-
-	ASSERT_EQ(0, f2_alloc_unwritten(fs, ino, &inode, 0, k));
-	ASSERT_EQ(0, f2_map_run(fs, ino, &inode, 0, k, &r));
-	ASSERT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, r.type);
-	ASSERT_EQ(k, r.len);
-	ASSERT_EQ(last + 1, r.pblk + k);
-	ASSERT_EQ(0, ext2fs_free_blocks_count(fs->super));
+	k = r.len;
 	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 100, 110));
 
 	/* Tail of the first extent, the last one whole (to the disk end). */
@@ -933,25 +967,15 @@ TEST_F(img, unwritten_blocks_at_the_disk_end_are_freed)
 TEST_F(img, free_range_on_a_full_disk)
 {
 	struct ext2_inode_large inode;
-	blk64_t *taken, n, last, k;
+	blk64_t *taken, n, k;
 	ext2_filsys fs;
 	ext2_ino_t ino;
 	struct f2_run r;
 
-	ASSERT_EQ(0, debugfs_script(self->image, "write /dev/null f\n"));
-	fs = open_fs(self->image, true);
+	fs = file_at_disk_end(_metadata, self->image, "f", &ino, &inode,
+			      &taken, &n, &r);
 	ASSERT_NE(NULL, fs);
-	ino = lookup_and_read(fs, "f", &inode);
-	ASSERT_NE(0, ino);
-	/* Everything is taken but the disk's last 300 blocks. */
-	last = ext2fs_blocks_count(fs->super) - 1;
-	taken = take_all_free_blocks(fs, &n);
-	ASSERT_NE(NULL, taken);
-	k = give_back_range(fs, taken, n, last + 1 - 300, last + 1);
-	ASSERT_EQ(300, k);
-	ASSERT_EQ(0, f2_alloc_unwritten(fs, ino, &inode, 0, k));
-	ASSERT_EQ(0, f2_map_run(fs, ino, &inode, 0, k, &r));
-	ASSERT_EQ(last + 1, r.pblk + k);
+	k = r.len;
 	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 100, 110));
 	ASSERT_EQ(0, f2_convert_written(fs, ino, &inode, 200, 300));
 	/* Four extents fill the inode's slots; no block is free. */
