@@ -43,7 +43,9 @@
 /* fuse_iomap_mapping.flags */
 #define FUSE_IOMAP_F_NEW		(1U << 0)	/* blocks freshly allocated */
 #define FUSE_IOMAP_F_WANT_END		(1U << 1)	/* send FUSE_IOMAP_END */
-#define FUSE_IOMAP_F_ALL		(FUSE_IOMAP_F_NEW | FUSE_IOMAP_F_WANT_END)
+#define FUSE_IOMAP_F_CACHE		(1U << 2)	/* kernel may reuse it */
+#define FUSE_IOMAP_F_ALL		(FUSE_IOMAP_F_NEW | FUSE_IOMAP_F_WANT_END | \
+					 FUSE_IOMAP_F_CACHE)
 
 /* fuse_iomap_mapping.addr of a hole or inline mapping */
 #define FUSE_IOMAP_NULL_ADDR		(~0ULL)
