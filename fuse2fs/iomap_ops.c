@@ -67,6 +67,12 @@ static void run_to_mapping(struct fuse2fs *f2, const struct f2_run *run,
 	} else {
 		map->addr = run->pblk * bs;
 		map->dev = f2->iomap_dev;
+		/*
+		 * The kernel may reuse it: blocks of a file change only through
+		 * requests after which the kernel forgets its copies
+		 * (doc/protocol.md 5.1), or after we notify it (chattr -e).
+		 */
+		map->flags |= FUSE_IOMAP_F_CACHE;
 	}
 }
 

@@ -326,6 +326,13 @@ static int walk_file(struct wire *w, uint64_t nodeid, uint64_t ino,
 				(unsigned long long)pos);
 			return -1;
 		}
+		/* Blocks are the kernel's to keep; a hole may be filled. */
+		if (!(m.flags & FUSE_IOMAP_F_CACHE) !=
+		    (m.type == FUSE_IOMAP_TYPE_HOLE)) {
+			fprintf(stderr, "# mapping type %u flags 0x%x\n",
+				m.type, m.flags);
+			return -1;
+		}
 		first = m.offset / BS;
 		last = (m.offset + m.length) / BS;
 		for (b = first; b < last; b++) {
@@ -576,6 +583,7 @@ TEST_F(f2, ioend_converts_exactly_the_written_range)
 				      FUSE_IOMAP_OP_DIRECT, &m));
 	EXPECT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, m.type);
 	EXPECT_TRUE(m.flags & FUSE_IOMAP_F_NEW);
+	EXPECT_TRUE(m.flags & FUSE_IOMAP_F_CACHE);
 	EXPECT_EQ(0, m.offset);
 	EXPECT_EQ(16384, m.length);
 	/* Only blocks 1..2 completed. */
