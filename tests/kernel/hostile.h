@@ -21,6 +21,7 @@ enum hostile_kind {
 	HOSTILE_HOLE_WRITE,	/* a hole (valid for reads) for a write */
 	HOSTILE_HOLE_ADDR,	/* a hole with a device address */
 	HOSTILE_INLINE_DIRECT,	/* inline data for direct IO */
+	HOSTILE_OUTSIDE_CACHED,	/* OUTSIDE, marked for the kernel to keep */
 	HOSTILE_NR_KINDS
 };
 
@@ -36,18 +37,21 @@ enum hostile_attr_kind {
 	HOSTILE_ENOSYS,				/* BEGIN answers ENOSYS */
 	HOSTILE_FLIP,	/* iomap until "flip_now" is looked up, then classic */
 	HOSTILE_IOEND_FAIL,	/* unwritten blocks; IOEND answers EIO */
+	HOSTILE_CACHED,	/* like "good" and kept, once; later BEGINs: EIO */
 	HOSTILE_NR_FILES
 };
 
 /* Looking this name up (ENOENT) switches "flip" to classic. */
 #define HOSTILE_FLIP_TRIGGER	"flip_now"
+/* Looking this name up (ENOENT) sends FUSE_NOTIFY_INVAL_INODE for "cached". */
+#define HOSTILE_INVAL_TRIGGER	"inval_now"
 
 static const char *const hostile_kinds[HOSTILE_NR_FILES] = {
 	"good", "outside", "past_end", "not_covering", "zero_length",
 	"file_overflow", "dev_overflow", "misaligned", "bad_type",
 	"bad_device", "bad_flags", "hole_write", "hole_addr", "inline_direct",
-	"ino_zero", "blksize_odd", "blksize_big", "enosys", "flip",
-	"ioend_fail",
+	"outside_cached", "ino_zero", "blksize_odd", "blksize_big", "enosys",
+	"flip", "ioend_fail", "cached",
 };
 
 /* Where "good" lives on the device, and what the classic path returns. */

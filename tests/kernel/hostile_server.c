@@ -50,6 +50,7 @@ static struct {
 	uint64_t dev_size;
 	uint32_t dev_id;
 	bool flipped;		/* "flip" is classic now */
+	unsigned int cached_begins;	/* BEGINs "cached" got so far */
 } hs;
 
 
@@ -104,6 +105,13 @@ static void hs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (!strcmp(name, HOSTILE_FLIP_TRIGGER)) {
 		hs.flipped = true;
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (!strcmp(name, HOSTILE_INVAL_TRIGGER)) {
+		/* The kernel takes no lock of ours: safe from a handler. */
+		fuse_lowlevel_notify_inval_inode(hs.se, 2 + HOSTILE_CACHED,
+						 -1, 0);
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
@@ -293,6 +301,18 @@ static void hs_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		break;
 	case HOSTILE_OUTSIDE:
 		map.addr = hs.dev_size;
+		break;
+	case HOSTILE_OUTSIDE_CACHED:
+		map.addr = hs.dev_size;
+		map.flags = FUSE_IOMAP_F_CACHE;
+		break;
+	case HOSTILE_CACHED:
+		/* Only the kernel's kept copy can serve later IO. */
+		if (hs.cached_begins++) {
+			fuse_iomap_reply_err(req, EIO);
+			return;
+		}
+		map.flags = FUSE_IOMAP_F_CACHE;
 		break;
 	case HOSTILE_PAST_END:
 		map.addr = hs.dev_size - BLOCK;

@@ -183,6 +183,23 @@ int kt_fd_iomap(int fd, uint64_t *ino)
 	return mode;
 }
 
+int kt_fd_iomap_cached(int fd)
+{
+	char path[64], line[256];
+	int n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "fuse_iomap_cached: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
 void *kt_alloc(size_t len)
 {
 	void *p;

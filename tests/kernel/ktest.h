@@ -45,6 +45,11 @@ const char *kt_path(const struct kt_server *s, const char *name);
  * *ino set if not NULL), 0 (classic) or -1 (no "fuse_iomap:" line).
  */
 int kt_fd_iomap(int fd, uint64_t *ino);
+/*
+ * "fuse_iomap_cached:" of /proc/self/fdinfo/<fd>: how many mappings the
+ * kernel keeps for the file, or -1 when the line is missing.
+ */
+int kt_fd_iomap_cached(int fd);
 
 /* 4 KiB aligned buffer of len bytes, or NULL. */
 void *kt_alloc(size_t len);

@@ -5,10 +5,7 @@
  * past EOF, sparse, io_submit) whose results kernel ext4 must read back
  * identically from the same device after unmount.  Every test starts from
  * a fresh mke2fs and ends with a clean `e2fsck -fn`.  Runs inside the UML
- * guest, as root.
- *
- * Environment: KT_DEVICE (default /dev/ubdb), KT_FUSE2FS (default: the
- * fuse2fs of this build tree).
+ * guest, as root.  Environment: see f2guest.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,146 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "kselftest_harness.h"
-#include "ktest.h"
-
-#define MIB		(1ULL << 20)
-#define FS_SIZE		"1G"
-
-static const char *device(void)
-{
-	const char *d = getenv("KT_DEVICE");
-
-	return d ? d : "/dev/ubdb";
-}
-
-static const char *fuse2fs_bin(void)
-{
-	const char *s = getenv("KT_FUSE2FS");
-
-	return s ? s : KT_FUSE2FS;
-}
-
-/* One region of a test file: written with a pattern seed, or a hole. */
-struct region {
-	uint64_t off;
-	uint64_t len;
-	uint32_t seed;		/* 0: never written, reads as zeroes */
-};
-
-static int mkfs(const char *features)
-{
-	return kt_sh(120, "mke2fs -q -F -t ext4 -b 4096 %s%s %s %s",
-		     features ? "-O " : "", features ? features : "",
-		     device(), FS_SIZE);
-}
-
-static int mount_fuse2fs(struct kt_server *srv)
-{
-	const char *argv[] = { fuse2fs_bin(), device(), "@MNT@", "-o",
-			       "iomap=auto", "-f", NULL };
-
-	return kt_server_start(srv, argv);
-}
-
-/* Compare a file, region by region, with what the regions say. */
-static int check_regions(const char *path, const struct region *r, int n,
-			 bool direct)
-{
-	int fd = open(path, O_RDONLY | (direct ? O_DIRECT : 0));
-	uint64_t chunk = 4 * MIB;
-	char *buf = kt_alloc(chunk);
-	int i, bad = 0;
-
-	if (fd < 0 || !buf) {
-		fprintf(stderr, "# open %s: %s\n", path, strerror(errno));
-		free(buf);
-		return -1;
-	}
-	for (i = 0; i < n && !bad; i++) {
-		uint64_t done;
-
-		for (done = 0; done < r[i].len && !bad; done += chunk) {
-			uint64_t len = r[i].len - done < chunk ?
-				       r[i].len - done : chunk;
-			uint64_t off = r[i].off + done;
-			ssize_t got = pread(fd, buf, len, off);
-
-			if (got != (ssize_t)len) {
-				fprintf(stderr, "# %s: read %zd of %llu at %llu\n",
-					path, got, (unsigned long long)len,
-					(unsigned long long)off);
-				bad = 1;
-			} else if (r[i].seed ? kt_check(buf, len, off, r[i].seed) >= 0 :
-				   !kt_is_zero(buf, len)) {
-				fprintf(stderr, "# %s: wrong data in region %d at %llu\n",
-					path, i, (unsigned long long)off);
-				bad = 1;
-			}
-		}
-	}
-	close(fd);
-	free(buf);
-	return bad ? -1 : 0;
-}
-
-static int write_regions(const char *path, const struct region *r, int n)
-{
-	uint64_t max = 0;
-	char *buf;
-	int i, err = 0;
-
-	for (i = 0; i < n; i++)
-		if (r[i].seed && r[i].len > max)
-			max = r[i].len;
-	buf = kt_alloc(max);
-	if (!buf)
-		return -ENOMEM;
-	for (i = 0; i < n && !err; i++) {
-		if (!r[i].seed)
-			continue;
-		kt_fill(buf, r[i].len, r[i].off, r[i].seed);
-		err = kt_direct_pwrite(path, buf, r[i].len, r[i].off);
-		if (err)
-			fprintf(stderr, "# direct write of %llu at %llu: %s\n",
-				(unsigned long long)r[i].len,
-				(unsigned long long)r[i].off, strerror(-err));
-	}
-	free(buf);
-	return err;
-}
-
-/* After unmount: kernel ext4 reads the same bytes from the device. */
-static int check_with_ext4(const char *name, const struct region *r, int n,
-			   uint64_t size)
-{
-	char dir[KT_PATH_MAX], path[2 * KT_PATH_MAX];
-	const char *tmp = getenv("TMPDIR");
-	struct stat st;
-	int ret;
-
-	snprintf(dir, sizeof(dir), "%s/ext4.XXXXXX", tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir))
-		return -1;
-	if (mount(device(), dir, "ext4", MS_RDONLY, NULL)) {
-		fprintf(stderr, "# mount ext4: %s\n", strerror(errno));
-		rmdir(dir);
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	ret = check_regions(path, r, n, true);
-	if (!ret && (stat(path, &st) || (uint64_t)st.st_size != size)) {
-		fprintf(stderr, "# ext4 sees size %lld, expected %llu\n",
-			(long long)st.st_size, (unsigned long long)size);
-		ret = -1;
-	}
-	umount(dir);
-	rmdir(dir);
-	return ret;
-}
+#include "f2guest.h"
 
 FIXTURE(f2) {
 	struct kt_server srv;
@@ -177,21 +38,21 @@ FIXTURE_VARIANT_ADD(f2, inline_data) {
 
 FIXTURE_SETUP(f2)
 {
-	ASSERT_EQ(0, mkfs(variant->features));
-	ASSERT_EQ(0, mount_fuse2fs(&self->srv));
+	ASSERT_EQ(0, f2g_mkfs(variant->features));
+	ASSERT_EQ(0, f2g_mount(&self->srv));
 }
 
 FIXTURE_TEARDOWN(f2)
 {
 	EXPECT_EQ(0, kt_server_stop(&self->srv));
-	EXPECT_EQ(0, kt_sh(120, "e2fsck -fn %s", device()));
+	EXPECT_EQ(0, kt_sh(120, "e2fsck -fn %s", f2g_device()));
 }
 
 static void unmount_and_fsck(struct __test_metadata *_metadata,
 			     struct kt_server *srv)
 {
 	ASSERT_EQ(0, kt_server_stop(srv));
-	ASSERT_EQ(0, kt_sh(120, "e2fsck -fn %s", device()));
+	ASSERT_EQ(0, kt_sh(120, "e2fsck -fn %s", f2g_device()));
 }
 
 /* A new regular file is iomap, with its ext4 inode number as backing. */
@@ -241,11 +102,11 @@ TEST_F(f2, direct_sizes_into_holes)
 	fd = open(path, O_CREAT | O_RDWR, 0644);
 	ASSERT_LE(0, fd);
 	close(fd);
-	ASSERT_EQ(0, write_regions(path, r, n));
-	EXPECT_EQ(0, check_regions(path, r, n, true));
-	EXPECT_EQ(0, check_regions(path, r, n, false));
+	ASSERT_EQ(0, f2g_write_regions(path, r, n));
+	EXPECT_EQ(0, f2g_check_regions(path, r, n, true));
+	EXPECT_EQ(0, f2g_check_regions(path, r, n, false));
 	unmount_and_fsck(_metadata, &self->srv);
-	EXPECT_EQ(0, check_with_ext4("sizes", r, n, 12 * MIB));
+	EXPECT_EQ(0, f2g_check_with_ext4("sizes", r, n, 12 * MIB));
 }
 
 /* A sparse file: far apart extents, a hole at the start, EOF growth. */
@@ -267,12 +128,12 @@ TEST_F(f2, direct_sparse_and_past_eof)
 	fd = open(path, O_CREAT | O_RDWR, 0644);
 	ASSERT_LE(0, fd);
 	close(fd);
-	ASSERT_EQ(0, write_regions(path, r, n));
+	ASSERT_EQ(0, f2g_write_regions(path, r, n));
 	ASSERT_EQ(0, stat(path, &st));
 	EXPECT_EQ((off_t)(255 * MIB + 256 * 1024), st.st_size);
 	/* sparse: far fewer blocks than the size */
 	EXPECT_GT((off_t)(8 * MIB / 512), (off_t)st.st_blocks);
-	EXPECT_EQ(0, check_regions(path, r, n, true));
+	EXPECT_EQ(0, f2g_check_regions(path, r, n, true));
 	/* reading past EOF stops at EOF */
 	fd = open(path, O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, fd);
@@ -280,7 +141,7 @@ TEST_F(f2, direct_sparse_and_past_eof)
 	close(fd);
 	free(buf);
 	unmount_and_fsck(_metadata, &self->srv);
-	EXPECT_EQ(0, check_with_ext4("sparse", r, n, 255 * MIB + 256 * 1024));
+	EXPECT_EQ(0, f2g_check_with_ext4("sparse", r, n, 255 * MIB + 256 * 1024));
 }
 
 /* Asynchronous direct writes into holes (unwritten conversion at IOEND). */
@@ -327,9 +188,9 @@ TEST_F(f2, direct_aio_into_holes)
 	close(fd);
 	for (i = 0; i < NR; i++)
 		free(buf[i]);
-	EXPECT_EQ(0, check_regions(path, r, 2 * NR, true));
+	EXPECT_EQ(0, f2g_check_regions(path, r, 2 * NR, true));
 	unmount_and_fsck(_metadata, &self->srv);
-	EXPECT_EQ(0, check_with_ext4("aio", r, 2 * NR, 2 * NR * LEN));
+	EXPECT_EQ(0, f2g_check_with_ext4("aio", r, 2 * NR, 2 * NR * LEN));
 }
 
 /*
@@ -367,7 +228,7 @@ TEST_F(f2, buffered_and_direct_coherent)
 	free(buf);
 	free(back);
 	unmount_and_fsck(_metadata, &self->srv);
-	EXPECT_EQ(0, check_with_ext4("mixed", r, 2, 2 * n));
+	EXPECT_EQ(0, f2g_check_with_ext4("mixed", r, 2, 2 * n));
 }
 
 /*
@@ -421,9 +282,9 @@ static void truncate_during_aio(struct __test_metadata *_metadata,
 	for (i = 0; i < NR; i++)
 		free(buf[i]);
 	if (!open_trunc)
-		EXPECT_EQ(0, check_regions(path, r, 1, true));
+		EXPECT_EQ(0, f2g_check_regions(path, r, 1, true));
 	unmount_and_fsck(_metadata, srv);
-	EXPECT_EQ(0, check_with_ext4("trunc", r, open_trunc ? 0 : 1,
+	EXPECT_EQ(0, f2g_check_with_ext4("trunc", r, open_trunc ? 0 : 1,
 				     open_trunc ? 0 : LEN));
 }
 
@@ -454,8 +315,8 @@ TEST(direct_write_enospc)
 	buf = kt_alloc(n);
 	ASSERT_NE(NULL, buf);
 	ASSERT_EQ(0, kt_sh(120, "mke2fs -q -F -t ext4 -b 4096 %s 64M",
-			   device()));
-	ASSERT_EQ(0, mount_fuse2fs(&srv));
+			   f2g_device()));
+	ASSERT_EQ(0, f2g_mount(&srv));
 	fd = open(kt_path(&srv, "fill"), O_CREAT | O_RDWR | O_DIRECT, 0644);
 	ASSERT_LE(0, fd);
 	kt_fill(buf, n, 0, 9);
@@ -472,7 +333,7 @@ TEST(direct_write_enospc)
 		EXPECT_EQ(ENOSPC, err);
 	close(fd);
 	EXPECT_EQ(0, kt_server_stop(&srv));
-	EXPECT_EQ(0, kt_sh(120, "e2fsck -fn %s", device()));
+	EXPECT_EQ(0, kt_sh(120, "e2fsck -fn %s", f2g_device()));
 	free(buf);
 }
 

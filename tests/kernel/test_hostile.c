@@ -152,6 +152,52 @@ TEST_F(hostile, still_serving_after_bad_mappings)
 	EXPECT_EQ(0, kt_direct_pread(good, self->buf, 4096, 0));
 }
 
+/*
+ * A mapping marked FUSE_IOMAP_F_CACHE serves later IO without the server
+ * ("cached" answers BEGIN once, then EIO) until the server's
+ * FUSE_NOTIFY_INVAL_INODE; a bad mapping is refused every time, never kept.
+ */
+TEST_F(hostile, kept_mapping_until_server_invalidates)
+{
+	const char *file = kt_path(&self->srv, hostile_kinds[HOSTILE_CACHED]);
+	struct stat st;
+	int fd, i;
+
+	kt_fill(self->buf, 1 << 20, 0, 5);
+	ASSERT_EQ(0, kt_direct_pwrite(device(), self->buf, 1 << 20,
+				      HOSTILE_DEV_OFF));
+	fd = open(file, O_RDWR | O_DIRECT);
+	ASSERT_LE(0, fd);
+	memset(self->buf, 0, 65536);
+	ASSERT_EQ(65536, pread(fd, self->buf, 65536, 0));
+	EXPECT_EQ(-1, kt_check(self->buf, 65536, 0, 5));
+	EXPECT_EQ(1, kt_fd_iomap_cached(fd));
+	/* the server would answer EIO now: these use the kept mapping */
+	ASSERT_EQ(65536, pread(fd, self->buf, 65536, 512 << 10));
+	EXPECT_EQ(-1, kt_check(self->buf, 65536, 512 << 10, 5));
+	kt_fill(self->buf, 4096, 8192, 6);
+	ASSERT_EQ(4096, pwrite(fd, self->buf, 4096, 8192));
+	ASSERT_EQ(0, kt_direct_pread(device(), self->buf, 4096,
+				     HOSTILE_DEV_OFF + 8192));
+	EXPECT_EQ(-1, kt_check(self->buf, 4096, 8192, 6));
+	/* the server takes its mapping back */
+	EXPECT_EQ(-1, stat(kt_path(&self->srv, HOSTILE_INVAL_TRIGGER), &st));
+	EXPECT_EQ(0, kt_fd_iomap_cached(fd));
+	EXPECT_EQ(-1, pread(fd, self->buf, 4096, 0));
+	EXPECT_EQ(EIO, errno);
+	close(fd);
+
+	fd = open(kt_path(&self->srv, hostile_kinds[HOSTILE_OUTSIDE_CACHED]),
+		  O_RDONLY | O_DIRECT);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(-1, pread(fd, self->buf, 4096, 0));
+		EXPECT_EQ(EIO, errno);
+	}
+	EXPECT_EQ(0, kt_fd_iomap_cached(fd));
+	close(fd);
+}
+
 /* Attributes that cannot describe an iomap inode leave it classic. */
 TEST_F(hostile, unusable_attributes_stay_classic)
 {

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Helpers of the guest tests that run fuse2fs (f2guest.h).
+ *
+ * Environment: KT_DEVICE (default /dev/ubdb), KT_FUSE2FS (default: the
+ * fuse2fs of this build tree).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "f2guest.h"
+
+#define FS_SIZE		"1G"
+
+const char *f2g_device(void)
+{
+	const char *d = getenv("KT_DEVICE");
+
+	return d ? d : "/dev/ubdb";
+}
+
+static const char *f2g_fuse2fs_bin(void)
+{
+	const char *s = getenv("KT_FUSE2FS");
+
+	return s ? s : KT_FUSE2FS;
+}
+
+int f2g_mkfs(const char *features)
+{
+	return kt_sh(120, "mke2fs -q -F -t ext4 -b 4096 %s%s %s %s",
+		     features ? "-O " : "", features ? features : "",
+		     f2g_device(), FS_SIZE);
+}
+
+int f2g_mount(struct kt_server *srv)
+{
+	const char *argv[] = { f2g_fuse2fs_bin(), f2g_device(), "@MNT@", "-o",
+			       "iomap=auto", "-f", NULL };
+
+	return kt_server_start(srv, argv);
+}
+
+/* Compare a file, region by region, with what the regions say. */
+int f2g_check_regions(const char *path, const struct region *r, int n,
+			 bool direct)
+{
+	int fd = open(path, O_RDONLY | (direct ? O_DIRECT : 0));
+	uint64_t chunk = 4 * MIB;
+	char *buf = kt_alloc(chunk);
+	int i, bad = 0;
+
+	if (fd < 0 || !buf) {
+		fprintf(stderr, "# open %s: %s\n", path, strerror(errno));
+		free(buf);
+		return -1;
+	}
+	for (i = 0; i < n && !bad; i++) {
+		uint64_t done;
+
+		for (done = 0; done < r[i].len && !bad; done += chunk) {
+			uint64_t len = r[i].len - done < chunk ?
+				       r[i].len - done : chunk;
+			uint64_t off = r[i].off + done;
+			ssize_t got = pread(fd, buf, len, off);
+
+			if (got != (ssize_t)len) {
+				fprintf(stderr, "# %s: read %zd of %llu at %llu\n",
+					path, got, (unsigned long long)len,
+					(unsigned long long)off);
+				bad = 1;
+			} else if (r[i].seed ? kt_check(buf, len, off, r[i].seed) >= 0 :
+				   !kt_is_zero(buf, len)) {
+				fprintf(stderr, "# %s: wrong data in region %d at %llu\n",
+					path, i, (unsigned long long)off);
+				bad = 1;
+			}
+		}
+	}
+	close(fd);
+	free(buf);
+	return bad ? -1 : 0;
+}
+
+int f2g_write_regions(const char *path, const struct region *r, int n)
+{
+	uint64_t max = 0;
+	char *buf;
+	int i, fd, err = 0;
+
+	fd = open(path, O_CREAT | O_WRONLY, 0644);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	for (i = 0; i < n; i++)
+		if (r[i].seed && r[i].len > max)
+			max = r[i].len;
+	buf = kt_alloc(max);
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < n && !err; i++) {
+		if (!r[i].seed)
+			continue;
+		kt_fill(buf, r[i].len, r[i].off, r[i].seed);
+		err = kt_direct_pwrite(path, buf, r[i].len, r[i].off);
+		if (err)
+			fprintf(stderr, "# direct write of %llu at %llu: %s\n",
+				(unsigned long long)r[i].len,
+				(unsigned long long)r[i].off, strerror(-err));
+	}
+	free(buf);
+	return err;
+}
+
+/* After unmount: kernel ext4 reads the same bytes from the device. */
+int f2g_check_with_ext4(const char *name, const struct region *r, int n,
+			   uint64_t size)
+{
+	char dir[KT_PATH_MAX], path[2 * KT_PATH_MAX];
+	const char *tmp = getenv("TMPDIR");
+	struct stat st;
+	int ret;
+
+	snprintf(dir, sizeof(dir), "%s/ext4.XXXXXX", tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir))
+		return -1;
+	if (mount(f2g_device(), dir, "ext4", MS_RDONLY, NULL)) {
+		fprintf(stderr, "# mount ext4: %s\n", strerror(errno));
+		rmdir(dir);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ret = f2g_check_regions(path, r, n, true);
+	if (!ret && (stat(path, &st) || (uint64_t)st.st_size != size)) {
+		fprintf(stderr, "# ext4 sees size %lld, expected %llu\n",
+			(long long)st.st_size, (unsigned long long)size);
+		ret = -1;
+	}
+	umount(dir);
+	rmdir(dir);
+	return ret;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Guest tests that run fuse2fs on the scratch device: making and mounting
+ * a fresh file system, writing and checking files region by region, and
+ * reading them back through kernel ext4 after unmount.
+ */
+#ifndef TESTS_KERNEL_F2GUEST_H
+#define TESTS_KERNEL_F2GUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ktest.h"
+
+#define MIB		(1ULL << 20)
+
+/* One region of a test file: written with a pattern seed, or a hole. */
+struct region {
+	uint64_t off;
+	uint64_t len;
+	uint32_t seed;		/* 0: never written, reads as zeroes */
+};
+
+/* KT_DEVICE, default /dev/ubdb */
+const char *f2g_device(void);
+/* mke2fs -t ext4 -b 4096 [-O FEATURES] of 1 GiB on the device */
+int f2g_mkfs(const char *features);
+/* fuse2fs -o iomap=auto on the device, in the foreground */
+int f2g_mount(struct kt_server *srv);
+/* Compare a file with what the regions say, with or without O_DIRECT. */
+int f2g_check_regions(const char *path, const struct region *r, int n,
+		      bool direct);
+/* Create the file if need be, write the regions that have a seed, O_DIRECT. */
+int f2g_write_regions(const char *path, const struct region *r, int n);
+/* After unmount: kernel ext4 reads the same bytes and size. */
+int f2g_check_with_ext4(const char *name, const struct region *r, int n,
+			uint64_t size);
+
+#endif /* TESTS_KERNEL_F2GUEST_H */
