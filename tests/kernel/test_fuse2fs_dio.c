@@ -15,6 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/capability.h>
 
 #include "kselftest_harness.h"
 #include "f2guest.h"
@@ -229,6 +232,65 @@ TEST_F(f2, buffered_and_direct_coherent)
 	free(back);
 	unmount_and_fsck(_metadata, &self->srv);
 	EXPECT_EQ(0, f2g_check_with_ext4("mixed", r, 2, 2 * n));
+}
+
+/*
+ * A direct write by a task without CAP_FSETID (still root otherwise, so
+ * the private mountpoint stays reachable), in a child; 0 on success.
+ */
+static int write_without_fsetid(const char *path)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		struct __user_cap_header_struct h = {
+			.version = _LINUX_CAPABILITY_VERSION_3,
+		};
+		struct __user_cap_data_struct d[2];
+		char *buf = kt_alloc(4096);
+		int fd;
+
+		if (!buf || syscall(SYS_capget, &h, d))
+			_exit(2);
+		d[CAP_TO_INDEX(CAP_FSETID)].effective &=
+			~CAP_TO_MASK(CAP_FSETID);
+		if (syscall(SYS_capset, &h, d))
+			_exit(2);
+		fd = open(path, O_WRONLY | O_DIRECT);
+		memset(buf, 'n', 4096);
+		_exit(fd >= 0 && pwrite(fd, buf, 4096, 4096) == 4096 ? 0 : 3);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * The kernel writes iomap files without the server, so it must drop the
+ * setuid bit itself, every time one is set again (iomap mounts skip the
+ * privilege check on inodes known to have none: see protocol section 2).
+ */
+TEST_F(f2, direct_write_drops_setuid)
+{
+	const struct region r[] = { { 0, 64 << 10, 40 } };
+	const char *path = kt_path(&self->srv, "suid");
+	struct stat st;
+	int round;
+
+	ASSERT_EQ(0, f2g_write_regions(path, r, 1));
+	for (round = 0; round < 2; round++) {
+		ASSERT_EQ(0, chmod(path, 04777));
+		ASSERT_EQ(0, write_without_fsetid(path));
+		ASSERT_EQ(0, stat(path, &st));
+		EXPECT_EQ(0, st.st_mode & S_ISUID) {
+			TH_LOG("round %d: mode %o after the write", round,
+			       st.st_mode);
+		}
+	}
+	unmount_and_fsck(_metadata, &self->srv);
 }
 
 /*
