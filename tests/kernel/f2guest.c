@@ -118,16 +118,12 @@ int f2g_write_regions(const char *path, const struct region *r, int n)
 	return err;
 }
 
-/* After unmount: kernel ext4 reads the same bytes from the device. */
-int f2g_check_with_ext4(const char *name, const struct region *r, int n,
-			   uint64_t size)
+/* Mount the device read-only with kernel ext4 on a fresh directory. */
+static int ext4_mount(char *dir, size_t len)
 {
-	char dir[KT_PATH_MAX], path[2 * KT_PATH_MAX];
 	const char *tmp = getenv("TMPDIR");
-	struct stat st;
-	int ret;
 
-	snprintf(dir, sizeof(dir), "%s/ext4.XXXXXX", tmp ? tmp : "/tmp");
+	snprintf(dir, len, "%s/ext4.XXXXXX", tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir))
 		return -1;
 	if (mount(f2g_device(), dir, "ext4", MS_RDONLY, NULL)) {
@@ -135,6 +131,25 @@ int f2g_check_with_ext4(const char *name, const struct region *r, int n,
 		rmdir(dir);
 		return -1;
 	}
+	return 0;
+}
+
+static void ext4_unmount(const char *dir)
+{
+	umount(dir);
+	rmdir(dir);
+}
+
+/* After unmount: kernel ext4 reads the same bytes from the device. */
+int f2g_check_with_ext4(const char *name, const struct region *r, int n,
+			uint64_t size)
+{
+	char dir[KT_PATH_MAX], path[2 * KT_PATH_MAX];
+	struct stat st;
+	int ret;
+
+	if (ext4_mount(dir, sizeof(dir)))
+		return -1;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	ret = f2g_check_regions(path, r, n, true);
 	if (!ret && (stat(path, &st) || (uint64_t)st.st_size != size)) {
@@ -142,7 +157,19 @@ int f2g_check_with_ext4(const char *name, const struct region *r, int n,
 			(long long)st.st_size, (unsigned long long)size);
 		ret = -1;
 	}
-	umount(dir);
-	rmdir(dir);
+	ext4_unmount(dir);
+	return ret;
+}
+
+int f2g_stat_with_ext4(const char *name, struct stat *st)
+{
+	char dir[KT_PATH_MAX], path[2 * KT_PATH_MAX];
+	int ret;
+
+	if (ext4_mount(dir, sizeof(dir)))
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ret = stat(path, st) ? -errno : 0;
+	ext4_unmount(dir);
 	return ret;
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "ktest.h"
 
@@ -35,5 +36,7 @@ int f2g_write_regions(const char *path, const struct region *r, int n);
 /* After unmount: kernel ext4 reads the same bytes and size. */
 int f2g_check_with_ext4(const char *name, const struct region *r, int n,
 			uint64_t size);
+/* After unmount: what kernel ext4 says of the file (0 or -errno). */
+int f2g_stat_with_ext4(const char *name, struct stat *st);
 
 #endif /* TESTS_KERNEL_F2GUEST_H */

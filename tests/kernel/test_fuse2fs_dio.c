@@ -293,6 +293,41 @@ TEST_F(f2, direct_write_drops_setuid)
 	unmount_and_fsck(_metadata, &self->srv);
 }
 
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/*
+ * Direct writes bypass the server, so the kernel moves mtime and ctime
+ * itself and hands them over; kernel ext4 reads the same after unmount.
+ */
+TEST_F(f2, direct_write_updates_times)
+{
+	const struct region r[] = { { 0, 64 << 10, 41 } };
+	const struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	const char *path = kt_path(&self->srv, "times");
+	struct stat before, after, disk;
+
+	ASSERT_EQ(0, f2g_write_regions(path, r, 1));
+	ASSERT_EQ(0, utimensat(AT_FDCWD, path, old, 0));
+	ASSERT_EQ(0, stat(path, &before));
+	ASSERT_EQ(1000000000, before.st_mtim.tv_sec);
+	usleep(20 * 1000);
+	/* an overwrite inside the file: no IOEND, the server hears nothing */
+	ASSERT_EQ(0, f2g_write_regions(path, r, 1));
+	ASSERT_EQ(0, stat(path, &after));
+	EXPECT_TRUE(ts_before(&before.st_mtim, &after.st_mtim));
+	EXPECT_TRUE(ts_before(&before.st_ctim, &after.st_ctim));
+	unmount_and_fsck(_metadata, &self->srv);
+	ASSERT_EQ(0, f2g_stat_with_ext4("times", &disk));
+	EXPECT_EQ(after.st_mtim.tv_sec, disk.st_mtim.tv_sec);
+	EXPECT_EQ(after.st_mtim.tv_nsec, disk.st_mtim.tv_nsec);
+	EXPECT_EQ(after.st_ctim.tv_sec, disk.st_ctim.tv_sec);
+	EXPECT_EQ(after.st_ctim.tv_nsec, disk.st_ctim.tv_nsec);
+}
+
 /*
  * Truncate while asynchronous direct writes are in flight: truncate must
  * wait for them (their blocks are being freed); the file system stays
