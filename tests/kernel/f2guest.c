@@ -39,6 +39,14 @@ int f2g_mkfs(const char *features)
 		     f2g_device(), FS_SIZE);
 }
 
+int f2g_unmount_and_fsck(struct kt_server *srv)
+{
+	int stopped = kt_server_stop(srv);
+	int fsck = kt_sh(120, "e2fsck -fn %s", f2g_device());
+
+	return stopped ? stopped : fsck;
+}
+
 int f2g_mount(struct kt_server *srv)
 {
 	const char *argv[] = { f2g_fuse2fs_bin(), f2g_device(), "@MNT@", "-o",

@@ -162,42 +162,41 @@ const char *kt_path(const struct kt_server *s, const char *name)
 	return buf[slot];
 }
 
-int kt_fd_iomap(int fd, uint64_t *ino)
+/* The number after "KEY:" in /proc/self/fdinfo/<fd>; false if none. */
+static bool fdinfo_value(int fd, const char *key, unsigned long long *v)
 {
 	char path[64], line[256];
-	unsigned long long v;
-	int mode = -1;
+	size_t klen = strlen(key);
+	bool found = false;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	f = fopen(path, "r");
 	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "fuse_iomap: %llu", &v) == 1)
-			mode = v ? 1 : 0;
-		else if (ino && sscanf(line, "fuse_iomap_ino: %llu", &v) == 1)
-			*ino = v;
-	}
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, key, klen) && line[klen] == ':' &&
+			sscanf(line + klen + 1, "%llu", v) == 1;
 	fclose(f);
-	return mode;
+	return found;
+}
+
+int kt_fd_iomap(int fd, uint64_t *ino)
+{
+	unsigned long long mode, backing;
+
+	if (!fdinfo_value(fd, "fuse_iomap", &mode))
+		return -1;
+	if (mode && ino && fdinfo_value(fd, "fuse_iomap_ino", &backing))
+		*ino = backing;
+	return mode ? 1 : 0;
 }
 
 int kt_fd_iomap_cached(int fd)
 {
-	char path[64], line[256];
-	int n = -1;
-	FILE *f;
+	unsigned long long v;
 
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "fuse_iomap_cached: %d", &n) == 1)
-			break;
-	fclose(f);
-	return n;
+	return fdinfo_value(fd, "fuse_iomap_cached", &v) ? (int)v : -1;
 }
 
 void *kt_alloc(size_t len)

@@ -47,15 +47,7 @@ FIXTURE_SETUP(f2)
 
 FIXTURE_TEARDOWN(f2)
 {
-	EXPECT_EQ(0, kt_server_stop(&self->srv));
-	EXPECT_EQ(0, kt_sh(120, "e2fsck -fn %s", f2g_device()));
-}
-
-static void unmount_and_fsck(struct __test_metadata *_metadata,
-			     struct kt_server *srv)
-{
-	ASSERT_EQ(0, kt_server_stop(srv));
-	ASSERT_EQ(0, kt_sh(120, "e2fsck -fn %s", f2g_device()));
+	EXPECT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 }
 
 /* A new regular file is iomap, with its ext4 inode number as backing. */
@@ -81,7 +73,7 @@ TEST_F(f2, mode_of_new_files)
 		EXPECT_EQ(1, mode);
 		EXPECT_EQ((uint64_t)st.st_ino, ino);
 	}
-	unmount_and_fsck(_metadata, &self->srv);
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 }
 
 /* Aligned direct writes of 4 KiB to 8 MiB into holes, then overwrites. */
@@ -108,7 +100,7 @@ TEST_F(f2, direct_sizes_into_holes)
 	ASSERT_EQ(0, f2g_write_regions(path, r, n));
 	EXPECT_EQ(0, f2g_check_regions(path, r, n, true));
 	EXPECT_EQ(0, f2g_check_regions(path, r, n, false));
-	unmount_and_fsck(_metadata, &self->srv);
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	EXPECT_EQ(0, f2g_check_with_ext4("sizes", r, n, 12 * MIB));
 }
 
@@ -143,7 +135,7 @@ TEST_F(f2, direct_sparse_and_past_eof)
 	EXPECT_EQ(0, pread(fd, buf, 4096, st.st_size));
 	close(fd);
 	free(buf);
-	unmount_and_fsck(_metadata, &self->srv);
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	EXPECT_EQ(0, f2g_check_with_ext4("sparse", r, n, 255 * MIB + 256 * 1024));
 }
 
@@ -192,7 +184,7 @@ TEST_F(f2, direct_aio_into_holes)
 	for (i = 0; i < NR; i++)
 		free(buf[i]);
 	EXPECT_EQ(0, f2g_check_regions(path, r, 2 * NR, true));
-	unmount_and_fsck(_metadata, &self->srv);
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	EXPECT_EQ(0, f2g_check_with_ext4("aio", r, 2 * NR, 2 * NR * LEN));
 }
 
@@ -230,7 +222,7 @@ TEST_F(f2, buffered_and_direct_coherent)
 	close(fd);
 	free(buf);
 	free(back);
-	unmount_and_fsck(_metadata, &self->srv);
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	EXPECT_EQ(0, f2g_check_with_ext4("mixed", r, 2, 2 * n));
 }
 
@@ -290,7 +282,7 @@ TEST_F(f2, direct_write_drops_setuid)
 			       st.st_mode);
 		}
 	}
-	unmount_and_fsck(_metadata, &self->srv);
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 }
 
 static bool ts_before(const struct timespec *a, const struct timespec *b)
@@ -320,7 +312,7 @@ TEST_F(f2, direct_write_updates_times)
 	ASSERT_EQ(0, stat(path, &after));
 	EXPECT_TRUE(ts_before(&before.st_mtim, &after.st_mtim));
 	EXPECT_TRUE(ts_before(&before.st_ctim, &after.st_ctim));
-	unmount_and_fsck(_metadata, &self->srv);
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	ASSERT_EQ(0, f2g_stat_with_ext4("times", &disk));
 	EXPECT_EQ(after.st_mtim.tv_sec, disk.st_mtim.tv_sec);
 	EXPECT_EQ(after.st_mtim.tv_nsec, disk.st_mtim.tv_nsec);
@@ -380,7 +372,7 @@ static void truncate_during_aio(struct __test_metadata *_metadata,
 		free(buf[i]);
 	if (!open_trunc)
 		EXPECT_EQ(0, f2g_check_regions(path, r, 1, true));
-	unmount_and_fsck(_metadata, srv);
+	ASSERT_EQ(0, f2g_unmount_and_fsck(srv));
 	EXPECT_EQ(0, f2g_check_with_ext4("trunc", r, open_trunc ? 0 : 1,
 				     open_trunc ? 0 : LEN));
 }
@@ -429,8 +421,7 @@ TEST(direct_write_enospc)
 	if (got < 0)
 		EXPECT_EQ(ENOSPC, err);
 	close(fd);
-	EXPECT_EQ(0, kt_server_stop(&srv));
-	EXPECT_EQ(0, kt_sh(120, "e2fsck -fn %s", f2g_device()));
+	EXPECT_EQ(0, f2g_unmount_and_fsck(&srv));
 	free(buf);
 }
 

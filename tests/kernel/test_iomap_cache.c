@@ -29,15 +29,7 @@ FIXTURE_SETUP(cache)
 
 FIXTURE_TEARDOWN(cache)
 {
-	EXPECT_EQ(0, kt_server_stop(&self->srv));
-	EXPECT_EQ(0, kt_sh(120, "e2fsck -fn %s", f2g_device()));
-}
-
-static void unmount_and_fsck(struct __test_metadata *_metadata,
-			     struct kt_server *srv)
-{
-	ASSERT_EQ(0, kt_server_stop(srv));
-	ASSERT_EQ(0, kt_sh(120, "e2fsck -fn %s", f2g_device()));
+	EXPECT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 }
 
 /* Open NAME (created if need be) for direct IO; -1 on failure. */
@@ -103,7 +95,7 @@ TEST_F(cache, kept_after_direct_io)
 	}
 	close(fd);
 	free(buf);
-	unmount_and_fsck(_metadata, &self->srv);
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	/* the 64-byte marks differ from the pattern: check around them */
 	r[0] = (struct region){ 4096, 8192, 1 };
 	EXPECT_EQ(0, f2g_check_with_ext4("kept", r, 1, 4 * MIB));
@@ -133,7 +125,7 @@ TEST_F(cache, punch_hole_forgets)
 	ASSERT_EQ(0, write_other(&self->srv, MIB, 3));
 	EXPECT_EQ(0, f2g_check_regions(path, r, 3, true));
 	close(fd);
-	unmount_and_fsck(_metadata, &self->srv);
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	EXPECT_EQ(0, f2g_check_with_ext4("punch", r, 3, 4 * MIB));
 	EXPECT_EQ(0, f2g_check_with_ext4("other", other, 1, MIB));
 }
@@ -157,7 +149,7 @@ TEST_F(cache, truncate_forgets)
 	ASSERT_EQ(0, ftruncate(fd, 2 * MIB));
 	EXPECT_EQ(0, f2g_check_regions(path, hole, 1, true));
 	close(fd);
-	unmount_and_fsck(_metadata, &self->srv);
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	EXPECT_EQ(0, f2g_check_with_ext4("trunc", hole, 1, 2 * MIB));
 }
 
@@ -191,7 +183,7 @@ TEST_F(cache, classic_write_into_unwritten_forgets)
 	EXPECT_EQ(0, f2g_check_regions(path, r, 3, true));
 	close(fd);
 	free(buf);
-	unmount_and_fsck(_metadata, &self->srv);
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	EXPECT_EQ(0, f2g_check_with_ext4("unwritten", r, 3, MIB));
 }
 
@@ -222,7 +214,7 @@ TEST_F(cache, streaming_appends_read_back)
 	free(buf);
 	EXPECT_EQ(0, f2g_check_regions(kt_path(&self->srv, "stream"), r, 1,
 				       true));
-	unmount_and_fsck(_metadata, &self->srv);
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	EXPECT_EQ(0, f2g_check_with_ext4("stream", r, 1, NR * MIB));
 }
 
@@ -241,7 +233,7 @@ TEST_F(cache, server_notification_forgets)
 	ASSERT_EQ(0, kt_sh(60, "chattr -e %s", path));
 	EXPECT_EQ(0, kt_fd_iomap_cached(fd));
 	close(fd);
-	unmount_and_fsck(_metadata, &self->srv);
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	EXPECT_EQ(0, f2g_check_with_ext4("small", r, 1, 8192));
 }
 
