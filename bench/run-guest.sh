@@ -34,11 +34,14 @@ usage: $0 [options] [RESULTS_DIR]
                      by default the same series is built without the
                      debug options (lockdep...) that slow IO down
   --mem SIZE         guest memory (default 2G)
-  --img-size SIZE    scratch image (default 2G; quick 512M)
-  --size SIZE        fio file size (default 1G; quick 64M)
+  --img-size SIZE    scratch image (default 6G; quick 512M)
+  --size SIZE        fio file size (default 4G; quick 64M)
+  --scratch-dir DIR  where the scratch image lives (default /var/tmp);
+                     a tmpfs such as /dev/shm keeps the host disk's
+                     writeback out of the numbers
   --runtime SECS     seconds per random job (default 10; quick 3)
   --repeat N         run the modes N times, interleaved; median reported
-  --timeout SECS     kill the guest after this long (default 1200)
+  --timeout SECS     kill the guest after this long (default 3000)
   --keep             keep the scratch directory
 EOF
 }
@@ -50,7 +53,8 @@ RUNNER=""
 UML=""
 MEM=2G
 IMG_SIZE="" SIZE="" RUNTIME=""
-TIMEOUT=1200
+TIMEOUT=3000
+SCRATCH_DIR=/var/tmp
 REPEAT=1
 TEST_KERNEL=""
 KEEP=""
@@ -66,6 +70,7 @@ while [ $# -gt 0 ]; do
 	--test-kernel) TEST_KERNEL=1 ;;
 	--mem) MEM=$2; shift ;;
 	--img-size) IMG_SIZE=$2; shift ;;
+	--scratch-dir) SCRATCH_DIR=$2; shift ;;
 	--size) SIZE=$2; shift ;;
 	--runtime) RUNTIME=$2; shift ;;
 	--timeout) TIMEOUT=$2; shift ;;
@@ -81,7 +86,7 @@ done
 if [ -n "$QUICK" ]; then
 	: "${IMG_SIZE:=512M}" "${SIZE:=64M}" "${RUNTIME:=3}"
 else
-	: "${IMG_SIZE:=2G}" "${SIZE:=1G}" "${RUNTIME:=10}"
+	: "${IMG_SIZE:=6G}" "${SIZE:=4G}" "${RUNTIME:=10}"
 fi
 
 [ "$(id -u)" -eq 0 ] || bench_die "run as root"
@@ -146,7 +151,7 @@ esac
 BENCH_LOGFILE=$OUT/bench.log
 rm -f "$OUT/guest.status"
 
-WORKDIR=$(mktemp -d /var/tmp/fuse-iomap-guest-bench.XXXXXX) ||
+WORKDIR=$(mktemp -d "$SCRATCH_DIR/fuse-iomap-guest-bench.XXXXXX") ||
 	bench_die "mktemp failed"
 on_exit()
 {
@@ -170,6 +175,7 @@ truncate -s "$IMG_SIZE" "$IMG" || bench_die "cannot make $IMG"
 	[ -f "$(dirname "$UML")/config" ] &&
 		echo "uml_lockdep=$(grep -c '^CONFIG_PROVE_LOCKING=y' "$(dirname "$UML")/config")"
 	echo "scratch_img_size=$IMG_SIZE"
+	echo "scratch_dir=$SCRATCH_DIR"
 } > "$OUT/run.txt"
 
 # The command the guest runs; the scratch image is its second UBD device.
