@@ -218,6 +218,55 @@ TEST_F(cache, streaming_appends_read_back)
 	EXPECT_EQ(0, f2g_check_with_ext4("stream", r, 1, NR * MIB));
 }
 
+/*
+ * A streaming writer's conversions are kept back from the server
+ * (protocol section 10.1), so whatever asks the server about the file
+ * while the writer still has it open must find the data anyway: SEEK_HOLE
+ * and SEEK_DATA, a buffered read through another descriptor, and, after a
+ * truncate dropped the kept mappings, a direct read mapped by the server.
+ */
+TEST_F(cache, deferred_conversion_is_seen)
+{
+	enum { NR = 6 };
+	const struct region all[] = { { 0, (NR + 2) * MIB, 9 } };
+	const char *path = kt_path(&self->srv, "defer");
+	char *buf = kt_alloc(MIB);
+	struct stat st;
+	int fd, bfd, i;
+
+	ASSERT_NE(NULL, buf);
+	fd = open_direct(&self->srv, "defer");
+	ASSERT_LE(0, fd);
+	for (i = 0; i < NR; i++) {
+		kt_fill(buf, MIB, (uint64_t)i * MIB, 9);
+		ASSERT_EQ((ssize_t)MIB, write(fd, buf, MIB));
+	}
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ((off_t)(NR * MIB), st.st_size);
+	EXPECT_EQ(0, lseek(fd, 0, SEEK_DATA));
+	EXPECT_EQ((off_t)(NR * MIB), lseek(fd, 0, SEEK_HOLE));
+
+	kt_fill(buf, MIB, NR * MIB, 9);
+	ASSERT_EQ((ssize_t)MIB, write(fd, buf, MIB));
+	bfd = open(path, O_RDONLY);
+	ASSERT_LE(0, bfd);
+	ASSERT_EQ((ssize_t)MIB, pread(bfd, buf, MIB, NR * MIB));
+	EXPECT_EQ(-1, kt_check(buf, MIB, NR * MIB, 9));
+	close(bfd);
+
+	kt_fill(buf, MIB, (NR + 1) * MIB, 9);
+	ASSERT_EQ((ssize_t)MIB, write(fd, buf, MIB));
+	ASSERT_EQ(0, ftruncate(fd, (NR + 2) * MIB));
+	EXPECT_EQ(0, kt_fd_iomap_cached(fd));
+	ASSERT_EQ((ssize_t)MIB, pread(fd, buf, MIB, (NR + 1) * MIB));
+	EXPECT_EQ(-1, kt_check(buf, MIB, (NR + 1) * MIB, 9));
+	close(fd);
+	free(buf);
+	EXPECT_EQ(0, f2g_check_regions(path, all, 1, true));
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	EXPECT_EQ(0, f2g_check_with_ext4("defer", all, 1, (NR + 2) * MIB));
+}
+
 /* fuse2fs moves a file to a block map (chattr -e) only after telling us. */
 TEST_F(cache, server_notification_forgets)
 {
