@@ -70,7 +70,7 @@ static void run_to_mapping(struct fuse2fs *f2, const struct f2_run *run,
 		/*
 		 * The kernel may reuse it: blocks of a file change only through
 		 * requests after which the kernel forgets its copies
-		 * (doc/protocol.md 5.1), or after we notify it (chattr -e).
+		 * (doc/protocol.md section 10), or after we notify it (chattr -e).
 		 */
 		map->flags |= FUSE_IOMAP_F_CACHE;
 	}
