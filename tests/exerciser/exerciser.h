@@ -70,7 +70,7 @@ struct xr_config {
 	uint64_t check_every;		/* full read-back every N ops, 0: end */
 	unsigned int log_len;		/* operations kept for the report */
 	unsigned int weight[XR_NR_KINDS];
-	bool required[XR_NR_KINDS];	/* named with --ops: must work */
+	bool required[XR_NR_KINDS];	/* +NAME in --ops: must work */
 	uint64_t block;			/* 0: st_blksize of the file */
 	uint64_t dio_align;		/* 0: from statx, else block */
 	const char *record;		/* every op written here (-w) */

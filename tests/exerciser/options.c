@@ -41,7 +41,7 @@ static const struct {
 	[XR_REOPEN_TRUNC]	= { "reopen_trunc",	3 },
 };
 
-/* Names for several kinds at once in --ops; these are never required. */
+/* Names for several kinds at once in --ops. */
 static const struct {
 	const char *name;
 	enum xr_kind first, last;
@@ -85,11 +85,12 @@ static void usage(FILE *out)
 "  -s, --seed N          random seed (default: from the clock; printed)\n"
 "  -l, --max-size SIZE   largest file size (default 1m)\n"
 "  -o, --max-len SIZE    longest single operation (default 128k)\n"
-"  -k, --ops LIST        kinds to run, comma separated: names, groups\n"
-"                        (mmap fallocate sync direct copies reopens all),\n"
-"                        -NAME removes; a list that starts with a name\n"
-"                        starts from none.  Kinds named one by one must\n"
-"                        be supported; others are probed and skipped.\n"
+"  -k, --ops LIST        kinds to run, comma separated: names or groups\n"
+"                        (mmap fallocate sync direct copies reopens all);\n"
+"                        -NAME removes, +NAME adds and requires; a list\n"
+"                        that does not start with - starts from none.\n"
+"                        What the file system does not support is\n"
+"                        skipped, or fails the run if required.\n"
 "  -m, --mix LIST        weights as NAME=N,...; 0 turns a kind off\n"
 "  -c, --check-every N   read the whole file back every N ops\n"
 "                        (default 1000; 0: at the end only)\n"
@@ -134,29 +135,29 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* Turn a kind or a group on (and maybe make it required) or off. */
 static int set_kinds(struct xr_config *cfg, const char *name, bool on,
-		     bool *on_kinds)
+		     bool require, bool *on_kinds)
 {
-	int k = xr_kind_by_name(name);
+	int k = xr_kind_by_name(name), last = k;
 	unsigned int g;
 
-	if (k >= 0) {
-		on_kinds[k] = on;
-		cfg->required[k] = on;
-		return 0;
-	}
-	for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
-		if (strcmp(name, groups[g].name))
-			continue;
-		for (k = groups[g].first; k <= (int)groups[g].last; k++) {
-			on_kinds[k] = on;
-			if (!on)
-				cfg->required[k] = false;
+	for (g = 0; k < 0 && g < sizeof(groups) / sizeof(groups[0]); g++) {
+		if (!strcmp(name, groups[g].name)) {
+			k = groups[g].first;
+			last = groups[g].last;
 		}
-		return 0;
 	}
-	fprintf(stderr, "exerciser: unknown operation kind '%s'\n", name);
-	return -1;
+	if (k < 0) {
+		fprintf(stderr, "exerciser: unknown operation kind '%s'\n",
+			name);
+		return -1;
+	}
+	for (; k <= last; k++) {
+		on_kinds[k] = on;
+		cfg->required[k] = on && (require || cfg->required[k]);
+	}
+	return 0;
 }
 
 /* --ops: which kinds run. */
@@ -173,9 +174,10 @@ static int parse_ops(struct xr_config *cfg, const char *list, bool *on_kinds)
 			on_kinds[k] = false;
 	for (item = strtok_r(copy, ",", &save); item && !ret;
 	     item = strtok_r(NULL, ",", &save)) {
-		bool on = *item != '-';
+		bool sign = *item == '-' || *item == '+';
 
-		ret = set_kinds(cfg, on ? item : item + 1, on, on_kinds);
+		ret = set_kinds(cfg, item + sign, *item != '-', *item == '+',
+				on_kinds);
 	}
 	free(copy);
 	return ret;
