@@ -9,6 +9,8 @@
 # reported as a failure.  Two checks of its own close the stream: the
 # guest run itself, and the guest kernel log free of oopses and warnings.
 # A kernel that cannot be built is one failed test, never a pass.
+# KT_GUEST_TIMEOUT (seconds, default 600) limits the whole guest run;
+# KT_TEST_TIMEOUT and KT_EXERCISER_OPS are passed on to the guest.
 set -u
 
 srcdir=${srcdir:-$(dirname "$0")}
@@ -27,8 +29,10 @@ if ! linux=$("$top_srcdir/kernel/scripts/build-uml.sh" 2>"$log/build.log"); then
 fi
 
 rc=0
-"$top_srcdir/kernel/scripts/run-uml.sh" -k "$linux" -t 600 -m 1G -s 4G \
-	-l "$log/dmesg" -- \
+"$top_srcdir/kernel/scripts/run-uml.sh" -k "$linux" \
+	-t "${KT_GUEST_TIMEOUT:-600}" -m 1G -s 4G -l "$log/dmesg" -- \
+	env KT_TEST_TIMEOUT="${KT_TEST_TIMEOUT:-300}" \
+	${KT_EXERCISER_OPS:+KT_EXERCISER_OPS="$KT_EXERCISER_OPS"} \
 	sh "$srcdir/guest-tests.sh" "$builddir" $tests >"$log/guest.out" 2>&1 ||
 	rc=$?
 
