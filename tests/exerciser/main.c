@@ -247,7 +247,9 @@ static int run(struct xr_state *st)
 	struct xr_op op;
 	int got;
 
-	if (cfg->replay && !(replay = fopen(cfg->replay, "r"))) {
+	if (cfg->replay)
+		replay = fopen(cfg->replay, "r");
+	if (cfg->replay && !replay) {
 		fprintf(stderr, "exerciser: %s: %s\n", cfg->replay,
 			strerror(errno));
 		return XR_EXIT_USAGE;
@@ -333,7 +335,9 @@ int main(int argc, char **argv)
 		return XR_EXIT_FAIL;
 	if (xr_make_source(&st))
 		return XR_EXIT_USAGE;
-	if (cfg.record && !(st.record = fopen(cfg.record, "w"))) {
+	if (cfg.record)
+		st.record = fopen(cfg.record, "w");
+	if (cfg.record && !st.record) {
 		fprintf(stderr, "exerciser: %s: %s\n", cfg.record,
 			strerror(errno));
 		return XR_EXIT_USAGE;

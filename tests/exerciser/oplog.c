@@ -94,9 +94,11 @@ int xr_op_scan(FILE *in, struct xr_op *op)
 	while (fgets(line, sizeof(line), in)) {
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
+		kind = -1;
 		if (sscanf(line, "%llu %31s %llx %llx %llx %u", &nr, name,
-			   &off, &len, &src, &flags) != 6 ||
-		    (kind = xr_kind_by_name(name)) < 0) {
+			   &off, &len, &src, &flags) == 6)
+			kind = xr_kind_by_name(name);
+		if (kind < 0) {
 			fprintf(stderr, "exerciser: bad recorded op: %s",
 				line);
 			return -1;

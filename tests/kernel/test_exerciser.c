@@ -108,7 +108,7 @@ static void print_summary(const char *out)
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f))
-		strcpy(last, line);
+		snprintf(last, sizeof(last), "%s", line);
 	fclose(f);
 	fprintf(stderr, "# %s", last);
 }
