@@ -250,8 +250,29 @@ static bool is_blockdev(int fd)
 	return fstat(fd, &st) == 0 && S_ISBLK(st.st_mode);
 }
 
+/*
+ * The exclusive open main.c leaves to us on a block device that iomap
+ * would have claimed: nothing mounts it or uses it as swap while this
+ * server writes it, with or without iomap.
+ */
+static int excl_fd = -1;
+
+static void claim_device(struct fuse2fs *f2)
+{
+	struct stat st;
+
+	if (f2->ro || excl_fd >= 0 || !f2->device ||
+	    stat(f2->device, &st) || !S_ISBLK(st.st_mode))
+		return;
+	excl_fd = open(f2->device, O_RDONLY | O_EXCL | O_CLOEXEC);
+	if (excl_fd < 0)
+		fprintf(stderr, "fuse2fs: warning: %s: cannot open it exclusively: %s\n",
+			f2->device, strerror(errno));
+}
+
 static void fall_back(struct fuse2fs *f2, const char *why)
 {
+	claim_device(f2);
 	f2->iomap_active = false;
 	if (f2->iomap_mode == F2_IOMAP_ON) {
 		fprintf(stderr, "fuse2fs: -o iomap=on but %s; giving up\n",
@@ -319,6 +340,10 @@ void f2_iomap_release_device(struct fuse2fs *f2)
 	if (!f2)
 		return;
 	f2_iomap_notify_drain();
+	if (excl_fd >= 0) {
+		close(excl_fd);
+		excl_fd = -1;
+	}
 	/* The kernel is gone: give back unused look-ahead blocks. */
 	if (f2->fs)
 		f2_iomap_forget_all(f2);

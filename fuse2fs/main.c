@@ -318,7 +318,15 @@ static int f2_open_fs(struct fuse2fs *f2)
 	}
 
 	if (!f2->ro)
-		flags |= EXT2_FLAG_RW | EXT2_FLAG_EXCLUSIVE;
+		flags |= EXT2_FLAG_RW;
+	/*
+	 * With iomap the kernel claims the block device for the connection
+	 * when it is registered, which an exclusive open of ours would make
+	 * fail (doc/protocol.md, section 6); iomap_dev.c takes one itself
+	 * if the file system ends up classic.
+	 */
+	if (!f2->ro && (f2->iomap_mode == F2_IOMAP_OFF || !S_ISBLK(st.st_mode)))
+		flags |= EXT2_FLAG_EXCLUSIVE;
 	err = ext2fs_open2(f2->device, NULL, flags, 0, 0, unix_io_manager,
 			   &f2->fs);
 	if (err) {
