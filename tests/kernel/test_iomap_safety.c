@@ -312,24 +312,42 @@ TEST_F(f2, misaligned_direct_io_goes_through_server)
 }
 
 /*
+ * A 1 MiB file written with seed, open for direct IO, with a mapping the
+ * kernel keeps after a first read; the fd, or -1 (the reason printed).
+ */
+static int open_with_kept_mapping(const char *path, uint32_t seed, char *buf)
+{
+	const struct region r[] = { { 0, 1 << 20, seed } };
+	int fd;
+
+	if (f2g_write_regions(path, r, 1))
+		return -1;
+	fd = open(path, O_RDWR | O_DIRECT);
+	if (fd < 0 || pread(fd, buf, 4096, 0) != 4096 ||
+	    kt_fd_iomap_cached(fd) < 1) {
+		fprintf(stderr, "# %s: no kept mapping after a direct read\n",
+			path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * io_uring and RWF_NOWAIT readers first try without blocking: a read
  * inside a kept mapping needs nothing that blocks, and must not be
  * refused.
  */
 TEST_F(f2, nowait_read_inside_kept_mapping)
 {
-	const struct region r[] = { { 0, 1 << 20, 71 } };
-	const char *path = kt_path(&self->srv, "nowait");
 	char *buf = kt_alloc(4096);
 	struct iovec iov = { buf, 4096 };
 	int fd;
 
 	ASSERT_NE(NULL, buf);
-	ASSERT_EQ(0, f2g_write_regions(path, r, 1));
-	fd = open(path, O_RDONLY | O_DIRECT);
+	fd = open_with_kept_mapping(kt_path(&self->srv, "nowait"), 71, buf);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(4096, pread(fd, buf, 4096, 0));
-	ASSERT_LE(1, kt_fd_iomap_cached(fd));
 	EXPECT_EQ(4096, preadv2(fd, &iov, 1, 65536, RWF_NOWAIT)) {
 		TH_LOG("RWF_NOWAIT read: %s", strerror(errno));
 	}
@@ -344,17 +362,13 @@ TEST_F(f2, nowait_read_inside_kept_mapping)
  */
 TEST_F(f2, unlink_forgets_kept_mappings)
 {
-	const struct region r[] = { { 0, 1 << 20, 91 } };
 	const char *path = kt_path(&self->srv, "gone");
 	char *buf = kt_alloc(4096);
 	int fd;
 
 	ASSERT_NE(NULL, buf);
-	ASSERT_EQ(0, f2g_write_regions(path, r, 1));
-	fd = open(path, O_RDWR | O_DIRECT);
+	fd = open_with_kept_mapping(path, 91, buf);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(4096, pread(fd, buf, 4096, 0));
-	ASSERT_LE(1, kt_fd_iomap_cached(fd));
 	ASSERT_EQ(0, unlink(path));
 	EXPECT_EQ(0, kt_fd_iomap_cached(fd));
 	/* the open file still reads its data, asking the server again */
@@ -367,13 +381,6 @@ TEST_F(f2, unlink_forgets_kept_mappings)
 /* ------------------------------------------------------------------ */
 /* hostile_server: registration policy, abort, server death            */
 
-static const char *hs_device(void)
-{
-	const char *d = getenv("KT_DEVICE");
-
-	return d ? d : "/dev/ubdb";
-}
-
 FIXTURE(hs) {
 	struct kt_server srv;
 	char results[KT_PATH_MAX + 16];
@@ -384,7 +391,7 @@ FIXTURE(hs) {
 static int hs_start(struct kt_server *srv, const char *results)
 {
 	const char *bin = getenv("KT_HOSTILE_SERVER");
-	const char *argv[] = { bin ? bin : "./hostile_server", hs_device(),
+	const char *argv[] = { bin ? bin : "./hostile_server", f2g_device(),
 			       "@MNT@", results, "-f", NULL };
 
 	return kt_server_start(srv, argv);
@@ -412,7 +419,7 @@ FIXTURE_TEARDOWN(hs)
 	for (i = 0; i < 3; i++)
 		if (self->loops[i][0])
 			kt_sh(30, "losetup -d %s", self->loops[i]);
-	kt_sh(30, "blockdev --setrw %s", hs_device());
+	kt_sh(30, "blockdev --setrw %s", f2g_device());
 	unlink(self->results);
 	free(self->buf);
 }
@@ -496,7 +503,7 @@ TEST_F(hs, registration_policy)
 	EXPECT_EQ(EBUSY, noted(self->results, "mounted"));
 
 	/* the registered device is the connection's: nobody can claim it */
-	fd = open(hs_device(), O_RDWR | O_EXCL);
+	fd = open(f2g_device(), O_RDWR | O_EXCL);
 	EXPECT_EQ(-1, fd);
 	EXPECT_EQ(EBUSY, errno);
 	if (fd >= 0)
@@ -511,13 +518,13 @@ TEST_F(hs, read_only_device_refuses_writes)
 	ASSERT_EQ(0, hs_start(&self->srv, self->results));
 	good = kt_path(&self->srv, hostile_kinds[HOSTILE_GOOD]);
 	kt_fill(self->buf, 65536, 0, 41);
-	ASSERT_EQ(0, kt_direct_pwrite(hs_device(), self->buf, 65536,
+	ASSERT_EQ(0, kt_direct_pwrite(f2g_device(), self->buf, 65536,
 				      HOSTILE_DEV_OFF));
-	ASSERT_EQ(0, kt_sh(30, "blockdev --setro %s", hs_device()));
+	ASSERT_EQ(0, kt_sh(30, "blockdev --setro %s", f2g_device()));
 	memset(self->buf, 0x77, 65536);
 	EXPECT_EQ(-EROFS, kt_direct_pwrite(good, self->buf, 65536, 0));
-	ASSERT_EQ(0, kt_sh(30, "blockdev --setrw %s", hs_device()));
-	ASSERT_EQ(0, kt_direct_pread(hs_device(), self->buf, 65536,
+	ASSERT_EQ(0, kt_sh(30, "blockdev --setrw %s", f2g_device()));
+	ASSERT_EQ(0, kt_direct_pread(f2g_device(), self->buf, 65536,
 				     HOSTILE_DEV_OFF));
 	EXPECT_EQ(-1, kt_check(self->buf, 65536, 0, 41));
 }
@@ -544,7 +551,7 @@ static void check_gone(struct __test_metadata *_metadata,
 	ASSERT_EQ(4096, pread(fd, self->buf, 4096, 0));
 	ASSERT_EQ(1, kt_fd_iomap_cached(fd));
 	kt_fill(self->buf, 65536, 0, 51);
-	ASSERT_EQ(0, kt_direct_pwrite(hs_device(), self->buf, 65536,
+	ASSERT_EQ(0, kt_direct_pwrite(f2g_device(), self->buf, 65536,
 				      HOSTILE_DEV_OFF));
 
 	if (how == ABORT) {
@@ -566,11 +573,11 @@ static void check_gone(struct __test_metadata *_metadata,
 	n = pread(fd, self->buf, 4096, 0);
 	EXPECT_EQ(-1, n);
 	close(fd);
-	ASSERT_EQ(0, kt_direct_pread(hs_device(), self->buf, 65536,
+	ASSERT_EQ(0, kt_direct_pread(f2g_device(), self->buf, 65536,
 				     HOSTILE_DEV_OFF));
 	EXPECT_EQ(-1, kt_check(self->buf, 65536, 0, 51));
 	/* released: a new server could claim it now */
-	excl = open(hs_device(), O_RDWR | O_EXCL);
+	excl = open(f2g_device(), O_RDWR | O_EXCL);
 	EXPECT_LE(0, excl) {
 		TH_LOG("exclusive open after the end: %s", strerror(errno));
 	}
