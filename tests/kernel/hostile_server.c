@@ -111,9 +111,14 @@ static void hs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	if (!strcmp(name, HOSTILE_INVAL_TRIGGER)) {
-		/* The kernel takes no lock of ours: safe from a handler. */
+		/*
+		 * A data range: the barrier of doc/protocol.md section 10,
+		 * which waits for the file's lock and direct IO.  Safe from
+		 * a handler here only because the test does no IO on
+		 * "cached" while it looks this name up.
+		 */
 		fuse_lowlevel_notify_inval_inode(hs.se, 2 + HOSTILE_CACHED,
-						 -1, 0);
+						 0, 0);
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
