@@ -26,6 +26,7 @@
 
 #include "fuse2fs.h"
 #include "iomap.h"
+#include "fscrypt.h"
 
 #define F2_VERSION	"0.1"
 /* The largest request libfuse 3.14's buffer takes: 256 pages. */
@@ -39,6 +40,7 @@ struct f2_cli {
 	char *device;
 	char *mountpoint;
 	char *iomap;
+	char *keyfile;
 	int writeback_cache;
 	int foreground;
 	int debug;
@@ -63,6 +65,7 @@ enum {
 
 static const struct fuse_opt f2_opt_spec[] = {
 	F2_OPT("iomap=%s", iomap),
+	F2_OPT("keyfile=%s", keyfile),
 	F2_OPT("writeback_cache", writeback_cache),
 	FUSE_OPT_KEY("-h", F2_KEY_HELP),
 	FUSE_OPT_KEY("--help", F2_KEY_HELP),
@@ -94,7 +97,9 @@ static void f2_usage(const char *prog)
 "    -o fsname=NAME         source shown in /proc/mounts (default: device)\n"
 "    -o writeback_cache     let the kernel cache writes\n"
 "    -o iomap=off|auto|on   kernel-mapped file IO (default: auto); 'on'\n"
-"                           fails the mount without kernel support\n\n"
+"                           fails the mount without kernel support\n"
+"    -o keyfile=FILE[:FILE] fscrypt master keys (raw, 16-64 bytes); a v1\n"
+"                           key as DESCRIPTOR=FILE (16 hex digits)\n\n"
 "Unsupported filesystem features, a journal that needs recovery or an\n"
 "unclean filesystem refuse a read-write mount; -o ro may still work.\n\n"
 "Low-level FUSE options:\n", prog);
@@ -159,14 +164,16 @@ struct f2_feature {
 			EXT4_FEATURE_INCOMPAT_FLEX_BG |			\
 			EXT4_FEATURE_INCOMPAT_CSUM_SEED |		\
 			EXT4_FEATURE_INCOMPAT_LARGEDIR |		\
-			EXT4_FEATURE_INCOMPAT_INLINE_DATA)
+			EXT4_FEATURE_INCOMPAT_INLINE_DATA |		\
+			EXT4_FEATURE_INCOMPAT_ENCRYPT)
 #define F2_RO_COMPAT_RW (EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER |		\
 			 EXT2_FEATURE_RO_COMPAT_LARGE_FILE |		\
 			 EXT4_FEATURE_RO_COMPAT_HUGE_FILE |		\
 			 EXT4_FEATURE_RO_COMPAT_GDT_CSUM |		\
 			 EXT4_FEATURE_RO_COMPAT_DIR_NLINK |		\
 			 EXT4_FEATURE_RO_COMPAT_EXTRA_ISIZE |		\
-			 EXT4_FEATURE_RO_COMPAT_METADATA_CSUM)
+			 EXT4_FEATURE_RO_COMPAT_METADATA_CSUM |		\
+			 EXT4_FEATURE_RO_COMPAT_VERITY)
 
 static const struct f2_feature f2_incompat_names[] = {
 	{ EXT2_FEATURE_INCOMPAT_COMPRESSION, "compression" },
@@ -705,10 +712,13 @@ int main(int argc, char *argv[])
 	}
 	f2.itab = f2_itab_new();
 	f2.dcache = f2_dcache_new();
-	if (!f2.itab || !f2.dcache) {
+	f2.keys = f2c_keyring_new();
+	if (!f2.itab || !f2.dcache || !f2.keys) {
 		fprintf(stderr, "fuse2fs: out of memory\n");
 		goto out;
 	}
+	if (cli.keyfile && f2c_load_keyfiles(f2.keys, cli.keyfile))
+		goto out;
 	if (f2_open_fs(&f2))
 		goto out;
 	ret = f2_serve(&f2, &args);
@@ -722,9 +732,11 @@ out:
 		close(f2.lock_fd);
 	f2_itab_free(f2.itab);
 	f2_dcache_free(f2.dcache);
+	f2c_keyring_free(f2.keys);
 	fuse_opt_free_args(&args);
 	free(cli.device);
 	free(cli.mountpoint);
 	free(cli.iomap);
+	free(cli.keyfile);
 	return ret;
 }

@@ -13,6 +13,7 @@
 
 #include "fuse2fs.h"
 #include "acl.h"
+#include "fscrypt.h"
 
 int f2_mode_to_ftype(mode_t mode)
 {
@@ -126,6 +127,9 @@ static int f2_remove_link(struct fuse2fs *f2, ext2_ino_t dir,
 	errcode_t err;
 	int ret;
 
+	ret = f2c_remove_entry(f2, dir, name, ino);
+	if (ret != EAGAIN)
+		return ret;
 	ret = f2_dirent_remove(f2, dir, name, ino,
 			       f2_dcache_where(f2, dir, name));
 	if (ret != EAGAIN) {
@@ -258,6 +262,8 @@ static int f2_check_new_name(struct fuse2fs *f2, ext2_ino_t parent,
 	if (f2->ro)
 		return EROFS;
 	ret = f2_may_create(f2, parent);
+	if (!ret)
+		ret = f2c_may_add(f2, parent);
 	if (ret)
 		return ret;
 	ret = f2_lookup_name(f2, parent, name, &ino);
@@ -521,11 +527,9 @@ out:
 		f2_reply_entry(req, f2, ino);
 }
 
-void f2_op_readlink(fuse_req_t req, fuse_ino_t nodeid)
+int f2_symlink_read(struct fuse2fs *f2, ext2_ino_t ino,
+		    struct ext2_inode_large *inode, char **bufp)
 {
-	struct fuse2fs *f2 = f2_get(req);
-	ext2_ino_t ino = f2_ino(nodeid);
-	struct ext2_inode_large inode;
 	char *buf = NULL;
 	ext2_file_t file;
 	unsigned int got = 0;
@@ -533,28 +537,21 @@ void f2_op_readlink(fuse_req_t req, fuse_ino_t nodeid)
 	errcode_t err;
 	int ret;
 
-	ret = f2_read_inode(f2, ino, &inode);
-	if (ret)
-		goto out;
-	if (!LINUX_S_ISLNK(inode.i_mode)) {
-		ret = EINVAL;
-		goto out;
-	}
-	size = EXT2_I_SIZE(&inode);
-	if (size >= f2->fs->blocksize) {
-		ret = EUCLEAN;
-		goto out;
-	}
+	*bufp = NULL;
+	if (!LINUX_S_ISLNK(inode->i_mode))
+		return EINVAL;
+	size = EXT2_I_SIZE(inode);
+	if (size >= f2->fs->blocksize)
+		return EUCLEAN;
 	buf = calloc(1, size + 1);
-	if (!buf) {
-		ret = ENOMEM;
-		goto out;
+	if (!buf)
+		return ENOMEM;
+	if (ext2fs_is_fast_symlink((struct ext2_inode *)inode)) {
+		memcpy(buf, inode->i_block, size);
+		*bufp = buf;
+		return 0;
 	}
-	if (ext2fs_is_fast_symlink((struct ext2_inode *)&inode)) {
-		memcpy(buf, inode.i_block, size);
-		goto out;
-	}
-	err = ext2fs_file_open2(f2->fs, ino, (struct ext2_inode *)&inode, 0,
+	err = ext2fs_file_open2(f2->fs, ino, (struct ext2_inode *)inode, 0,
 				&file);
 	if (!err) {
 		err = ext2fs_file_read(file, buf, (unsigned int)size, &got);
@@ -563,7 +560,30 @@ void f2_op_readlink(fuse_req_t req, fuse_ino_t nodeid)
 	ret = f2_errno(err);
 	if (!ret && got != size)
 		ret = EUCLEAN;
-out:
+	if (ret)
+		free(buf);
+	else
+		*bufp = buf;
+	return ret;
+}
+
+void f2_op_readlink(fuse_req_t req, fuse_ino_t nodeid)
+{
+	struct fuse2fs *f2 = f2_get(req);
+	ext2_ino_t ino = f2_ino(nodeid);
+	struct ext2_inode_large inode;
+	char *buf = NULL, *target;
+	int ret;
+
+	ret = f2_read_inode(f2, ino, &inode);
+	if (!ret)
+		ret = f2_symlink_read(f2, ino, &inode, &buf);
+	if (!ret && f2c_encrypted(&inode)) {
+		ret = f2c_symlink_target(f2, ino, (uint8_t *)buf,
+					 EXT2_I_SIZE(&inode), &target);
+		free(buf);
+		buf = target;
+	}
 	if (ret)
 		fuse_reply_err(req, ret);
 	else
@@ -652,7 +672,9 @@ void f2_op_link(fuse_req_t req, fuse_ino_t nodeid, fuse_ino_t newparent_id,
 	struct ext2_inode_large inode;
 	int ret;
 
-	ret = f2_check_new_name(f2, newparent, newname);
+	ret = f2->ro ? EROFS : f2c_check_link(f2, newparent, ino);
+	if (!ret)
+		ret = f2_check_new_name(f2, newparent, newname);
 	if (!ret)
 		ret = f2_read_inode(f2, ino, &inode);
 	if (ret)
@@ -778,6 +800,10 @@ static int f2_do_rename(struct fuse2fs *f2, ext2_ino_t parent,
 	} else if (flags & RENAME_EXCHANGE) {
 		return ENOENT;
 	}
+	ret = f2c_check_rename(f2, parent, src, newparent, dst,
+			       flags & RENAME_EXCHANGE);
+	if (ret)
+		return ret;
 	/* Two names of one inode: POSIX says do nothing. */
 	if (dst == src)
 		return 0;

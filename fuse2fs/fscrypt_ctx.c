@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The encryption context of an inode and the keys derived from it.
+ *
+ * ext4 keeps the context in the extended attribute of name index 9 and
+ * name "c" (libext2fs, knowing no prefix for index 9, calls it "c").  Its
+ * format, and the derivation of the per-file keys from the master key and
+ * the context's 16-byte nonce, are fscrypt's:
+ *   v1: key = AES-128-ECB encryption of the master key's first bytes,
+ *       with the nonce as the AES key;
+ *   v2: key = HKDF-SHA512(master key, info "fscrypt\0" 0x02 nonce).
+ * Both derivations give the longer key's prefix for a shorter length, so
+ * one inode's contents key and names key come from the same call.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/core_names.h>
+
+#include "fscrypt.h"
+#include "xattr.h"
+
+#define F2C_XATTR_CONTEXT	"c"
+
+static unsigned int mode_key_size(uint8_t mode)
+{
+	switch (mode) {
+	case F2C_MODE_AES_256_XTS:
+		return 64;
+	case F2C_MODE_AES_256_CTS:
+		return 32;
+	case F2C_MODE_AES_128_CBC:
+	case F2C_MODE_AES_128_CTS:
+		return 16;
+	default:
+		return 0;
+	}
+}
+
+/* The pairs fscrypt accepts, among those fuse2fs implements. */
+static bool modes_supported(const struct f2c_ctx *c)
+{
+	return (c->contents_mode == F2C_MODE_AES_256_XTS &&
+		c->filenames_mode == F2C_MODE_AES_256_CTS) ||
+	       (c->contents_mode == F2C_MODE_AES_128_CBC &&
+		c->filenames_mode == F2C_MODE_AES_128_CTS);
+}
+
+int f2c_ctx_parse(const void *value, size_t size, struct f2c_ctx *ctx)
+{
+	const uint8_t *v = value;
+
+	memset(ctx, 0, sizeof(*ctx));
+	if (size < 1)
+		return EUCLEAN;
+	ctx->version = v[0];
+	if (ctx->version == F2C_CTX_V1) {
+		if (size != F2C_CTX_V1_SIZE)
+			return EUCLEAN;
+		memcpy(ctx->key_spec, v + 4, F2C_DESCRIPTOR_SIZE);
+		memcpy(ctx->nonce, v + 12, F2C_NONCE_SIZE);
+	} else if (ctx->version == F2C_CTX_V2) {
+		if (size != F2C_CTX_V2_SIZE)
+			return EUCLEAN;
+		ctx->log2_data_unit_size = v[4];
+		memcpy(ctx->key_spec, v + 8, F2C_IDENTIFIER_SIZE);
+		memcpy(ctx->nonce, v + 24, F2C_NONCE_SIZE);
+	} else {
+		return EINVAL;
+	}
+	ctx->contents_mode = v[1];
+	ctx->filenames_mode = v[2];
+	ctx->flags = v[3];
+	/* What the kernel would refuse as an unsupported policy. */
+	if (!modes_supported(ctx) || (ctx->flags & ~F2C_FLAGS_PAD_MASK) ||
+	    ctx->log2_data_unit_size)
+		return EINVAL;
+	return 0;
+}
+
+static int derive_v1(const uint8_t *master, size_t msize,
+		     const struct f2c_ctx *ctx, uint8_t *out, size_t n)
+{
+	EVP_CIPHER_CTX *c;
+	int len = 0, ok;
+
+	if (msize < n)
+		return EINVAL;	/* the kernel: key too short for the mode */
+	c = EVP_CIPHER_CTX_new();
+	if (!c)
+		return ENOMEM;
+	ok = EVP_EncryptInit_ex(c, EVP_aes_128_ecb(), NULL, ctx->nonce,
+				NULL) == 1 &&
+	     EVP_CIPHER_CTX_set_padding(c, 0) == 1 &&
+	     EVP_EncryptUpdate(c, out, &len, master, (int)n) == 1 &&
+	     (size_t)len == n;
+	EVP_CIPHER_CTX_free(c);
+	return ok ? 0 : EIO;
+}
+
+static int derive_v2(const uint8_t *master, size_t msize,
+		     const struct f2c_ctx *ctx, uint8_t *out, size_t n)
+{
+	uint8_t info[9 + F2C_NONCE_SIZE] = { 'f', 's', 'c', 'r', 'y', 'p',
+					     't', 0,
+					     2 /* PER_FILE_ENC_KEY */ };
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	OSSL_PARAM p[4];
+	int ok = 0;
+
+	memcpy(info + 9, ctx->nonce, F2C_NONCE_SIZE);
+	if (kctx) {
+		p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+							"SHA512", 0);
+		p[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+							 (void *)master,
+							 msize);
+		p[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+							 info, sizeof(info));
+		p[3] = OSSL_PARAM_construct_end();
+		ok = EVP_KDF_derive(kctx, out, n, p) == 1;
+	}
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	return ok ? 0 : EIO;
+}
+
+int f2c_inode_keys(struct fuse2fs *f2, ext2_ino_t ino, struct f2c_keys *keys)
+{
+	uint8_t derived[F2C_MAX_KEY_SIZE];
+	const uint8_t *master;
+	unsigned int n;
+	size_t msize;
+	void *val;
+	size_t len;
+	int ret;
+
+	memset(keys, 0, sizeof(*keys));
+	ret = f2_xattr_read(f2, ino, F2C_XATTR_CONTEXT, &val, &len);
+	if (ret == ENODATA)
+		return EUCLEAN;	/* encrypted, but no context: corrupt */
+	if (ret)
+		return ret;
+	ret = f2c_ctx_parse(val, len, &keys->ctx);
+	ext2fs_free_mem(&val);
+	if (ret)
+		return ret;
+	master = f2c_key_find(f2->keys, keys->ctx.version, keys->ctx.key_spec,
+			      &msize);
+	if (!master)
+		return 0;
+	keys->contents_key_size = mode_key_size(keys->ctx.contents_mode);
+	keys->names_key_size = mode_key_size(keys->ctx.filenames_mode);
+	n = keys->contents_key_size > keys->names_key_size ?
+		keys->contents_key_size : keys->names_key_size;
+	/* A v1 master key too short for contents may still do names. */
+	if (keys->ctx.version == F2C_CTX_V1 && msize < n) {
+		keys->contents_key_size = 0;
+		n = keys->names_key_size;
+	}
+	if (keys->ctx.version == F2C_CTX_V1)
+		ret = derive_v1(master, msize, &keys->ctx, derived, n);
+	else
+		ret = derive_v2(master, msize, &keys->ctx, derived, n);
+	if (!ret) {
+		memcpy(keys->contents_key, derived, keys->contents_key_size);
+		memcpy(keys->names_key, derived, keys->names_key_size);
+		keys->has_key = true;
+	}
+	OPENSSL_cleanse(derived, sizeof(derived));
+	return ret;
+}
+
+int f2c_require_keys(struct fuse2fs *f2, ext2_ino_t ino,
+		     struct f2c_keys *keys)
+{
+	int ret = f2c_inode_keys(f2, ino, keys);
+
+	if (!ret && !keys->has_key)
+		ret = ENOKEY;
+	return ret;
+}
+
+void f2c_keys_wipe(struct f2c_keys *keys)
+{
+	OPENSSL_cleanse(keys, sizeof(*keys));
+}
