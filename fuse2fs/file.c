@@ -15,6 +15,7 @@
 
 #include "fuse2fs.h"
 #include "fscrypt.h"
+#include "fsverity.h"
 
 /* The largest file offset ext4 allows for this block size. */
 static uint64_t f2_max_size(struct fuse2fs *f2, struct ext2_inode_large *inode)
@@ -75,6 +76,12 @@ static int f2_open_check(struct fuse2fs *f2, ext2_ino_t ino,
 		return EISDIR;
 	if (f2c_encrypted(&inode) && LINUX_S_ISREG(inode.i_mode)) {
 		ret = f2c_open_check(f2, ino, fi->flags);
+		if (ret)
+			return ret;
+	}
+	if ((inode.i_flags & EXT4_VERITY_FL) &&
+	    (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC)) {
+		ret = f2v_open_check(f2, ino, &inode);
 		if (ret)
 			return ret;
 	}
@@ -201,6 +208,9 @@ void f2_op_read(fuse_req_t req, fuse_ino_t nodeid, size_t size, off_t off,
 					       (skip + size +
 						f2->fs->blocksize - 1) /
 					       f2->fs->blocksize);
+		if (!ret && (inode.i_flags & EXT4_VERITY_FL))
+			ret = f2v_verify_read(f2, ino, &inode, off - skip,
+					      buf, skip + size);
 	}
 out:
 	if (ret)

@@ -27,6 +27,7 @@
 #include "fuse2fs.h"
 #include "iomap.h"
 #include "fscrypt.h"
+#include "fsverity.h"
 
 #define F2_VERSION	"0.1"
 /* The largest request libfuse 3.14's buffer takes: 256 pages. */
@@ -713,7 +714,8 @@ int main(int argc, char *argv[])
 	f2.itab = f2_itab_new();
 	f2.dcache = f2_dcache_new();
 	f2.keys = f2c_keyring_new();
-	if (!f2.itab || !f2.dcache || !f2.keys) {
+	f2.vcache = f2v_cache_new();
+	if (!f2.itab || !f2.dcache || !f2.keys || !f2.vcache) {
 		fprintf(stderr, "fuse2fs: out of memory\n");
 		goto out;
 	}
@@ -733,6 +735,7 @@ out:
 	f2_itab_free(f2.itab);
 	f2_dcache_free(f2.dcache);
 	f2c_keyring_free(f2.keys);
+	f2v_cache_free(f2.vcache);
 	fuse_opt_free_args(&args);
 	free(cli.device);
 	free(cli.mountpoint);
