@@ -104,6 +104,8 @@ int f2c_key_xattr_get(struct fuse2fs *f2, const struct fuse_ctx *ctx,
 		      const char *name, char *buf, size_t size, size_t *len);
 int f2c_key_xattr_remove(struct fuse2fs *f2, const struct fuse_ctx *ctx,
 			 const char *name);
+/* After a key came or went, once the request is answered. */
+void f2c_keys_changed(struct fuse2fs *f2);
 
 /* ---- contexts and per-file keys (fscrypt_ctx.c) ---- */
 static inline bool f2c_encrypted(const struct ext2_inode_large *inode)

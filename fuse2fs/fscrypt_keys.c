@@ -278,6 +278,25 @@ static int parse_key_name(const char *name, int *version, uint8_t *spec)
 	return hex_decode(hex, spec_size(*version), spec) ? EINVAL : 0;
 }
 
+static void forget_encrypted(struct fuse2fs *f2, ext2_ino_t ino)
+{
+	struct ext2_inode_large inode;
+
+	if (!f2_read_inode(f2, ino, &inode) && f2c_encrypted(&inode))
+		fuse_lowlevel_notify_inval_inode(f2->se, f2_nodeid(ino), 0, 0);
+}
+
+void f2c_keys_changed(struct fuse2fs *f2)
+{
+	/*
+	 * Cached symlink targets, sizes and pages of encrypted inodes were
+	 * computed with or without the key: the kernel drops them.  Entries
+	 * in encrypted directories are never cached (lookup.c, dir.c).
+	 */
+	if (f2->se)
+		f2_itab_foreach(f2, forget_encrypted);
+}
+
 int f2c_key_xattr_set(struct fuse2fs *f2, const struct fuse_ctx *ctx,
 		      const char *name, const void *value, size_t size)
 {
@@ -292,7 +311,6 @@ int f2c_key_xattr_set(struct fuse2fs *f2, const struct fuse_ctx *ctx,
 	memcpy(&msg, value, sizeof(msg));
 	if (msg.version != 1 && msg.version != 2)
 		return EINVAL;
-	/* The kernel may hold no-key entries: they are never cached long. */
 	return f2c_key_add(f2->keys, msg.version, msg.descriptor,
 			   (const uint8_t *)value + sizeof(msg),
 			   size - sizeof(msg), NULL);

@@ -142,6 +142,9 @@ void f2_open_ref(struct fuse2fs *f2, ext2_ino_t ino);
 void f2_open_unref(struct fuse2fs *f2, ext2_ino_t ino);
 /* Free ino's blocks and the inode itself if it has no links and no refs. */
 int f2_maybe_free_inode(struct fuse2fs *f2, ext2_ino_t ino);
+/* Call fn for every inode the kernel holds a reference to. */
+void f2_itab_foreach(struct fuse2fs *f2, void (*fn)(struct fuse2fs *f2,
+						   ext2_ino_t ino));
 /* True while the kernel holds a lookup or open reference to ino. */
 bool f2_inode_referenced(struct fuse2fs *f2, ext2_ino_t ino);
 struct f2_inode_table *f2_itab_new(void);

@@ -463,7 +463,10 @@ void f2_op_setxattr(fuse_req_t req, fuse_ino_t nodeid, const char *name,
 	if (c->flags & XC_KEYS) {
 		ret = f2c_key_xattr_set(f2, fuse_req_ctx(req), name, value,
 					size);
-		goto out;
+		fuse_reply_err(req, ret);
+		if (!ret)
+			f2c_keys_changed(f2);
+		return;
 	}
 	if (c->flags & XC_HOOK) {
 		if (f2->ro) {
@@ -645,7 +648,10 @@ void f2_op_removexattr(fuse_req_t req, fuse_ino_t nodeid, const char *name)
 		goto out;
 	if (c->flags & XC_KEYS) {
 		ret = f2c_key_xattr_remove(f2, fuse_req_ctx(req), name);
-		goto out;
+		fuse_reply_err(req, ret);
+		if (!ret)
+			f2c_keys_changed(f2);
+		return;
 	}
 	if (c->flags & XC_HOOK) {
 		ret = f2->ro ? EROFS :
