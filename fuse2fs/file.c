@@ -46,6 +46,8 @@ int f2_truncate(struct fuse2fs *f2, ext2_ino_t ino, uint64_t size)
 		return ret;
 	if (size > f2_max_size(f2, &inode))
 		return EFBIG;
+	if (f2c_encrypted(&inode) && LINUX_S_ISREG(inode.i_mode))
+		return f2c_truncate(f2, ino, &inode, size);
 	if (inode.i_flags & EXT4_INLINE_DATA_FL) {
 		ret = f2_inline_truncate(f2, ino, &inode, size);
 		if (ret != EAGAIN)
@@ -260,6 +262,8 @@ static int f2_do_write(struct fuse2fs *f2, ext2_ino_t ino, const char *buf,
 	if (ret)
 		return ret;
 	*written = size;
+	if (f2c_encrypted(&inode))
+		return f2c_write(f2, ino, &inode, buf, size, off);
 	if (inode.i_flags & EXT4_INLINE_DATA_FL) {
 		ret = f2_inline_write(f2, ino, &inode, buf, size, off);
 		if (ret != EAGAIN) {

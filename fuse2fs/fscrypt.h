@@ -147,6 +147,12 @@ int f2c_lookup(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 /* Encrypt a name for a new entry of dir (the key must be present). */
 int f2c_name_encrypt(const struct f2c_keys *dir_keys, const char *name,
 		     uint8_t *disk, size_t *disk_len);
+/* Pad a name (or symlink target) to the policy's length, at most max. */
+int f2c_name_pad(const struct f2c_keys *keys, const char *name,
+		 size_t max, uint8_t *out, size_t *out_len);
+/* Encrypt a padded name in place with keys's names key. */
+int f2c_name_encrypt_buf(const struct f2c_keys *keys, uint8_t *buf,
+			 size_t len);
 /* readlink of an encrypted symlink: plaintext target or no-key name. */
 int f2c_symlink_target(struct fuse2fs *f2, ext2_ino_t ino,
 		       const uint8_t *disk, size_t size, char **target);
@@ -167,6 +173,26 @@ int f2c_check_rename(struct fuse2fs *f2, ext2_ino_t olddir, ext2_ino_t src,
 /* Remove name -> ino from an encrypted dir; EAGAIN if dir is not one. */
 int f2c_remove_entry(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		     ext2_ino_t ino);
+
+/* ---- writing (fscrypt_write.c); EAGAIN: dir is not encrypted ---- */
+/* Give a new inode of parent its own context, if parent is encrypted. */
+int f2c_inherit(struct fuse2fs *f2, ext2_ino_t parent, ext2_ino_t ino);
+/* f2_add_link() for an encrypted dir: the name goes in encrypted. */
+int f2c_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		 ext2_ino_t ino, int ftype);
+/* Point the entry name of an encrypted dir at ino. */
+int f2c_set_entry(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		  ext2_ino_t ino, int ftype);
+/* Lay out symlink ino (allocated, unlinked) with an encrypted target. */
+int f2c_symlink(struct fuse2fs *f2, ext2_ino_t parent, ext2_ino_t ino,
+		const char *target);
+/* WRITE to an encrypted file (extents only); *inode is updated. */
+int f2c_write(struct fuse2fs *f2, ext2_ino_t ino,
+	      struct ext2_inode_large *inode, const char *data, size_t size,
+	      off_t off);
+/* Truncation of an encrypted file: the cut block is re-encrypted. */
+int f2c_truncate(struct fuse2fs *f2, ext2_ino_t ino,
+		 struct ext2_inode_large *inode, uint64_t size);
 
 /* ---- contents (fscrypt_data.c) ---- */
 /*

@@ -133,10 +133,94 @@ int f2c_open_check(struct fuse2fs *f2, ext2_ino_t ino, int flags)
 
 	ret = f2c_require_keys(f2, ino, &keys);
 	f2c_keys_wipe(&keys);
+	return ret;
+}
+
+int f2c_write(struct fuse2fs *f2, ext2_ino_t ino,
+	      struct ext2_inode_large *inode, const char *data, size_t size,
+	      off_t off)
+{
+	unsigned int bs = f2->fs->blocksize;
+	uint64_t lb0 = off / bs, lb1 = (off + size + bs - 1) / bs;
+	uint64_t old = EXT2_I_SIZE(inode), end = off + size;
+	size_t n = lb1 - lb0, skip;
+	struct f2c_keys keys;
+	char *buf;
+	int ret;
+
+	if (!(inode->i_flags & EXT4_EXTENTS_FL))
+		return EOPNOTSUPP;
+	/* Whole blocks: old plaintext around the new bytes, then encrypt. */
+	ret = f2_block_read(f2, ino, inode, &buf, n * bs, lb0 * bs, &skip);
 	if (ret)
 		return ret;
-	/* Encrypting new contents is not implemented yet. */
-	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
-		return EOPNOTSUPP;
-	return 0;
+	ret = f2c_read_decrypt(f2, ino, inode, lb0, buf, n);
+	if (!ret) {
+		memcpy(buf + (off - lb0 * bs), data, size);
+		ret = f2c_require_keys(f2, ino, &keys);
+	}
+	if (!ret)
+		ret = f2c_crypt_blocks(f2, &keys, ino, lb0, buf, n, NULL, true);
+	f2c_keys_wipe(&keys);
+	if (!ret)
+		ret = f2_block_write(f2, ino, inode, buf, n * bs, lb0 * bs);
+	free(buf);
+	/* f2_block_write() sized the file to whole blocks. */
+	if (!ret && EXT2_I_SIZE(inode) != (old > end ? old : end)) {
+		ext2fs_inode_size_set(f2->fs, (struct ext2_inode *)inode,
+				      old > end ? old : end);
+		ret = f2_write_inode(f2, ino, inode);
+	}
+	return ret;
+}
+
+int f2c_truncate(struct fuse2fs *f2, ext2_ino_t ino,
+		 struct ext2_inode_large *inode, uint64_t size)
+{
+	unsigned int bs = f2->fs->blocksize;
+	struct f2c_keys keys;
+	struct f2_run run;
+	char *buf;
+	int ret;
+
+	if (size >= EXT2_I_SIZE(inode) || !(size % bs))
+		return f2_block_truncate(f2, ino, inode, size);
+	/*
+	 * The block that keeps part of the file holds ciphertext: cut at
+	 * its end, then zero its tail in plaintext.
+	 */
+	ret = f2_block_truncate(f2, ino, inode, (size + bs - 1) / bs * bs);
+	if (!ret)
+		ret = f2_errno(f2_map_run(f2->fs, ino, inode, size / bs,
+					  size / bs + 1, &run));
+	if (!ret && run.type == FUSE_IOMAP_TYPE_MAPPED) {
+		buf = malloc(bs);
+		if (!buf)
+			return ENOMEM;
+		ret = f2c_require_keys(f2, ino, &keys);
+		if (!ret)
+			ret = f2_errno(io_channel_read_blk64(f2->fs->io,
+							     run.pblk, 1,
+							     buf));
+		if (!ret)
+			ret = f2c_crypt_blocks(f2, &keys, ino, size / bs, buf,
+					       1, NULL, false);
+		if (!ret) {
+			memset(buf + size % bs, 0, bs - size % bs);
+			ret = f2c_crypt_blocks(f2, &keys, ino, size / bs, buf,
+					       1, NULL, true);
+		}
+		if (!ret)
+			ret = f2_errno(io_channel_write_blk64(f2->fs->io,
+							      run.pblk, 1,
+							      buf));
+		f2c_keys_wipe(&keys);
+		free(buf);
+	}
+	if (!ret) {
+		ext2fs_inode_size_set(f2->fs, (struct ext2_inode *)inode,
+				      size);
+		ret = f2_write_inode(f2, ino, inode);
+	}
+	return ret;
 }

@@ -80,12 +80,7 @@ static int require_dir_key(struct fuse2fs *f2, ext2_ino_t dir)
 
 int f2c_may_add(struct fuse2fs *f2, ext2_ino_t dir)
 {
-	int ret = require_dir_key(f2, dir);
-
-	if (ret)
-		return ret;
-	/* Writing encrypted names and contexts is not implemented yet. */
-	return f2c_dir_encrypted(f2, dir) ? EOPNOTSUPP : 0;
+	return require_dir_key(f2, dir);
 }
 
 int f2c_check_link(struct fuse2fs *f2, ext2_ino_t dir, ext2_ino_t ino)
@@ -111,8 +106,6 @@ int f2c_check_rename(struct fuse2fs *f2, ext2_ino_t olddir, ext2_ino_t src,
 		return EXDEV;
 	if (exchange && olddir != newdir && dst && !permitted(f2, olddir, dst))
 		return EXDEV;
-	if (f2c_dir_encrypted(f2, olddir) || f2c_dir_encrypted(f2, newdir))
-		return EOPNOTSUPP;	/* needs new encrypted entries */
 	return 0;
 }
 

@@ -106,24 +106,41 @@ static int cts_crypt(const struct f2c_keys *k, uint8_t *buf, size_t len,
 	return ok ? 0 : EIO;
 }
 
-int f2c_name_encrypt(const struct f2c_keys *dir_keys, const char *name,
-		     uint8_t *disk, size_t *disk_len)
+int f2c_name_pad(const struct f2c_keys *keys, const char *name,
+		 size_t max, uint8_t *out, size_t *out_len)
 {
-	unsigned int pad = 4u << (dir_keys->ctx.flags & F2C_FLAGS_PAD_MASK);
+	unsigned int pad = 4u << (keys->ctx.flags & F2C_FLAGS_PAD_MASK);
 	size_t len = strlen(name), n;
 
-	if (!dir_keys->has_key)
-		return ENOKEY;
-	if (len > EXT2_NAME_LEN)
+	if (len > max)
 		return ENAMETOOLONG;
 	n = len < F2C_MIN_MSG_LEN ? F2C_MIN_MSG_LEN : len;
 	n = (n + pad - 1) / pad * pad;
-	if (n > EXT2_NAME_LEN)
-		n = EXT2_NAME_LEN;
-	memset(disk, 0, n);
-	memcpy(disk, name, len);
-	*disk_len = n;
-	return cts_crypt(dir_keys, disk, n, true);
+	if (n > max)
+		n = max;
+	memset(out, 0, n);
+	memcpy(out, name, len);
+	*out_len = n;
+	return 0;
+}
+
+int f2c_name_encrypt_buf(const struct f2c_keys *keys, uint8_t *buf,
+			 size_t len)
+{
+	if (!keys->has_key)
+		return ENOKEY;
+	return cts_crypt(keys, buf, len, true);
+}
+
+int f2c_name_encrypt(const struct f2c_keys *dir_keys, const char *name,
+		     uint8_t *disk, size_t *disk_len)
+{
+	int ret;
+
+	if (!dir_keys->has_key)
+		return ENOKEY;
+	ret = f2c_name_pad(dir_keys, name, EXT2_NAME_LEN, disk, disk_len);
+	return ret ? ret : f2c_name_encrypt_buf(dir_keys, disk, *disk_len);
 }
 
 static size_t nokey_encode(uint32_t hash, uint32_t minor_hash,

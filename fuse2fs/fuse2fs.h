@@ -176,6 +176,9 @@ uint32_t f2_dcache_where(struct fuse2fs *f2, ext2_ino_t dir, const char *name);
  */
 int f2_dirent_add(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		  ext2_ino_t ino, int ftype, uint32_t *lblk);
+/* The same for an on-disk name of len bytes (may hold NULs). */
+int f2_dirent_add_len(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		      size_t len, ext2_ino_t ino, int ftype, uint32_t *lblk);
 int f2_dirent_remove(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		     ext2_ino_t ino, uint32_t lblk);
 void f2_dcache_remove(struct fuse2fs *f2, ext2_ino_t dir, const char *name);

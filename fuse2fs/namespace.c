@@ -94,6 +94,9 @@ int f2_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 	errcode_t err;
 	int ret;
 
+	ret = f2c_add_link(f2, dir, name, ino, ftype);
+	if (ret != EAGAIN)
+		return ret;
 	ret = f2_dirent_add(f2, dir, name, ino, ftype, &lblk);
 	if (ret != EAGAIN) {
 		if (ret)
@@ -178,6 +181,10 @@ static int f2_set_entry(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		.name = name, .len = (int)strlen(name), .ino = ino,
 	};
 	errcode_t err;
+	int ret = f2c_set_entry(f2, dir, name, ino, ftype);
+
+	if (ret != EAGAIN)
+		return ret;
 
 	s.ftype = ext2fs_has_feature_filetype(f2->fs->super) ? ftype : 0;
 	err = ext2fs_dir_iterate2(f2->fs, dir, 0,
@@ -374,7 +381,8 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 	f2_init_new_inode(req, f2, &pinode, &inode);
 	if (S_ISCHR(mode) || S_ISBLK(mode)) {
 		f2_set_inode_rdev(&inode, rdev);
-	} else if (S_ISREG(mode) && ext2fs_has_feature_inline_data(fs->super)) {
+	} else if (S_ISREG(mode) && ext2fs_has_feature_inline_data(fs->super) &&
+		   !f2c_dir_encrypted(f2, parent)) {
 		/* Small files live in the inode, as with ext4. */
 		inline_data = true;
 		inode.i_flags |= EXT4_INLINE_DATA_FL;
@@ -394,8 +402,9 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 	if (ret)
 		return ret;
 	ext2fs_inode_alloc_stats2(fs, *ino, 1, 0);
+	ret = f2c_inherit(f2, parent, *ino);
 	/* The (empty) "system.data" attribute marks the inline area. */
-	if (inline_data)
+	if (!ret && inline_data)
 		ret = f2_errno(ext2fs_inline_data_init(fs, *ino));
 	if (!ret && f2->posix_acl)
 		ret = f2_acl_inherit(f2, parent, *ino, 0);
@@ -468,6 +477,8 @@ void f2_op_mkdir(fuse_req_t req, fuse_ino_t parent_id, const char *name,
 	inode.i_mode = LINUX_S_IFDIR | (mode & 07777);
 	f2_init_new_inode(req, f2, &pinode, &inode);
 	ret = f2_write_inode(f2, ino, &inode);
+	if (!ret)
+		ret = f2c_inherit(f2, parent, ino);
 	if (!ret && f2->posix_acl)
 		ret = f2_acl_inherit(f2, parent, ino, 0);
 	if (!ret)
@@ -503,9 +514,12 @@ void f2_op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent_id,
 	err = ext2fs_new_inode(f2->fs, parent, LINUX_S_IFLNK | 0777, NULL,
 			       &ino);
 	/* Fast (in i_block), inline or one-block slow link, unlinked. */
-	if (!err)
-		err = ext2fs_symlink(f2->fs, parent, ino, NULL, target);
 	ret = f2_errno(err);
+	if (!ret)
+		ret = f2c_symlink(f2, parent, ino, target);
+	if (ret == EAGAIN)
+		ret = f2_errno(ext2fs_symlink(f2->fs, parent, ino, NULL,
+					      target));
 	if (ret)
 		goto out;
 
