@@ -194,7 +194,7 @@ int f2c_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 	struct f2c_keys keys;
 	size_t len;
 	uint32_t lblk;
-	int ret, tries;
+	int ret;
 
 	if (!f2c_dir_encrypted(f2, dir))
 		return EAGAIN;
@@ -215,14 +215,14 @@ int f2c_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 	if (!ret && !ext2fs_has_feature_filetype(f2->fs->super))
 		ftype = 0;
 	/* Into the last block, or a new one after it. */
-	for (tries = 0; !ret && tries < 2; tries++) {
+	if (!ret)
 		ret = f2_dirent_add_len(f2, dir, (char *)disk, len, ino, ftype,
 					&lblk);
-		if (ret != EAGAIN)
-			break;
+	if (ret == EAGAIN) {
 		ret = f2_errno(ext2fs_expand_dir(f2->fs, dir));
 		if (!ret)
-			ret = EAGAIN;
+			ret = f2_dirent_add_len(f2, dir, (char *)disk, len,
+						ino, ftype, &lblk);
 	}
 	f2_dcache_forget(f2, dir);
 	return ret == EAGAIN ? ENOSPC : ret;

@@ -335,6 +335,67 @@ TEST_F(fscrypt, key_on_a_running_mount)
 	TFS_ASSERT_UNMOUNT_CLEAN(m);
 }
 
+/*
+ * fuse2fs writes into the encrypted directory -- names of every length
+ * (into ext4's htree directory "names" too), data through a sparse file
+ * and an unaligned truncation, a directory, short and long symlinks, a
+ * hard link, renames and an exchange within the policy, a fifo -- and
+ * kernel ext4 must see exactly what fuse2fs saw, with the key.
+ */
+TEST_F(fscrypt, writes_read_back_by_ext4)
+{
+	struct tfs_mount *m = &self->env.fuse, *k = &self->env.kern;
+	char path[TFS_PATH_MAX + 300], name[256], *mine, *theirs;
+	int i;
+
+	ASSERT_EQ(0, tfs_mount_fuse(m, self->env.image, self->keyfile_opt));
+	TFS_ASSERT_OK(mkdir(tfs_p(m, "enc/made"), 0750));
+	for (i = 1; i <= 255; i += 2) {
+		memset(name, 'A' + i % 26, i);
+		name[i] = '\0';
+		snprintf(path, sizeof(path), "%s/enc/made/%s", m->dir, name);
+		ASSERT_EQ(0, tfs_write_pattern(path, 0, i * 31, i, O_CREAT));
+		snprintf(path, sizeof(path), "%s/enc/names/%s", m->dir, name);
+		ASSERT_EQ(0, tfs_write_pattern(path, 0, i, i, O_CREAT));
+	}
+	ASSERT_EQ(0, tfs_write_pattern(tfs_p(m, "enc/made/sparse"), 3 << 20,
+				       5555, 7, O_CREAT));
+	ASSERT_EQ(0, tfs_write_pattern(tfs_p(m, "enc/made/sparse"), 100,
+				       9000, 8, 0));
+	ASSERT_EQ(0, tfs_write_pattern(tfs_p(m, "enc/made/cut"), 0, 70000, 9,
+				       O_CREAT));
+	TFS_ASSERT_OK(truncate(tfs_p(m, "enc/made/cut"), 12345));
+	TFS_ASSERT_OK(truncate(tfs_p(m, "enc/made/cut"), 50000));
+	TFS_ASSERT_OK(symlink("sparse", tfs_p(m, "enc/made/s1")));
+	memset(name, 'q', 250);
+	name[250] = '\0';
+	TFS_ASSERT_OK(symlink(name, tfs_p(m, "enc/made/s2")));
+	TFS_ASSERT_OK(link(tfs_p(m, "enc/made/cut"), tfs_p(m, "enc/made/l")));
+	TFS_ASSERT_OK(rename(tfs_p(m, "enc/small"), tfs_p(m, "enc/made/mv")));
+	TFS_ASSERT_OK(rename(tfs_p(m, "enc/made/s1"), tfs_p(m, "enc/big")));
+	TFS_ASSERT_OK(renameat2(AT_FDCWD, tfs_p(m, "enc/sub"), AT_FDCWD,
+				tfs_p(m, "enc/made/l"), RENAME_EXCHANGE));
+	TFS_ASSERT_OK(mkfifo(tfs_p(m, "enc/made/fifo"), 0600));
+	mine = tfs_manifest(tfs_p(m, "enc"), TFS_MF_NO_ATIME);
+	ASSERT_NE(NULL, mine);
+	TFS_ASSERT_UNMOUNT_CLEAN(m);
+
+	ASSERT_EQ(0, tfs_mount_kernel(k, self->env.image, NULL, NULL));
+	TFS_ASSERT_OK(kernel_add_key(k->dir, variant->version, self->key,
+				     self->ident));
+	theirs = tfs_manifest(tfs_p(k, "enc"), TFS_MF_NO_ATIME);
+	ASSERT_NE(NULL, theirs);
+	EXPECT_EQ(0, tfs_manifest_diff("fuse2fs wrote", mine,
+				       "ext4 reads", theirs));
+	EXPECT_EQ(0, tfs_check_pattern(tfs_p(k, "enc/made/cut"), 0, 12345,
+				       9));
+	TFS_ASSERT_OK(kernel_remove_key(k->dir, variant->version,
+					self->ident));
+	free(mine);
+	free(theirs);
+	TFS_ASSERT_UNMOUNT_CLEAN(k);
+}
+
 /* link and rename into another policy: EXDEV, as on ext4. */
 TEST_F(fscrypt, exdev_across_policies)
 {
