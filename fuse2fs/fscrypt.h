@@ -93,19 +93,11 @@ int f2c_key_identifier(const uint8_t *raw, size_t size, uint8_t *out);
  */
 int f2c_load_keyfiles(struct f2c_keyring *kr, const char *list);
 /*
- * The key channel: setxattr/getxattr/removexattr of F2C_XATTR_KEY* on
- * any inode of the mount, by root or the user running fuse2fs.
+ * The key channel on a running mount: the F2C_IOC_* ioctls of
+ * fscrypt_ioctl.h; false when cmd is not one of them.
  */
-#define F2C_XATTR_KEY		"user.fuse2fs.key"
-bool f2c_key_xattr_name(const char *name);
-int f2c_key_xattr_set(struct fuse2fs *f2, const struct fuse_ctx *ctx,
-		      const char *name, const void *value, size_t size);
-int f2c_key_xattr_get(struct fuse2fs *f2, const struct fuse_ctx *ctx,
-		      const char *name, char *buf, size_t size, size_t *len);
-int f2c_key_xattr_remove(struct fuse2fs *f2, const struct fuse_ctx *ctx,
-			 const char *name);
-/* After a key came or went, once the request is answered. */
-void f2c_keys_changed(struct fuse2fs *f2);
+bool f2c_ioctl(fuse_req_t req, unsigned int cmd, const void *in_buf,
+	       size_t in_bufsz, size_t out_bufsz);
 
 /* ---- contexts and per-file keys (fscrypt_ctx.c) ---- */
 static inline bool f2c_encrypted(const struct ext2_inode_large *inode)

@@ -17,10 +17,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
-#include <openssl/core_names.h>
 
 #include "fscrypt.h"
+#include "fscrypt_kdf.h"
 #include "xattr.h"
 
 #define F2C_XATTR_CONTEXT	"c"
@@ -104,29 +103,8 @@ static int derive_v1(const uint8_t *master, size_t msize,
 static int derive_v2(const uint8_t *master, size_t msize,
 		     const struct f2c_ctx *ctx, uint8_t *out, size_t n)
 {
-	uint8_t info[9 + F2C_NONCE_SIZE] = { 'f', 's', 'c', 'r', 'y', 'p',
-					     't', 0,
-					     2 /* PER_FILE_ENC_KEY */ };
-	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	OSSL_PARAM p[4];
-	int ok = 0;
-
-	memcpy(info + 9, ctx->nonce, F2C_NONCE_SIZE);
-	if (kctx) {
-		p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-							"SHA512", 0);
-		p[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-							 (void *)master,
-							 msize);
-		p[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-							 info, sizeof(info));
-		p[3] = OSSL_PARAM_construct_end();
-		ok = EVP_KDF_derive(kctx, out, n, p) == 1;
-	}
-	EVP_KDF_CTX_free(kctx);
-	EVP_KDF_free(kdf);
-	return ok ? 0 : EIO;
+	return f2c_hkdf(master, msize, F2C_HKDF_PER_FILE_ENC_KEY, ctx->nonce,
+			F2C_NONCE_SIZE, out, n) ? EIO : 0;
 }
 
 int f2c_inode_keys(struct fuse2fs *f2, ext2_ino_t ino, struct f2c_keys *keys)

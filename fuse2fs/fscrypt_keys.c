@@ -6,13 +6,11 @@
  * forwards only the fixed part of the ioctl argument, never the raw key
  * behind it.  So keys come in two other ways:
  *   - at mount time, -o keyfile=FILE[:FILE...] (see f2c_load_keyfiles());
- *   - on a running mount, as the value of setxattr("user.fuse2fs.key") on
- *     any file or directory of the mount (fuse2fs-key does it).  The
- *     server accepts it only from root or from the user fuse2fs runs as
- *     (the mount's owner); the kernel has already checked that the caller
- *     may write the inode.  Nothing is stored in the image.
- *     getxattr("user.fuse2fs.key.HEX") says whether a key is present
- *     ("present", else ENODATA); removexattr of that name forgets it.
+ *   - on a running mount, through fuse2fs's own ioctls (fscrypt_ioctl.h,
+ *     used by fuse2fs-key) on any file or directory of the mount, whose
+ *     fixed-size arguments FUSE forwards whole, read-only mounts
+ *     included.  They are accepted from root or from the user fuse2fs
+ *     runs as (the mount's owner) only.  Nothing is stored in the image.
  * Keys, like the kernel's filesystem keyring, belong to the mount, not to
  * a user: once added, every user who may open the files sees plaintext.
  */
@@ -23,11 +21,10 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/kdf.h>
-#include <openssl/core_names.h>
 
 #include "fscrypt.h"
+#include "fscrypt_ioctl.h"
+#include "fscrypt_kdf.h"
 
 #define F2C_MAX_KEYS	64
 
@@ -41,13 +38,6 @@ struct f2c_master_key {
 struct f2c_keyring {
 	struct f2c_master_key keys[F2C_MAX_KEYS];
 };
-
-/* The value of setxattr(F2C_XATTR_KEY): a header, then the raw key. */
-struct f2c_key_msg {
-	uint8_t version;		/* 1 or 2 */
-	uint8_t reserved[7];
-	uint8_t descriptor[F2C_DESCRIPTOR_SIZE];	/* v1 only */
-} __attribute__((packed));
 
 struct f2c_keyring *f2c_keyring_new(void)
 {
@@ -84,27 +74,8 @@ static struct f2c_master_key *key_slot(struct f2c_keyring *kr, int version,
 
 int f2c_key_identifier(const uint8_t *raw, size_t size, uint8_t *out)
 {
-	static const uint8_t info[] = { 'f', 's', 'c', 'r', 'y', 'p', 't', 0,
-					1 /* HKDF_CONTEXT_KEY_IDENTIFIER */ };
-	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	OSSL_PARAM p[4];
-	int ok = 0;
-
-	if (kctx) {
-		p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-							"SHA512", 0);
-		p[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-							 (void *)raw, size);
-		p[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-							 (void *)info,
-							 sizeof(info));
-		p[3] = OSSL_PARAM_construct_end();
-		ok = EVP_KDF_derive(kctx, out, F2C_IDENTIFIER_SIZE, p) == 1;
-	}
-	EVP_KDF_CTX_free(kctx);
-	EVP_KDF_free(kdf);
-	return ok ? 0 : EIO;
+	return f2c_hkdf(raw, size, F2C_HKDF_KEY_IDENTIFIER, NULL, 0, out,
+			F2C_IDENTIFIER_SIZE) ? EIO : 0;
 }
 
 int f2c_key_add(struct f2c_keyring *kr, int version, const uint8_t *spec,
@@ -244,39 +215,7 @@ int f2c_load_keyfiles(struct f2c_keyring *kr, const char *list)
 	return ret;
 }
 
-/* ---- the xattr channel ---- */
-
-bool f2c_key_xattr_name(const char *name)
-{
-	size_t n = strlen(F2C_XATTR_KEY);
-
-	return !strncmp(name, F2C_XATTR_KEY, n) &&
-	       (!name[n] || name[n] == '.');
-}
-
-static bool may_manage_keys(const struct fuse_ctx *ctx)
-{
-	return ctx->uid == 0 || ctx->uid == getuid();
-}
-
-/* "user.fuse2fs.key.HEX": 16 hex digits name a v1 key, 32 a v2 key. */
-static int parse_key_name(const char *name, int *version, uint8_t *spec)
-{
-	const char *hex = name + strlen(F2C_XATTR_KEY);
-	size_t n;
-
-	if (*hex++ != '.')
-		return EINVAL;
-	n = strlen(hex);
-	memset(spec, 0, F2C_IDENTIFIER_SIZE);
-	if (n == 2 * F2C_DESCRIPTOR_SIZE)
-		*version = 1;
-	else if (n == 2 * F2C_IDENTIFIER_SIZE)
-		*version = 2;
-	else
-		return EINVAL;
-	return hex_decode(hex, spec_size(*version), spec) ? EINVAL : 0;
-}
+/* ---- the ioctl channel (fscrypt_ioctl.h) ---- */
 
 static void forget_encrypted(struct fuse2fs *f2, ext2_ino_t ino)
 {
@@ -286,68 +225,72 @@ static void forget_encrypted(struct fuse2fs *f2, ext2_ino_t ino)
 		fuse_lowlevel_notify_inval_inode(f2->se, f2_nodeid(ino), 0, 0);
 }
 
-void f2c_keys_changed(struct fuse2fs *f2)
+/*
+ * Cached symlink targets, sizes and pages of encrypted inodes were made
+ * with or without the key: the kernel drops them.  Entries in encrypted
+ * directories are never cached (lookup.c, dir.c).
+ */
+static void keys_changed(struct fuse2fs *f2)
 {
-	/*
-	 * Cached symlink targets, sizes and pages of encrypted inodes were
-	 * computed with or without the key: the kernel drops them.  Entries
-	 * in encrypted directories are never cached (lookup.c, dir.c).
-	 */
 	if (f2->se)
 		f2_itab_foreach(f2, forget_encrypted);
 }
 
-int f2c_key_xattr_set(struct fuse2fs *f2, const struct fuse_ctx *ctx,
-		      const char *name, const void *value, size_t size)
+static int key_ioctl(struct fuse2fs *f2, unsigned int cmd, const void *in,
+		     size_t in_size, struct f2c_ioc_key_id *status)
 {
-	struct f2c_key_msg msg;
+	struct f2c_ioc_key key;
+	struct f2c_ioc_key_id id;
+	size_t n;
+	int ret;
 
-	if (!may_manage_keys(ctx))
-		return EPERM;
-	if (strcmp(name, F2C_XATTR_KEY))
-		return EINVAL;
-	if (size < sizeof(msg))
-		return EINVAL;
-	memcpy(&msg, value, sizeof(msg));
-	if (msg.version != 1 && msg.version != 2)
-		return EINVAL;
-	return f2c_key_add(f2->keys, msg.version, msg.descriptor,
-			   (const uint8_t *)value + sizeof(msg),
-			   size - sizeof(msg), NULL);
-}
-
-int f2c_key_xattr_get(struct fuse2fs *f2, const struct fuse_ctx *ctx,
-		      const char *name, char *buf, size_t size, size_t *len)
-{
-	uint8_t spec[F2C_IDENTIFIER_SIZE];
-	static const char present[] = "present";
-	size_t ksize;
-	int version, ret;
-
-	ret = parse_key_name(name, &version, spec);
-	if (ret)
+	if (cmd == F2C_IOC_ADD_KEY) {
+		if (in_size < sizeof(key))
+			return EINVAL;
+		memcpy(&key, in, sizeof(key));
+		ret = key.size > sizeof(key.raw) ? EINVAL :
+			f2c_key_add(f2->keys, key.version, key.descriptor,
+				    key.raw, key.size, NULL);
+		OPENSSL_cleanse(&key, sizeof(key));
 		return ret;
-	if (!f2c_key_find(f2->keys, version, spec, &ksize))
-		return ENODATA;
-	*len = sizeof(present) - 1;
-	if (size && size < *len)
-		return ERANGE;
-	if (size)
-		memcpy(buf, present, *len);
+	}
+	if (in_size < sizeof(id))
+		return EINVAL;
+	memcpy(&id, in, sizeof(id));
+	if (id.version != 1 && id.version != 2)
+		return EINVAL;
+	if (cmd == F2C_IOC_REMOVE_KEY)
+		return f2c_key_remove(f2->keys, id.version, id.spec);
+	*status = id;
+	status->present = !!f2c_key_find(f2->keys, id.version, id.spec, &n);
 	return 0;
 }
 
-int f2c_key_xattr_remove(struct fuse2fs *f2, const struct fuse_ctx *ctx,
-			 const char *name)
+bool f2c_ioctl(fuse_req_t req, unsigned int cmd, const void *in_buf,
+	       size_t in_bufsz, size_t out_bufsz)
 {
-	uint8_t spec[F2C_IDENTIFIER_SIZE];
-	int version, ret;
+	struct fuse2fs *f2 = f2_get(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct f2c_ioc_key_id status;
+	int ret;
 
-	if (!may_manage_keys(ctx))
-		return EPERM;
-	ret = parse_key_name(name, &version, spec);
-	if (ret)
-		return ret;
-	ret = f2c_key_remove(f2->keys, version, spec);
-	return ret == ENOKEY ? ENODATA : ret;
+	if (cmd != F2C_IOC_ADD_KEY && cmd != F2C_IOC_REMOVE_KEY &&
+	    cmd != F2C_IOC_KEY_STATUS)
+		return false;
+	/* Root, or the user running fuse2fs: the mount's owner. */
+	if (ctx->uid != 0 && ctx->uid != getuid())
+		ret = EPERM;
+	else if (cmd == F2C_IOC_KEY_STATUS && out_bufsz < sizeof(status))
+		ret = EINVAL;
+	else
+		ret = key_ioctl(f2, cmd, in_buf, in_bufsz, &status);
+	if (ret) {
+		fuse_reply_err(req, ret);
+	} else if (cmd == F2C_IOC_KEY_STATUS) {
+		fuse_reply_ioctl(req, 0, &status, sizeof(status));
+	} else {
+		fuse_reply_ioctl(req, 0, NULL, 0);
+		keys_changed(f2);
+	}
+	return true;
 }

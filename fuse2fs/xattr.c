@@ -21,7 +21,6 @@
 
 #include "fuse2fs.h"
 #include "acl.h"
-#include "fscrypt.h"
 #include "iomap.h"
 #include "xattr.h"
 
@@ -35,7 +34,6 @@
 #define XC_REG_DIR	(1 << 1)	/* user.*: files and directories */
 #define XC_ACL		(1 << 2)	/* value is an ACL, name is exact */
 #define XC_HOOK		(1 << 3)	/* served by another fuse2fs file */
-#define XC_KEYS		(1 << 4)	/* the fscrypt key channel */
 
 struct xattr_class {
 	const char *prefix;
@@ -47,7 +45,6 @@ struct xattr_class {
 static const struct xattr_class xattr_classes[] = {
 	/* Hooks come first: their names live inside a normal namespace. */
 	{ "user.fuse2fs.iomap", XC_HOOK, f2_iomap_xattr_name },
-	{ F2C_XATTR_KEY, XC_HOOK | XC_KEYS, f2c_key_xattr_name },
 	{ "user.", XC_REG_DIR, NULL },
 	{ "trusted.", XC_ROOT_ONLY, NULL },
 	{ "security.", 0, NULL },
@@ -460,14 +457,6 @@ void f2_op_setxattr(fuse_req_t req, fuse_ino_t nodeid, const char *name,
 		ret = E2BIG;
 		goto out;
 	}
-	if (c->flags & XC_KEYS) {
-		ret = f2c_key_xattr_set(f2, fuse_req_ctx(req), name, value,
-					size);
-		fuse_reply_err(req, ret);
-		if (!ret)
-			f2c_keys_changed(f2);
-		return;
-	}
 	if (c->flags & XC_HOOK) {
 		if (f2->ro) {
 			ret = EROFS;
@@ -521,13 +510,7 @@ void f2_op_getxattr(fuse_req_t req, fuse_ino_t nodeid, const char *name,
 			fuse_reply_err(req, ENOMEM);
 			return;
 		}
-		if (c->flags & XC_KEYS) {
-			ret = f2c_key_xattr_get(f2, ctx, name, buf, size,
-						&len);
-			ret = ret ? -ret : (int)len;
-		} else {
-			ret = f2_iomap_xattr_get(f2, ino, name, buf, size);
-		}
+		ret = f2_iomap_xattr_get(f2, ino, name, buf, size);
 		if (ret < 0)
 			fuse_reply_err(req, -ret);
 		else if (!size)
@@ -646,13 +629,6 @@ void f2_op_removexattr(fuse_req_t req, fuse_ino_t nodeid, const char *name)
 	c = xattr_classify(name, &ret);
 	if (ret)
 		goto out;
-	if (c->flags & XC_KEYS) {
-		ret = f2c_key_xattr_remove(f2, fuse_req_ctx(req), name);
-		fuse_reply_err(req, ret);
-		if (!ret)
-			f2c_keys_changed(f2);
-		return;
-	}
 	if (c->flags & XC_HOOK) {
 		ret = f2->ro ? EROFS :
 			-f2_iomap_xattr_set(f2, fuse_req_ctx(req), ino, name,

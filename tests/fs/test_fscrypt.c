@@ -20,7 +20,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 #include <linux/fscrypt.h>
 
@@ -299,34 +298,50 @@ TEST_F(fscrypt, nokey_names_like_ext4)
 	TFS_ASSERT_UNMOUNT_CLEAN(&self->env.kern);
 }
 
-/* A key handed to a running mount, and taken away again. */
+/* fuse2fs-key, next to the fuse2fs under test. */
+static int keytool(char **out, const char *a1, const char *a2,
+		   const char *a3, const char *a4, const char *a5)
+{
+	char bin[TFS_PATH_MAX];
+
+	snprintf(bin, sizeof(bin), "%s-key", tfs_fuse2fs_bin());
+	return tfs_runl(10000, out, bin, a1, a2, a3, a4, a5, (char *)NULL);
+}
+
+/*
+ * A key handed to a running (read-only) mount with fuse2fs-key, and
+ * taken away again.
+ */
 TEST_F(fscrypt, key_on_a_running_mount)
 {
 	struct tfs_mount *m = &self->env.fuse;
-	unsigned char msg[16 + KEY_SIZE];
-	char name[64], hex[40], *l;
+	char hex[40], *l, *out = NULL;
+	const char *key = tfs_ep(&self->env, "key");
 	int i;
 
-	ASSERT_EQ(0, tfs_mount_fuse(m, self->env.image, NULL));
+	ASSERT_EQ(0, tfs_mount_fuse(m, self->env.image, "ro"));
 	TFS_EXPECT_ERRNO(ENOENT, access(tfs_p(m, "enc/small"), F_OK));
-	memset(msg, 0, sizeof(msg));
-	msg[0] = variant->version;
-	memcpy(msg + 8, v1_desc, 8);
-	memcpy(msg + 16, self->key, KEY_SIZE);
-	TFS_ASSERT_OK(setxattr(m->dir, "user.fuse2fs.key", msg, sizeof(msg),
-			       0));
+	for (i = 0; i < (variant->version == 1 ? 8 : 16); i++)
+		sprintf(hex + 2 * i, "%02x", variant->version == 1 ?
+			(unsigned char)v1_desc[i] : self->ident[i]);
+	if (variant->version == 1) {
+		ASSERT_EQ(0, keytool(&out, "add", "-d", hex, m->dir, key));
+	} else {
+		ASSERT_EQ(0, keytool(&out, "add", m->dir, key, NULL, NULL));
+	}
+	/* It prints the name the key goes by. */
+	EXPECT_EQ(0, strncmp(out, hex, strlen(hex))) TH_LOG("%s", out);
+	free(out);
 	EXPECT_EQ(0, tfs_check_pattern(tfs_p(m, "enc/small"), 0, 100, 1));
 	l = listing(tfs_p(m, "enc"));
 	ASSERT_NE(NULL, l);
 	EXPECT_NE(NULL, strstr(l, "renamed -> \n"));
 	free(l);
-	for (i = 0; i < (variant->version == 1 ? 8 : 16); i++)
-		sprintf(hex + 2 * i, "%02x", variant->version == 1 ?
-			(unsigned char)v1_desc[i] : self->ident[i]);
-	snprintf(name, sizeof(name), "user.fuse2fs.key.%s", hex);
-	EXPECT_EQ(7, getxattr(m->dir, name, NULL, 0));
-	TFS_ASSERT_OK(removexattr(m->dir, name));
-	TFS_EXPECT_ERRNO(ENODATA, getxattr(m->dir, name, NULL, 0));
+	EXPECT_EQ(0, keytool(NULL, "status", tfs_p(m, "enc"), hex, NULL,
+			     NULL));
+	EXPECT_EQ(0, keytool(NULL, "remove", m->dir, hex, NULL, NULL));
+	EXPECT_EQ(1, keytool(NULL, "status", m->dir, hex, NULL, NULL));
+	EXPECT_EQ(1, keytool(NULL, "remove", m->dir, hex, NULL, NULL));
 	TFS_EXPECT_ERRNO(ENOENT, access(tfs_p(m, "enc/small"), F_OK));
 	l = listing(tfs_p(m, "enc"));
 	ASSERT_NE(NULL, l);
