@@ -104,7 +104,7 @@ static inline bool f2c_encrypted(const struct ext2_inode_large *inode)
 {
 	return inode->i_flags & EXT4_ENCRYPT_FL;
 }
-/* Parse a context value; EUCLEAN when malformed, EINVAL when unknown. */
+/* Parse a context value; EINVAL when malformed or unknown (as fscrypt). */
 int f2c_ctx_parse(const void *value, size_t size, struct f2c_ctx *ctx);
 /* Read ino's context and, when its key is present, derive its keys. */
 int f2c_inode_keys(struct fuse2fs *f2, ext2_ino_t ino,

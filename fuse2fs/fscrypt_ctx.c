@@ -52,18 +52,19 @@ int f2c_ctx_parse(const void *value, size_t size, struct f2c_ctx *ctx)
 {
 	const uint8_t *v = value;
 
+	/* Bad sizes, unknown versions and modes: EINVAL, as fscrypt says. */
 	memset(ctx, 0, sizeof(*ctx));
 	if (size < 1)
-		return EUCLEAN;
+		return EINVAL;
 	ctx->version = v[0];
 	if (ctx->version == F2C_CTX_V1) {
 		if (size != F2C_CTX_V1_SIZE)
-			return EUCLEAN;
+			return EINVAL;
 		memcpy(ctx->key_spec, v + 4, F2C_DESCRIPTOR_SIZE);
 		memcpy(ctx->nonce, v + 12, F2C_NONCE_SIZE);
 	} else if (ctx->version == F2C_CTX_V2) {
 		if (size != F2C_CTX_V2_SIZE)
-			return EUCLEAN;
+			return EINVAL;
 		ctx->log2_data_unit_size = v[4];
 		memcpy(ctx->key_spec, v + 8, F2C_IDENTIFIER_SIZE);
 		memcpy(ctx->nonce, v + 24, F2C_NONCE_SIZE);

@@ -27,7 +27,8 @@ int f2c_hkdf(const uint8_t *key, size_t key_len, uint8_t context,
 	if (info_len > F2C_HKDF_INFO_MAX)
 		return -1;
 	full[8] = context;
-	memcpy(full + 9, info, info_len);
+	if (info_len)
+		memcpy(full + 9, info, info_len);
 	kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
 	if (kdf)
 		kctx = EVP_KDF_CTX_new(kdf);

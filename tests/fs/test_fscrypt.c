@@ -443,4 +443,127 @@ TEST_F(fscrypt, exdev_across_policies)
 	}
 }
 
+/*
+ * Hostile contexts, served by the sanitized fuse2fs when it is built: a
+ * context of the wrong size and one with an unknown contents mode give
+ * EINVAL (fscrypt's answer for an unusable context), never a crash, and
+ * the rest of the mount keeps working.
+ */
+FIXTURE(hostile_ctx) {
+	struct tfs_env env;
+	ino_t file, dir;
+};
+
+FIXTURE_SETUP(hostile_ctx)
+{
+	struct tfs_mkfs_opts o = { .size_mb = 64,
+				   .features = "encrypt,^metadata_csum" };
+	struct tfs_mount *k = &self->env.kern;
+	unsigned char key[KEY_SIZE], ident[16];
+	struct stat st;
+
+	TFS_SKIP_UNLESS_MOUNTABLE();
+	ASSERT_EQ(0, tfs_env_init(&self->env));
+	ASSERT_EQ(0, tfs_mkfs(self->env.image, &o));
+	memset(key, 0x42, sizeof(key));
+	ASSERT_EQ(0, tfs_write_file(tfs_ep(&self->env, "key"), key,
+				    sizeof(key)));
+	ASSERT_EQ(0, tfs_mount_kernel(k, self->env.image, NULL, NULL));
+	TFS_ASSERT_OK(kernel_add_key(k->dir, 2, key, ident));
+	TFS_ASSERT_OK(mkdir(tfs_p(k, "enc"), 0755));
+	TFS_ASSERT_OK(set_policy(tfs_p(k, "enc"), 2, 0, ident));
+	ASSERT_EQ(0, tfs_write_file(tfs_p(k, "enc/f"), "data", 4));
+	TFS_ASSERT_OK(mkdir(tfs_p(k, "enc/d"), 0755));
+	ASSERT_EQ(0, tfs_write_file(tfs_p(k, "enc/d/g"), "more", 4));
+	TFS_ASSERT_OK(stat(tfs_p(k, "enc/f"), &st));
+	self->file = st.st_ino;
+	TFS_ASSERT_OK(stat(tfs_p(k, "enc/d"), &st));
+	self->dir = st.st_ino;
+	ASSERT_EQ(0, tfs_write_file(tfs_p(k, "plain"), "ok", 2));
+	TFS_ASSERT_OK(kernel_remove_key(k->dir, 2, ident));
+	ASSERT_EQ(0, tfs_umount(k));
+	/* The sanitized server aborts on any memory error. */
+	if (!access(F2_SAN_BIN, X_OK))
+		setenv("FUSE2FS_BIN", F2_SAN_BIN, 1);
+}
+
+FIXTURE_TEARDOWN_PARENT(hostile_ctx)
+{
+	tfs_env_cleanup(&self->env);
+}
+
+/*
+ * Edit inode ino's encryption context in place: value size (size >= 0)
+ * or the byte at offset byte.  The entry hash is cleared so that only
+ * the context itself is wrong.
+ */
+static int edit_context(const char *image, ino_t ino, int size, int byte,
+			unsigned char val)
+{
+	char req[64], *out = NULL, *at;
+	long long blk, off;
+	unsigned char raw[256];
+	unsigned int pos;
+	int fd, ret = -1;
+
+	snprintf(req, sizeof(req), "imap <%lu>", (unsigned long)ino);
+	if (tfs_debugfs(image, req, &out) || !(at = strstr(out, "located at")) ||
+	    sscanf(at, "located at block %lld, offset %llx", &blk, &off) != 2) {
+		free(out);
+		return -1;
+	}
+	free(out);
+	fd = open(image, O_RDWR);
+	if (fd < 0 || pread(fd, raw, 256, blk * 4096 + off) != 256)
+		goto out;
+	/* In-body entries start after i_extra_isize and the magic. */
+	for (pos = 128 + (raw[128] | raw[129] << 8) + 4; pos + 20 < 256;
+	     pos += (16 + raw[pos] + 3) & ~3u) {
+		unsigned int voff;
+
+		if (!raw[pos])
+			break;
+		if (raw[pos] != 1 || raw[pos + 1] != 9)
+			continue;
+		memset(raw + pos + 12, 0, 4);		/* e_hash */
+		if (size >= 0) {
+			raw[pos + 8] = (unsigned char)size;
+		} else {
+			voff = raw[pos + 2] | raw[pos + 3] << 8;
+			raw[128 + (raw[128] | raw[129] << 8) + 4 + voff +
+			    byte] = val;
+		}
+		ret = pwrite(fd, raw, 256, blk * 4096 + off) == 256 ? 0 : -1;
+		break;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+TEST_F(hostile_ctx, wrong_size_and_unknown_mode)
+{
+	struct tfs_mount *m = &self->env.fuse;
+	char opts[TFS_PATH_MAX + 16];
+	DIR *d;
+
+	ASSERT_EQ(0, edit_context(self->env.image, self->file, 39, 0, 0));
+	ASSERT_EQ(0, edit_context(self->env.image, self->dir, -1, 1, 99));
+	snprintf(opts, sizeof(opts), "ro,keyfile=%s",
+		 tfs_ep(&self->env, "key"));
+	ASSERT_EQ(0, tfs_mount_fuse(m, self->env.image, opts));
+	TFS_EXPECT_ERRNO(EINVAL, open(tfs_p(m, "enc/f"), O_RDONLY));
+	d = opendir(tfs_p(m, "enc/d"));
+	ASSERT_NE(NULL, d);
+	errno = 0;
+	EXPECT_EQ(NULL, readdir(d));
+	EXPECT_EQ(EINVAL, errno);
+	closedir(d);
+	TFS_EXPECT_ERRNO(EINVAL, access(tfs_p(m, "enc/d/g"), F_OK));
+	EXPECT_EQ(0, tfs_check_pattern(tfs_p(m, "plain"), 0, 0, 0));
+	EXPECT_EQ(0, access(tfs_p(m, "plain"), R_OK));
+	ASSERT_EQ(0, tfs_umount(m));
+}
+
 TEST_HARNESS_MAIN
