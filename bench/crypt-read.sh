@@ -3,7 +3,11 @@
 # fscrypt-encrypted file, relative to a plain 1 GiB file on the same
 # image (host kernel: classic FUSE reads).  Kernel ext4 writes the
 # encrypted file (python3 issues the key and policy ioctls), fuse2fs
-# enables verity.  usage: bench/crypt-read.sh [BUILD_DIR]; prints a table.
+# enables verity.  Every read is a fresh fuse2fs mount (nothing cached in
+# FUSE), after one warm-up pass, so the image is in the host page cache
+# for all three alike: the cost measured is fuse2fs's (hashing,
+# decrypting), not the disk's.  Three rounds, the best of each kept.
+# usage: bench/crypt-read.sh [BUILD_DIR]; prints a table.
 set -euo pipefail
 build=${1:-$(cd "$(dirname "$0")/.." && pwd)/build}
 f2=$build/fuse2fs/fuse2fs
@@ -47,14 +51,23 @@ fcntl.ioctl(fd, (1 << 30) | (128 << 16) | (ord('f') << 8) | 133,
 PY
 fusermount3 -u "$mnt"
 
-"$f2" "$img" "$mnt" -o ro,keyfile="$work/key"
-rate() {	# MB/s of one cold sequential read
-	sync; echo 3 >/proc/sys/vm/drop_caches
-	dd if="$1" of=/dev/null bs=1M 2>&1 | awk '/copied/ { print $(NF-1) * ($NF == "GB/s" ? 1000 : 1) }'
+rate() {	# MB/s of one sequential read of $1 through a fresh mount
+	local r
+	"$f2" "$img" "$mnt" -o ro,keyfile="$work/key" 2>/dev/null
+	r=$(dd if="$mnt/$1" of=/dev/null bs=1M 2>&1 |
+		awk '/copied/ { print $(NF-1) * ($NF == "GB/s" ? 1000 : 1) }')
+	fusermount3 -u "$mnt"
+	echo "$r"
 }
-plain=$(rate "$mnt/plain"); verity=$(rate "$mnt/verity"); enc=$(rate "$mnt/enc/data")
+best() {	# the highest of three rates
+	printf '%s\n' "$(rate "$1")" "$(rate "$1")" "$(rate "$1")" |
+		sort -g | tail -n1
+}
+for f in plain verity enc/data; do rate "$f" >/dev/null; done
+plain=$(best plain); verity=$(best verity); enc=$(best enc/data)
 printf '%-28s %10s %8s\n' file MB/s ratio
 printf '%-28s %10s %8s\n' "plain 1 GiB" "$plain" 1.00
-printf '%-28s %10s %8.2f\n' "verity 1 GiB (SHA-256)" "$verity" "$(echo "$verity / $plain" | bc -l)"
-printf '%-28s %10s %8.2f\n' "encrypted 1 GiB (XTS)" "$enc" "$(echo "$enc / $plain" | bc -l)"
-fusermount3 -u "$mnt"
+printf '%-28s %10s %8.2f\n' "verity 1 GiB (SHA-256, 4K)" "$verity" \
+	"$(echo "$verity / $plain" | bc -l)"
+printf '%-28s %10s %8.2f\n' "encrypted 1 GiB (AES-XTS)" "$enc" \
+	"$(echo "$enc / $plain" | bc -l)"
