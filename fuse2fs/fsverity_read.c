@@ -9,6 +9,8 @@
  * mark) in a small direct-mapped cache keyed by inode, generation, root
  * hash and block index: a later change of that block on the image is
  * never read, so it cannot pass; data blocks are hashed on every read.
+ * The descriptor read at the last open is kept for the reads after it,
+ * as the kernel keeps a file's fsverity_info while the inode lives.
  *
  * Geometry (fsverity.rst): level 0 hashes the data blocks (the last one
  * zero-padded), each level above hashes the one below, until one block
@@ -37,6 +39,11 @@ struct f2v_slot {
 
 struct f2v_cache {
 	struct f2v_slot slots[F2V_CACHE_SLOTS];
+	/* The descriptor last checked at open, for the reads that follow. */
+	bool info_valid;
+	ext2_ino_t info_ino;
+	uint32_t info_gen;
+	struct f2v_info info;
 };
 
 struct f2v_cache *f2v_cache_new(void)
@@ -55,29 +62,33 @@ void f2v_cache_free(struct f2v_cache *c)
 	free(c);
 }
 
-static const EVP_MD *hash_md(uint8_t alg)
-{
-	return alg == F2V_HASH_SHA512 ? EVP_sha512() : EVP_sha256();
-}
+/*
+ * The digests and one context are fetched once and reused: OpenSSL 3's
+ * implicit fetch on every EVP_sha256() digest costs more than hashing a
+ * 4 KiB block (the server is single-threaded).
+ */
+static EVP_MD *md_sha256, *md_sha512;
+static EVP_MD_CTX *md_ctx;
 
 int f2v_hash(const struct f2v_info *vi, const void *buf, size_t len,
 	     uint8_t *out)
 {
-	const EVP_MD *md = hash_md(vi->hash_alg);
+	bool big = vi->hash_alg == F2V_HASH_SHA512;
+	EVP_MD **md = big ? &md_sha512 : &md_sha256;
 	uint8_t pad[128] = { 0 };
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	int ok;
 
-	if (!c)
+	if (!*md)
+		*md = EVP_MD_fetch(NULL, big ? "SHA512" : "SHA256", NULL);
+	if (!md_ctx)
+		md_ctx = EVP_MD_CTX_new();
+	if (!*md || !md_ctx)
 		return ENOMEM;
 	memcpy(pad, vi->salt, vi->salt_size);
-	ok = EVP_DigestInit_ex(c, md, NULL) &&
-	     (!vi->salt_size ||
-	      EVP_DigestUpdate(c, pad, EVP_MD_get_block_size(md))) &&
-	     EVP_DigestUpdate(c, buf, len) &&
-	     EVP_DigestFinal_ex(c, out, NULL);
-	EVP_MD_CTX_free(c);
-	return ok ? 0 : EIO;
+	return EVP_DigestInit_ex2(md_ctx, *md, NULL) &&
+	       (!vi->salt_size ||
+		EVP_DigestUpdate(md_ctx, pad, EVP_MD_get_block_size(*md))) &&
+	       EVP_DigestUpdate(md_ctx, buf, len) &&
+	       EVP_DigestFinal_ex(md_ctx, out, NULL) ? 0 : EIO;
 }
 
 int f2v_geometry(struct f2v_info *vi, unsigned int fs_block_size)
@@ -302,10 +313,16 @@ int f2v_verify_read(struct fuse2fs *f2, ext2_ino_t ino,
 {
 	uint8_t digest[F2V_MAX_DIGEST], *hblock = NULL, *block = NULL;
 	uint64_t first, last, i, cur = UINT64_MAX;
+	struct f2v_cache *vc = f2->vcache;
 	struct f2v_info vi;
-	int ret;
+	int ret = 0;
 
-	ret = f2v_load(f2, ino, inode, &vi);
+	if (vc && vc->info_valid && vc->info_ino == ino &&
+	    vc->info_gen == inode->i_generation &&
+	    vc->info.data_size == EXT2_I_SIZE(inode))
+		vi = vc->info;
+	else
+		ret = f2v_load(f2, ino, inode, &vi);
 	if (ret)
 		return ret == EINVAL ? EIO : ret;
 	if (!len || off >= vi.data_size)
@@ -382,12 +399,22 @@ int f2v_measure(struct fuse2fs *f2, ext2_ino_t ino, uint16_t *alg,
 int f2v_open_check(struct fuse2fs *f2, ext2_ino_t ino,
 		   struct ext2_inode_large *inode)
 {
+	struct f2v_cache *vc = f2->vcache;
 	struct f2v_info vi;
+	int ret;
 
 	/* Verity data of encrypted files is encrypted: not implemented. */
 	if (inode->i_flags & EXT4_ENCRYPT_FL)
 		return EOPNOTSUPP;
-	return f2v_load(f2, ino, inode, &vi);
+	ret = f2v_load(f2, ino, inode, &vi);
+	/* Reads after this open use the descriptor checked here. */
+	if (!ret && vc) {
+		vc->info = vi;
+		vc->info_ino = ino;
+		vc->info_gen = inode->i_generation;
+		vc->info_valid = true;
+	}
+	return ret;
 }
 
 bool f2v_ioctl(fuse_req_t req, fuse_ino_t nodeid, unsigned int cmd,
