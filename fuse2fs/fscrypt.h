@@ -66,6 +66,8 @@ struct f2c_keys {
 	unsigned int contents_key_size;
 	unsigned int names_key_size;
 	bool has_key;			/* false: only ctx is valid */
+	/* IV_INO_LBLK_64: per-mode keys, the inode number in every IV. */
+	uint64_t iv_ino;		/* ino << 32, or 0 */
 };
 
 /* ---- keys (fscrypt_keys.c) ---- */
@@ -109,6 +111,8 @@ int f2c_ctx_parse(const void *value, size_t size, struct f2c_ctx *ctx);
 /* Read ino's context and, when its key is present, derive its keys. */
 int f2c_inode_keys(struct fuse2fs *f2, ext2_ino_t ino,
 		   struct f2c_keys *keys);
+/* The IV of data unit index (block, or 0 for names) under keys. */
+void f2c_iv(const struct f2c_keys *keys, uint64_t index, uint8_t iv[16]);
 /* Like f2c_inode_keys() but ENOKEY when the key is absent. */
 int f2c_require_keys(struct fuse2fs *f2, ext2_ino_t ino,
 		     struct f2c_keys *keys);
@@ -172,9 +176,9 @@ int f2c_inherit(struct fuse2fs *f2, ext2_ino_t parent, ext2_ino_t ino);
 /* f2_add_link() for an encrypted dir: the name goes in encrypted. */
 int f2c_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		 ext2_ino_t ino, int ftype);
-/* Point the entry name of an encrypted dir at ino. */
-int f2c_set_entry(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
-		  ext2_ino_t ino, int ftype);
+/* The on-disk name of the existing entry name of an encrypted dir. */
+int f2c_disk_name(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		  char *disk, size_t *len);
 /* Lay out symlink ino (allocated, unlinked) with an encrypted target. */
 int f2c_symlink(struct fuse2fs *f2, ext2_ino_t parent, ext2_ino_t ino,
 		const char *target);

@@ -75,8 +75,10 @@ int f2c_ctx_parse(const void *value, size_t size, struct f2c_ctx *ctx)
 	ctx->filenames_mode = v[2];
 	ctx->flags = v[3];
 	/* What the kernel would refuse as an unsupported policy. */
-	if (!modes_supported(ctx) || (ctx->flags & ~F2C_FLAGS_PAD_MASK) ||
-	    ctx->log2_data_unit_size)
+	if (!modes_supported(ctx) || ctx->log2_data_unit_size ||
+	    (ctx->flags & ~(F2C_FLAGS_PAD_MASK | F2C_FLAG_IV_INO_LBLK_64)) ||
+	    (ctx->version == F2C_CTX_V1 &&
+	     (ctx->flags & F2C_FLAG_IV_INO_LBLK_64)))
 		return EINVAL;
 	return 0;
 }
@@ -106,6 +108,22 @@ static int derive_v2(const uint8_t *master, size_t msize,
 {
 	return f2c_hkdf(master, msize, F2C_HKDF_PER_FILE_ENC_KEY, ctx->nonce,
 			F2C_NONCE_SIZE, out, n) ? EIO : 0;
+}
+
+/*
+ * IV_INO_LBLK_64: one key per mode and filesystem, HKDF context 4 with
+ * info { mode number, filesystem UUID }; the inode number goes into IVs.
+ */
+static int derive_ino_lblk_64(struct fuse2fs *f2, const uint8_t *master,
+			      size_t msize, uint8_t mode, uint8_t *out,
+			      size_t n)
+{
+	uint8_t info[17];
+
+	info[0] = mode;
+	memcpy(info + 1, f2->fs->super->s_uuid, 16);
+	return f2c_hkdf(master, msize, F2C_HKDF_IV_INO_LBLK_64_KEY, info,
+			sizeof(info), out, n) ? EIO : 0;
 }
 
 int f2c_inode_keys(struct fuse2fs *f2, ext2_ino_t ino, struct f2c_keys *keys)
@@ -140,6 +158,20 @@ int f2c_inode_keys(struct fuse2fs *f2, ext2_ino_t ino, struct f2c_keys *keys)
 	if (keys->ctx.version == F2C_CTX_V1 && msize < n) {
 		keys->contents_key_size = 0;
 		n = keys->names_key_size;
+	}
+	if (keys->ctx.flags & F2C_FLAG_IV_INO_LBLK_64) {
+		keys->iv_ino = (uint64_t)ino << 32;
+		ret = derive_ino_lblk_64(f2, master, msize,
+					 keys->ctx.contents_mode,
+					 keys->contents_key,
+					 keys->contents_key_size);
+		if (!ret)
+			ret = derive_ino_lblk_64(f2, master, msize,
+						 keys->ctx.filenames_mode,
+						 keys->names_key,
+						 keys->names_key_size);
+		keys->has_key = !ret;
+		return ret;
 	}
 	if (keys->ctx.version == F2C_CTX_V1)
 		ret = derive_v1(master, msize, &keys->ctx, derived, n);

@@ -2,7 +2,9 @@
 /*
  * Encrypted file contents: each filesystem block (fscrypt's "data unit"
  * when the policy leaves log2_data_unit_size at 0) is encrypted on its
- * own, with the IV { le64 logical block number, zeroes }:
+ * own, with the IV { le64 logical block number, zeroes } (with
+ * IV_INO_LBLK_64: the block number in the low 32 bits of that le64, the
+ * inode number in the high 32):
  *   AES-256-XTS, the IV as the tweak;
  *   AES-128-CBC-ESSIV, the IV first encrypted with AES-256 under the
  *   SHA-256 of the file key.
@@ -20,13 +22,14 @@
 #include "fscrypt.h"
 #include "iomap.h"
 
-static void block_iv(uint64_t lblk, uint8_t iv[16])
+void f2c_iv(const struct f2c_keys *keys, uint64_t index, uint8_t iv[16])
 {
+	uint64_t v = index | keys->iv_ino;
 	int i;
 
 	memset(iv, 0, 16);
 	for (i = 0; i < 8; i++)
-		iv[i] = (uint8_t)(lblk >> (8 * i));
+		iv[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* ESSIV: the IV encrypted with AES-256-ECB keyed by SHA-256(key). */
@@ -73,7 +76,7 @@ int f2c_crypt_blocks(struct fuse2fs *f2, const struct f2c_keys *keys,
 
 		if (hole && hole[i])
 			continue;
-		block_iv(lblk + i, iv);
+		f2c_iv(keys, lblk + i, iv);
 		if (!xts)
 			ret = essiv(keys, iv);
 		if (!ret && (!EVP_CipherInit_ex(c, NULL, NULL, NULL, iv, enc) ||

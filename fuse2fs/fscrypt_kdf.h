@@ -8,6 +8,7 @@
 
 #define F2C_HKDF_KEY_IDENTIFIER		1	/* info: empty */
 #define F2C_HKDF_PER_FILE_ENC_KEY	2	/* info: the file nonce */
+#define F2C_HKDF_IV_INO_LBLK_64_KEY	4	/* info: mode, fs UUID */
 #define F2C_HKDF_INFO_MAX		32
 
 /* out_len bytes of HKDF-SHA512(key, "fscrypt\0" context info); 0 or -1. */

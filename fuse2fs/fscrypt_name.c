@@ -7,7 +7,8 @@
  * A name is padded with NULs to at least 16 bytes and to a multiple of the
  * policy's padding (4 << (flags & 3)), at most 255, and encrypted with
  * AES-CBC-CTS (ciphertext stealing with the last two blocks swapped:
- * OpenSSL's CS3) and an all-zero IV under the directory's names key.
+ * OpenSSL's CS3) and an all-zero IV (the directory's inode number in its
+ * upper half with IV_INO_LBLK_64) under the directory's names key.
  *
  * Without the key a name is shown as the URL-safe base64 (no padding) of
  * { le32 hash, le32 minor_hash, the ciphertext } when the ciphertext has
@@ -86,7 +87,7 @@ static const char *cts_cipher(uint8_t mode)
 static int cts_crypt(const struct f2c_keys *k, uint8_t *buf, size_t len,
 		     bool enc)
 {
-	static const uint8_t iv[16];
+	uint8_t iv[16];
 	EVP_CIPHER *cipher;
 	EVP_CIPHER_CTX *c;
 	OSSL_PARAM p[2];
@@ -95,6 +96,7 @@ static int cts_crypt(const struct f2c_keys *k, uint8_t *buf, size_t len,
 	cipher = EVP_CIPHER_fetch(NULL, cts_cipher(k->ctx.filenames_mode),
 				  NULL);
 	c = cipher ? EVP_CIPHER_CTX_new() : NULL;
+	f2c_iv(k, 0, iv);
 	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_CIPHER_PARAM_CTS_MODE,
 						"CS3", 0);
 	p[1] = OSSL_PARAM_construct_end();

@@ -228,49 +228,15 @@ int f2c_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 	return ret == EAGAIN ? ENOSPC : ret;
 }
 
-struct set_ctx {
-	const uint8_t *name;
-	size_t len;
+int f2c_disk_name(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		  char *disk, size_t *len)
+{
 	ext2_ino_t ino;
-	int ftype;
-	bool done;
-};
-
-static int set_proc(ext2_ino_t dir, int entry, struct ext2_dir_entry *d,
-		    int offset, int blocksize, char *buf, void *priv)
-{
-	struct set_ctx *s = priv;
-
-	if (!d->inode || ext2fs_dirent_name_len(d) != (int)s->len ||
-	    memcmp(d->name, s->name, s->len))
-		return 0;
-	d->inode = s->ino;
-	ext2fs_dirent_set_file_type(d, s->ftype);
-	s->done = true;
-	return DIRENT_CHANGED | DIRENT_ABORT;
-}
-
-int f2c_set_entry(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
-		  ext2_ino_t ino, int ftype)
-{
-	uint8_t disk[EXT2_NAME_LEN];
-	struct set_ctx s = { .name = disk, .ino = ino };
-	ext2_ino_t old;
-	errcode_t err;
-	int ret;
 
 	if (!strcmp(name, ".") || !strcmp(name, "..") ||
 	    !f2c_dir_encrypted(f2, dir))
 		return EAGAIN;
-	ret = f2c_lookup(f2, dir, name, &old, disk, &s.len);
-	if (ret)
-		return ret;
-	s.ftype = ext2fs_has_feature_filetype(f2->fs->super) ? ftype : 0;
-	err = ext2fs_dir_iterate2(f2->fs, dir, 0, NULL, set_proc, &s);
-	f2_dcache_forget(f2, dir);
-	if (err)
-		return f2_errno(err);
-	return s.done ? 0 : ENOENT;
+	return f2c_lookup(f2, dir, name, &ino, (uint8_t *)disk, len);
 }
 
 int f2c_symlink(struct fuse2fs *f2, ext2_ino_t parent, ext2_ino_t ino,

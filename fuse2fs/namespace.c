@@ -180,18 +180,25 @@ static int f2_set_entry(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 	struct f2_set_entry s = {
 		.name = name, .len = (int)strlen(name), .ino = ino,
 	};
+	char disk[EXT2_NAME_LEN];
+	size_t disk_len;
 	errcode_t err;
-	int ret = f2c_set_entry(f2, dir, name, ino, ftype);
+	int ret;
 
-	if (ret != EAGAIN)
+	/* An encrypted directory's entry goes by its on-disk name. */
+	ret = f2c_disk_name(f2, dir, name, disk, &disk_len);
+	if (!ret) {
+		s.name = disk;
+		s.len = (int)disk_len;
+	} else if (ret != EAGAIN) {
 		return ret;
-
+	}
 	s.ftype = ext2fs_has_feature_filetype(f2->fs->super) ? ftype : 0;
 	err = ext2fs_dir_iterate2(f2->fs, dir, 0,
 				  NULL, f2_set_entry_proc, &s);
-	if (err || !s.done) {
+	if (err || !s.done || s.name == disk) {
 		f2_dcache_forget(f2, dir);
-		return err ? f2_errno(err) : ENOENT;
+		return err ? f2_errno(err) : s.done ? 0 : ENOENT;
 	}
 	f2_dcache_set(f2, dir, name, ino, F2_LBLK_KEEP);
 	return 0;

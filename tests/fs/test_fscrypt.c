@@ -10,7 +10,8 @@
  * exactly the same in both cases; without the key, opening contents is
  * ENOKEY and unlink works, and kernel ext4 agrees afterwards.  Keys come
  * from -o keyfile= or, on a running mount, through user.fuse2fs.key.
- * Variants: policy v2 (HKDF-SHA512, padding 32) and v1 (padding 4).
+ * Variants: policy v2 (HKDF-SHA512, padding 32), v1 (padding 4), and v2
+ * with IV_INO_LBLK_64 (per-mode keys, inode numbers in the IVs).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -40,10 +41,20 @@ FIXTURE(fscrypt) {
 
 FIXTURE_VARIANT(fscrypt) {
 	int version;		/* 1 or 2 */
-	int pad_flags;
+	int flags;		/* padding and IV flags */
+	const char *features;
 };
-FIXTURE_VARIANT_ADD(fscrypt, v2_pad32) { .version = 2, .pad_flags = 3 };
-FIXTURE_VARIANT_ADD(fscrypt, v1_pad4) { .version = 1, .pad_flags = 0 };
+FIXTURE_VARIANT_ADD(fscrypt, v2_pad32) {
+	.version = 2, .flags = FSCRYPT_POLICY_FLAGS_PAD_32,
+	.features = "encrypt" };
+FIXTURE_VARIANT_ADD(fscrypt, v1_pad4) {
+	.version = 1, .flags = FSCRYPT_POLICY_FLAGS_PAD_4,
+	.features = "encrypt" };
+/* Per-mode keys, inode numbers in the IVs (needs stable inode numbers). */
+FIXTURE_VARIANT_ADD(fscrypt, v2_iv_ino_lblk_64) {
+	.version = 2,
+	.flags = FSCRYPT_POLICY_FLAGS_PAD_16 | FSCRYPT_POLICY_FLAG_IV_INO_LBLK_64,
+	.features = "encrypt,stable_inodes" };
 
 /* FS_IOC_ADD_ENCRYPTION_KEY on the kernel mount. */
 static int kernel_add_key(const char *mnt, int version,
@@ -173,7 +184,8 @@ static const char *first_regular(const char *dir, char *buf, size_t size)
 
 FIXTURE_SETUP(fscrypt)
 {
-	struct tfs_mkfs_opts o = { .size_mb = 128, .features = "encrypt" };
+	struct tfs_mkfs_opts o = { .size_mb = 128,
+				   .features = variant->features };
 	struct tfs_mount *k = &self->env.kern;
 	char name[256];
 	int i, fd;
@@ -201,7 +213,7 @@ FIXTURE_SETUP(fscrypt)
 				     self->ident));
 	TFS_ASSERT_OK(mkdir(tfs_p(k, "enc"), 0755));
 	TFS_ASSERT_OK(set_policy(tfs_p(k, "enc"), variant->version,
-				 variant->pad_flags, self->ident));
+				 variant->flags, self->ident));
 	TFS_ASSERT_OK(mkdir(tfs_p(k, "plain"), 0755));
 	ASSERT_EQ(0, tfs_write_file(tfs_p(k, "plain/file"), "plain", 5));
 	TFS_ASSERT_OK(mkdir(tfs_p(k, "enc/names"), 0755));
