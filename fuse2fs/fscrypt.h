@@ -74,6 +74,8 @@ struct f2c_keys {
 struct f2c_keyring;
 struct f2c_keyring *f2c_keyring_new(void);
 void f2c_keyring_free(struct f2c_keyring *kr);
+/* Changes whenever a key is added or removed. */
+unsigned long f2c_keyring_gen(struct f2c_keyring *kr);
 /*
  * Add a master key.  v1 keys are named by an 8-byte descriptor, v2 keys
  * by their identifier, which is derived from the key and stored in
@@ -117,6 +119,8 @@ void f2c_iv(const struct f2c_keys *keys, uint64_t index, uint8_t iv[16]);
 int f2c_require_keys(struct fuse2fs *f2, ext2_ino_t ino,
 		     struct f2c_keys *keys);
 void f2c_keys_wipe(struct f2c_keys *keys);
+/* Wipe the cache of derived keys (a master key went away). */
+void f2c_forget_keys(void);
 
 /* ---- names (fscrypt_name.c) ---- */
 /* Longest presented name: a decrypted name or a no-key name. */

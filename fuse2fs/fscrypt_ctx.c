@@ -126,7 +126,59 @@ static int derive_ino_lblk_64(struct fuse2fs *f2, const uint8_t *master,
 			sizeof(info), out, n) ? EIO : 0;
 }
 
+/*
+ * Every READ and WRITE of an encrypted file needs its keys; deriving them
+ * (an xattr read, HKDF) costs as much as decrypting 128 KiB.  The last
+ * inodes' keys are kept, keyed by inode, generation and the keyring's
+ * generation, so a key added or removed is seen at once.
+ */
+#define F2C_KEY_CACHE	16
+
+struct key_cache_slot {
+	ext2_ino_t ino;
+	uint32_t generation;
+	unsigned long keyring_gen;
+	struct f2c_keys keys;
+};
+
+static struct key_cache_slot key_cache[F2C_KEY_CACHE];
+
+static int derive_keys(struct fuse2fs *f2, ext2_ino_t ino,
+		       struct f2c_keys *keys);
+
 int f2c_inode_keys(struct fuse2fs *f2, ext2_ino_t ino, struct f2c_keys *keys)
+{
+	struct key_cache_slot *s = &key_cache[ino % F2C_KEY_CACHE];
+	unsigned long kgen = f2c_keyring_gen(f2->keys);
+	struct ext2_inode_large inode;
+	int ret;
+
+	ret = f2_read_inode(f2, ino, &inode);
+	if (ret)
+		return ret;
+	if (s->ino == ino && s->generation == inode.i_generation &&
+	    s->keyring_gen == kgen) {
+		*keys = s->keys;
+		return 0;
+	}
+	ret = derive_keys(f2, ino, keys);
+	if (!ret) {
+		OPENSSL_cleanse(s, sizeof(*s));
+		s->ino = ino;
+		s->generation = inode.i_generation;
+		s->keyring_gen = kgen;
+		s->keys = *keys;
+	}
+	return ret;
+}
+
+void f2c_forget_keys(void)
+{
+	OPENSSL_cleanse(key_cache, sizeof(key_cache));
+}
+
+static int derive_keys(struct fuse2fs *f2, ext2_ino_t ino,
+		       struct f2c_keys *keys)
 {
 	uint8_t derived[F2C_MAX_KEY_SIZE];
 	const uint8_t *master;

@@ -37,6 +37,7 @@ struct f2c_master_key {
 
 struct f2c_keyring {
 	struct f2c_master_key keys[F2C_MAX_KEYS];
+	unsigned long gen;		/* bumped by every add and remove */
 };
 
 struct f2c_keyring *f2c_keyring_new(void)
@@ -44,8 +45,14 @@ struct f2c_keyring *f2c_keyring_new(void)
 	return calloc(1, sizeof(struct f2c_keyring));
 }
 
+unsigned long f2c_keyring_gen(struct f2c_keyring *kr)
+{
+	return kr ? kr->gen : 0;
+}
+
 void f2c_keyring_free(struct f2c_keyring *kr)
 {
+	f2c_forget_keys();
 	if (!kr)
 		return;
 	OPENSSL_cleanse(kr, sizeof(*kr));
@@ -108,6 +115,7 @@ int f2c_key_add(struct f2c_keyring *kr, int version, const uint8_t *spec,
 	memcpy(k->spec, spec, spec_size(version));
 	memcpy(k->raw, raw, size);
 	k->size = size;
+	kr->gen++;
 	return 0;
 }
 
@@ -118,6 +126,8 @@ int f2c_key_remove(struct f2c_keyring *kr, int version, const uint8_t *spec)
 	if (!k)
 		return ENOKEY;
 	OPENSSL_cleanse(k, sizeof(*k));
+	kr->gen++;
+	f2c_forget_keys();	/* no derived key outlives its master */
 	return 0;
 }
 
