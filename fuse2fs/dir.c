@@ -31,9 +31,10 @@ struct f2_readdir_ctx {
 	uint64_t block;		/* ordinal of the block being walked */
 	int last_offset;
 	int err;
-	/* An encrypted directory: its inode and keys (names to present). */
-	const struct ext2_inode_large *crypt_dir;
+	/* An encrypted directory: its keys, or the hash for no-key names. */
+	bool crypt_dir;
 	struct f2c_keys keys;
+	int hash_version;
 };
 
 static mode_t f2_ftype_mode(int ftype)
@@ -74,7 +75,7 @@ static int f2_readdir_emit(struct f2_readdir_ctx *c,
 		size_t n;
 
 		if (!c->keys.has_key)
-			f2c_nokey_hash(c->f2, c->crypt_dir,
+			f2c_nokey_hash(c->f2, c->hash_version,
 				       (uint8_t *)dirent->name, len, &h, &mh);
 		c->err = f2c_name_present(&c->keys, h, mh,
 					  (uint8_t *)dirent->name, len, name,
@@ -225,7 +226,8 @@ static void f2_do_readdir(fuse_req_t req, fuse_ino_t nodeid, size_t size,
 			fuse_reply_err(req, ret);
 			return;
 		}
-		c.crypt_dir = &inode;
+		c.crypt_dir = true;
+		c.hash_version = f2c_nokey_hash_version(c.f2, &inode);
 	}
 	c.buf = malloc(size);
 	if (!c.buf) {

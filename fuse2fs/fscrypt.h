@@ -134,10 +134,14 @@ void f2c_forget_keys(void);
 int f2c_name_present(const struct f2c_keys *dir_keys, uint32_t hash,
 		     uint32_t minor_hash, const uint8_t *disk, size_t len,
 		     char *out, size_t *out_len);
-/* The dirhash ext4 puts in no-key names of entries of dir (0 if none). */
-void f2c_nokey_hash(struct fuse2fs *f2, const struct ext2_inode_large *dir,
-		    const uint8_t *disk, size_t len, uint32_t *hash,
-		    uint32_t *minor_hash);
+/*
+ * The dirhash ext4 puts in no-key names: the hash version of directory
+ * dir (-1: ext4 puts zeroes), then the hash of one entry's name.
+ */
+int f2c_nokey_hash_version(struct fuse2fs *f2,
+			   const struct ext2_inode_large *dir);
+void f2c_nokey_hash(struct fuse2fs *f2, int version, const uint8_t *disk,
+		    size_t len, uint32_t *hash, uint32_t *minor_hash);
 /*
  * Find the user-given name in encrypted directory dir: *ino and its
  * on-disk name (up to EXT2_NAME_LEN bytes, not NUL-terminated).

@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
+#include <openssl/rand.h>
 
 #include "fscrypt_kdf.h"
 
@@ -45,4 +47,20 @@ int f2c_hkdf(const uint8_t *key, size_t key_len, uint8_t context,
 	EVP_KDF_CTX_free(kctx);
 	EVP_KDF_free(kdf);
 	return ok ? 0 : -1;
+}
+
+int f2c_crypto_init(void)
+{
+	uint8_t seed[16];
+
+	/*
+	 * libcrypto reads its configuration file and seeds its random
+	 * generator on first use; do both now, before any request, so the
+	 * serving server opens no file for them.
+	 */
+	if (!OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) ||
+	    RAND_bytes(seed, sizeof(seed)) != 1)
+		return -1;
+	OPENSSL_cleanse(seed, sizeof(seed));
+	return 0;
 }

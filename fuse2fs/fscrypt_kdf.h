@@ -16,4 +16,7 @@ int f2c_hkdf(const uint8_t *key, size_t key_len, uint8_t context,
 	     const uint8_t *info, size_t info_len, uint8_t *out,
 	     size_t out_len);
 
+/* Load libcrypto's configuration and seed its RNG now; 0 or -1. */
+int f2c_crypto_init(void);
+
 #endif /* FUSE2FS_FSCRYPT_KDF_H */

@@ -204,27 +204,24 @@ int f2c_name_present(const struct f2c_keys *dir_keys, uint32_t hash,
 	return 0;
 }
 
-void f2c_nokey_hash(struct fuse2fs *f2, const struct ext2_inode_large *dir,
-		    const uint8_t *disk, size_t len, uint32_t *hash,
-		    uint32_t *minor_hash)
+int f2c_nokey_hash_version(struct fuse2fs *f2,
+			   const struct ext2_inode_large *dir)
 {
 	struct ext2_super_block *sb = f2->fs->super;
-	ext2_dirhash_t h = 0, mh = 0;
 	int version = sb->s_def_hash_version;
 
-	*hash = *minor_hash = 0;
 	/* ext4's is_dx_dir(): only those list through the htree code. */
 	if (!ext2fs_has_feature_dir_index(sb) ||
 	    !((dir->i_flags & (EXT2_INDEX_FL | EXT4_INLINE_DATA_FL)) ||
 	      EXT2_I_SIZE(dir) == f2->fs->blocksize))
-		return;
+		return -1;
 	if (dir->i_flags & EXT2_INDEX_FL) {
 		/* The root's hash version, at byte 28 of block 0. */
 		blk64_t pblk;
 		char *buf = malloc(f2->fs->blocksize);
 
 		if (!buf)
-			return;
+			return -1;
 		if (!ext2fs_bmap2(f2->fs, 0, (struct ext2_inode *)dir, NULL,
 				  0, 0, NULL, &pblk) && pblk &&
 		    !io_channel_read_blk64(f2->fs->io, pblk, 1, buf))
@@ -234,8 +231,18 @@ void f2c_nokey_hash(struct fuse2fs *f2, const struct ext2_inode_large *dir,
 	if (version <= EXT2_HASH_TEA &&
 	    (sb->s_flags & EXT2_FLAGS_UNSIGNED_HASH))
 		version += 3;
-	if (ext2fs_dirhash2(version, (const char *)disk, (int)len, NULL, 0,
-			    sb->s_hash_seed, &h, &mh))
+	return version;
+}
+
+void f2c_nokey_hash(struct fuse2fs *f2, int version, const uint8_t *disk,
+		    size_t len, uint32_t *hash, uint32_t *minor_hash)
+{
+	ext2_dirhash_t h = 0, mh = 0;
+
+	*hash = *minor_hash = 0;
+	if (version < 0 ||
+	    ext2fs_dirhash2(version, (const char *)disk, (int)len, NULL, 0,
+			    f2->fs->super->s_hash_seed, &h, &mh))
 		return;
 	*hash = h;
 	*minor_hash = mh;

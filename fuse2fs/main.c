@@ -28,6 +28,7 @@
 #include "iomap.h"
 #include "fscrypt.h"
 #include "fsverity.h"
+#include "fscrypt_kdf.h"
 
 #define F2_VERSION	"0.1"
 /* The largest request libfuse 3.14's buffer takes: 256 pages. */
@@ -717,6 +718,10 @@ int main(int argc, char *argv[])
 	f2.vcache = f2v_cache_new();
 	if (!f2.itab || !f2.dcache || !f2.keys || !f2.vcache) {
 		fprintf(stderr, "fuse2fs: out of memory\n");
+		goto out;
+	}
+	if (f2c_crypto_init()) {
+		fprintf(stderr, "fuse2fs: libcrypto did not initialise\n");
 		goto out;
 	}
 	if (cli.keyfile && f2c_load_keyfiles(f2.keys, cli.keyfile))

@@ -37,6 +37,7 @@ FIXTURE(fscrypt) {
 	char keyfile_opt[TFS_PATH_MAX + 64];
 	char *manifest;		/* the kernel's view with the key */
 	char *nokey;		/* the kernel's no-key listing */
+	char *nokey_htree;	/* the same of enc/names, an htree */
 };
 
 FIXTURE_VARIANT(fscrypt) {
@@ -166,6 +167,38 @@ static char *listing(const char *dir)
 	return out;
 }
 
+/* The no-key path of enc/names: the subdirectory with most entries. */
+static const char *biggest_subdir(const char *dir, char *buf, size_t size)
+{
+	char path[TFS_PATH_MAX + 300];
+	struct dirent *d;
+	DIR *dp = opendir(dir);
+	int best = -1;
+
+	buf[0] = '\0';
+	while (dp && (d = readdir(dp))) {
+		struct dirent **ents;
+		int n;
+
+		if (d->d_type != DT_DIR || d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		n = scandir(path, &ents, NULL, NULL);
+		if (n < 0)
+			continue;
+		if (n > best) {
+			best = n;
+			snprintf(buf, size, "%s", path);
+		}
+		while (n > 0)
+			free(ents[--n]);
+		free(ents);
+	}
+	if (dp)
+		closedir(dp);
+	return buf;
+}
+
 static const char *first_regular(const char *dir, char *buf, size_t size)
 {
 	struct dirent *d;
@@ -187,7 +220,7 @@ FIXTURE_SETUP(fscrypt)
 	struct tfs_mkfs_opts o = { .size_mb = 128,
 				   .features = variant->features };
 	struct tfs_mount *k = &self->env.kern;
-	char name[256];
+	char name[256], sub[TFS_PATH_MAX + 300];
 	int i, fd;
 
 	TFS_SKIP_UNLESS_MOUNTABLE();
@@ -252,6 +285,9 @@ FIXTURE_SETUP(fscrypt)
 					self->ident));
 	self->nokey = listing(tfs_p(k, "enc"));
 	ASSERT_NE(NULL, self->nokey);
+	self->nokey_htree = listing(biggest_subdir(tfs_p(k, "enc"), sub,
+						   sizeof(sub)));
+	ASSERT_NE(NULL, self->nokey_htree);
 	ASSERT_EQ(0, tfs_umount(k));
 	ASSERT_EQ(0, tfs_fsck(self->env.image));
 }
@@ -290,6 +326,11 @@ TEST_F(fscrypt, nokey_names_like_ext4)
 	l = listing(tfs_p(m, "enc"));
 	ASSERT_NE(NULL, l);
 	EXPECT_STREQ(self->nokey, l);
+	free(l);
+	/* In an htree directory no-key names carry ext4's name hashes. */
+	l = listing(biggest_subdir(tfs_p(m, "enc"), path, sizeof(path)));
+	ASSERT_NE(NULL, l);
+	EXPECT_STREQ(self->nokey_htree, l);
 	free(l);
 	first_regular(tfs_p(m, "enc"), path, sizeof(path));
 	ASSERT_NE('\0', path[0]);
