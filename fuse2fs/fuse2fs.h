@@ -128,7 +128,7 @@ uint32_t f2_attr_flags(struct fuse2fs *f2, ext2_ino_t ino,
  * the reference; or reply with an error.
  */
 void f2_reply_entry(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino);
-/* The same with the entry valid for entry_timeout seconds. */
+/* The same with the entry valid for entry_timeout seconds at most. */
 void f2_reply_entry_ttl(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino,
 			double entry_timeout);
 /* Fill an entry for ino; 0 or a positive errno. */

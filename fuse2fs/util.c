@@ -271,7 +271,11 @@ int f2_fill_entry(struct fuse2fs *f2, ext2_ino_t ino,
 	e->ino = f2_nodeid(ino);
 	e->generation = inode.i_generation;
 	e->attr_timeout = f2->timeout;
-	e->entry_timeout = f2->timeout;
+	/*
+	 * An encrypted inode's name (in an encrypted directory) reads
+	 * differently once a key comes or goes: never cached.
+	 */
+	e->entry_timeout = f2c_encrypted(&inode) ? 0 : f2->timeout;
 	f2_inode_to_stat(f2, ino, &inode, &e->attr);
 	*attr_flags = f2_attr_flags(f2, ino, &inode);
 	return 0;
@@ -294,7 +298,8 @@ void f2_reply_entry_ttl(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino,
 		fuse_reply_err(req, ret);
 		return;
 	}
-	e.entry_timeout = entry_timeout;
+	if (entry_timeout < e.entry_timeout)
+		e.entry_timeout = entry_timeout;
 	/* Count the reference before replying: a FORGET may follow at once. */
 	f2_lookup_ref(f2, ino);
 	if (fuse_iomap_reply_entry(req, &e, flags))

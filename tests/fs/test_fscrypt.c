@@ -462,6 +462,21 @@ TEST_F(fscrypt, writes_read_back_by_ext4)
 	free(mine);
 	free(theirs);
 	TFS_ASSERT_UNMOUNT_CLEAN(k);
+
+	/*
+	 * With the key gone, names made with it are no longer found (fresh
+	 * ones: a listing re-reads every name anyway).
+	 */
+	ASSERT_EQ(0, tfs_mount_fuse(m, self->env.image, self->keyfile_opt));
+	ASSERT_EQ(0, tfs_write_file(tfs_p(m, "enc/fresh"), "x", 1));
+	TFS_ASSERT_OK(mkdir(tfs_p(m, "enc/freshdir"), 0700));
+	for (i = 0; i < (variant->version == 1 ? 8 : 16); i++)
+		sprintf(name + 2 * i, "%02x", variant->version == 1 ?
+			(unsigned char)v1_desc[i] : self->ident[i]);
+	ASSERT_EQ(0, keytool(NULL, "remove", m->dir, name, NULL, NULL));
+	TFS_EXPECT_ERRNO(ENOENT, access(tfs_p(m, "enc/fresh"), F_OK));
+	TFS_EXPECT_ERRNO(ENOENT, access(tfs_p(m, "enc/freshdir"), F_OK));
+	TFS_ASSERT_UNMOUNT_CLEAN(m);
 }
 
 /* link and rename into another policy: EXDEV, as on ext4. */
