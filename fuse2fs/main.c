@@ -29,6 +29,7 @@
 #include "fscrypt.h"
 #include "fsverity.h"
 #include "fscrypt_kdf.h"
+#include "watchdog.h"
 
 #define F2_VERSION	"0.1"
 /* The largest request libfuse 3.14's buffer takes: 256 pages. */
@@ -43,6 +44,7 @@ struct f2_cli {
 	char *mountpoint;
 	char *iomap;
 	char *keyfile;
+	unsigned int watchdog;
 	int writeback_cache;
 	int foreground;
 	int debug;
@@ -68,6 +70,7 @@ enum {
 static const struct fuse_opt f2_opt_spec[] = {
 	F2_OPT("iomap=%s", iomap),
 	F2_OPT("keyfile=%s", keyfile),
+	F2_OPT("watchdog=%u", watchdog),
 	F2_OPT("writeback_cache", writeback_cache),
 	FUSE_OPT_KEY("-h", F2_KEY_HELP),
 	FUSE_OPT_KEY("--help", F2_KEY_HELP),
@@ -101,10 +104,12 @@ static void f2_usage(const char *prog)
 "    -o iomap=off|auto|on   kernel-mapped file IO (default: auto); 'on'\n"
 "                           fails the mount without kernel support\n"
 "    -o keyfile=FILE[:FILE] fscrypt master keys (raw, 16-64 bytes); a v1\n"
-"                           key as DESCRIPTOR=FILE (16 hex digits)\n\n"
+"                           key as DESCRIPTOR=FILE (16 hex digits)\n"
+"    -o watchdog=SECONDS    fail a request that reads for longer with EIO\n"
+"                           (default: %d; 0: never)\n\n"
 "Unsupported filesystem features, a journal that needs recovery or an\n"
 "unclean filesystem refuse a read-write mount; -o ro may still work.\n\n"
-"Low-level FUSE options:\n", prog);
+"Low-level FUSE options:\n", prog, F2_WD_DEFAULT_SECS);
 	fuse_lowlevel_help();
 }
 
@@ -631,6 +636,7 @@ static int f2_serve(struct fuse2fs *f2, struct fuse_args *args)
 		goto out_close;
 	iomap_ops = f2_iomap_ops;
 	iomap_ops.negotiated = f2_negotiated;
+	iomap_ops.request = f2_wd_request;
 	f2->iomap = fuse_iomap_session_new(f2->se, &iomap_ops, f2);
 	if (!f2->iomap) {
 		fprintf(stderr, "fuse2fs: starting the session: %s\n",
@@ -660,7 +666,7 @@ out_destroy:
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct f2_cli cli = { 0 };
+	struct f2_cli cli = { .watchdog = F2_WD_DEFAULT_SECS };
 	struct fuse2fs f2 = {
 		.timeout = F2_TIMEOUT,
 		.iomap_bdev_fd = -1,
@@ -728,6 +734,7 @@ int main(int argc, char *argv[])
 		goto out;
 	if (f2_open_fs(&f2))
 		goto out;
+	f2_wd_setup(&f2, cli.watchdog);
 	ret = f2_serve(&f2, &args);
 	if (f2.fs) {
 		/* The session never started: nothing was written. */
