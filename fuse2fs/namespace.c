@@ -13,7 +13,9 @@
 
 #include "fuse2fs.h"
 #include "acl.h"
+#include "dircheck.h"
 #include "fscrypt.h"
+#include "watchdog.h"
 
 int f2_mode_to_ftype(mode_t mode)
 {
@@ -94,6 +96,10 @@ int f2_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 	errcode_t err;
 	int ret;
 
+	/* libext2fs may only see a checked directory (dircheck.c). */
+	ret = f2_dir_usable(f2, dir);
+	if (ret)
+		return ret;
 	ret = f2c_add_link(f2, dir, name, ino, ftype);
 	if (ret != EAGAIN)
 		return ret;
@@ -130,6 +136,9 @@ static int f2_remove_link(struct fuse2fs *f2, ext2_ino_t dir,
 	errcode_t err;
 	int ret;
 
+	ret = f2_dir_usable(f2, dir);
+	if (ret)
+		return ret;
 	ret = f2c_remove_entry(f2, dir, name, ino);
 	if (ret != EAGAIN)
 		return ret;
@@ -185,6 +194,9 @@ static int f2_set_entry(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 	errcode_t err;
 	int ret;
 
+	ret = f2_dir_usable(f2, dir);
+	if (ret)
+		return ret;
 	/* An encrypted directory's entry goes by its on-disk name. */
 	ret = f2c_disk_name(f2, dir, name, disk, &disk_len);
 	if (!ret) {
@@ -222,10 +234,17 @@ static int f2_empty_proc(ext2_ino_t dir, int entry,
 static int f2_dir_is_empty(struct fuse2fs *f2, ext2_ino_t dir, bool *empty)
 {
 	errcode_t err;
+	int ret;
 
 	*empty = true;
-	err = ext2fs_dir_iterate2(f2->fs, dir, 0,
-				  NULL, f2_empty_proc, empty);
+	ret = f2_dir_usable(f2, dir);
+	if (ret)
+		return ret;
+	/* The test hook iterates until the watchdog fails a read. */
+	do {
+		err = ext2fs_dir_iterate2(f2->fs, dir, 0,
+					  NULL, f2_empty_proc, empty);
+	} while (!err && f2_wd_stall("dir_is_empty", dir));
 	return f2_errno(err);
 }
 
@@ -789,6 +808,23 @@ static int f2_rename_exchange(struct fuse2fs *f2, ext2_ino_t parent,
 	return ret;
 }
 
+static int f2_rename_dirs_usable(struct fuse2fs *f2, ext2_ino_t parent,
+				 ext2_ino_t newparent, ext2_ino_t src,
+				 struct ext2_inode_large *si, ext2_ino_t dst,
+				 struct ext2_inode_large *di)
+{
+	int ret;
+
+	ret = f2_dir_usable(f2, parent);
+	if (!ret && newparent != parent)
+		ret = f2_dir_usable(f2, newparent);
+	if (!ret && LINUX_S_ISDIR(si->i_mode))
+		ret = f2_dir_usable(f2, src);
+	if (!ret && di && LINUX_S_ISDIR(di->i_mode))
+		ret = f2_dir_usable(f2, dst);
+	return ret;
+}
+
 static int f2_do_rename(struct fuse2fs *f2, ext2_ino_t parent,
 			const char *name, ext2_ino_t newparent,
 			const char *newname, unsigned int flags)
@@ -840,6 +876,11 @@ static int f2_do_rename(struct fuse2fs *f2, ext2_ino_t parent,
 		ret = f2_may_delete(f2, newparent, dst);
 	if (!ret && (flags & RENAME_EXCHANGE))
 		ret = f2_may_create(f2, parent);
+	if (ret)
+		return ret;
+	/* Every directory the rename changes, checked before the first change. */
+	ret = f2_rename_dirs_usable(f2, parent, newparent, src, &si, dst,
+				    dst ? &di : NULL);
 	if (ret)
 		return ret;
 	if (flags & RENAME_EXCHANGE)
