@@ -85,6 +85,31 @@ int f2_errno(errcode_t err)
 	}
 }
 
+/* ext4's EXT4_MAX_EXTENT_DEPTH: deeper trees cannot address 2^32 blocks. */
+#define F2_MAX_EXTENT_DEPTH	5
+
+/*
+ * The extent tree root in i_block, as ext4 checks it when it reads the
+ * inode: libext2fs takes any depth, and walks that many levels down on
+ * every lookup of a block.
+ */
+static bool f2_extent_root_sound(const struct ext2_inode_large *inode)
+{
+	const struct ext3_extent_header *eh = (const void *)inode->i_block;
+	unsigned int max = (sizeof(inode->i_block) - sizeof(*eh)) /
+			   sizeof(struct ext3_extent);
+
+	if (!(inode->i_flags & EXT4_EXTENTS_FL) ||
+	    (inode->i_flags & EXT4_INLINE_DATA_FL) ||
+	    !(LINUX_S_ISREG(inode->i_mode) || LINUX_S_ISDIR(inode->i_mode)))
+		return true;
+	return ext2fs_le16_to_cpu(eh->eh_magic) == EXT3_EXT_MAGIC &&
+	       ext2fs_le16_to_cpu(eh->eh_max) <= max &&
+	       ext2fs_le16_to_cpu(eh->eh_entries) <=
+			ext2fs_le16_to_cpu(eh->eh_max) &&
+	       ext2fs_le16_to_cpu(eh->eh_depth) <= F2_MAX_EXTENT_DEPTH;
+}
+
 int f2_read_inode(struct fuse2fs *f2, ext2_ino_t ino,
 		  struct ext2_inode_large *inode)
 {
@@ -93,6 +118,8 @@ int f2_read_inode(struct fuse2fs *f2, ext2_ino_t ino,
 	memset(inode, 0, sizeof(*inode));
 	err = ext2fs_read_inode_full(f2->fs, ino, (struct ext2_inode *)inode,
 				     sizeof(*inode));
+	if (!err && inode->i_links_count && !f2_extent_root_sound(inode))
+		return EUCLEAN;
 	return f2_errno(err);
 }
 
