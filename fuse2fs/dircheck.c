@@ -133,15 +133,24 @@ static void f2_walk_block(struct f2_walk *w, blk64_t lblk, blk64_t pblk)
 	f2_walk_hand(w, &b);
 }
 
-/* Extent-mapped directories: the leaves in order, from w->from on. */
+/*
+ * Extent-mapped directories: the leaves in order, from w->from on.
+ * After ext2fs_extent_goto2() the next-leaf walk comes back to the leaf
+ * it started in once (the parents were entered without being marked
+ * visited), so extents already seen are skipped, not taken for the end.
+ * A damaged index can lead back for ever: after more stale extents in a
+ * row than two blocks of them hold, the walk stops as damaged.
+ */
 static void f2_walk_extents(struct f2_walk *w,
 			    const struct ext2_inode_large *inode)
 {
 	ext2_filsys fs = w->f2->fs;
+	unsigned int stale = 0, stale_max = 2 * fs->blocksize /
+					    sizeof(struct ext3_extent);
 	struct ext2_inode_large copy = *inode;
 	struct ext2fs_extent ext;
 	ext2_extent_handle_t h;
-	blk64_t lblk, next = 0;
+	blk64_t lblk, end, next = w->from;
 	errcode_t err;
 
 	err = ext2fs_extent_open2(fs, w->dir, (struct ext2_inode *)&copy, &h);
@@ -152,26 +161,27 @@ static void f2_walk_extents(struct f2_walk *w,
 	/* Lands on the extent holding from, or one next to it. */
 	ext2fs_extent_goto2(h, 0, w->from);
 	err = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &ext);
-	while (!err && !w->ret) {
-		/*
-		 * Leaves come in increasing order; a step back means the
-		 * walk has wrapped around (or the tree is out of order):
-		 * everything has been seen.
-		 */
-		if ((ext.e_flags & EXT2_EXTENT_FLAGS_LEAF) && ext.e_len) {
-			if (ext.e_lblk < next)
+	while (!err && !w->ret && next < w->nblocks) {
+		end = ext.e_lblk + ext.e_len;
+		if (!(ext.e_flags & EXT2_EXTENT_FLAGS_LEAF) || !ext.e_len) {
+			/* an index entry, or nothing */
+		} else if (end <= next) {
+			if (++stale > stale_max) {
+				f2_walk_damage(w, next, "extent tree loops", 0);
+				w->damage |= F2_DIR_UNFIT;
 				break;
-			next = ext.e_lblk + ext.e_len;
-			lblk = ext.e_lblk > w->from ? ext.e_lblk : w->from;
+			}
+		} else {
+			stale = 0;
+			lblk = ext.e_lblk > next ? ext.e_lblk : next;
+			next = end;
 			/* Unwritten blocks read as zeroes: a hole. */
 			if (ext.e_flags & EXT2_EXTENT_FLAGS_UNINIT)
-				lblk = next;
-			for (; lblk < next && lblk < w->nblocks && !w->ret;
+				lblk = end;
+			for (; lblk < end && lblk < w->nblocks && !w->ret;
 			     lblk++)
 				f2_walk_block(w, lblk,
 					      ext.e_pblk + (lblk - ext.e_lblk));
-			if (next >= w->nblocks)
-				break;
 		}
 		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &ext);
 	}
