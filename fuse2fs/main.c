@@ -29,6 +29,7 @@
 #include "fscrypt.h"
 #include "fsverity.h"
 #include "fscrypt_kdf.h"
+#include "mountcheck.h"
 #include "watchdog.h"
 
 #define F2_VERSION	"0.1"
@@ -158,137 +159,6 @@ static int f2_opt_proc(void *data, const char *arg, int key,
 	}
 }
 
-struct f2_feature {
-	uint32_t mask;
-	const char *name;
-};
-
-/* Read-write support: anything outside these masks refuses rw. */
-#define F2_INCOMPAT_RW (EXT2_FEATURE_INCOMPAT_FILETYPE |		\
-			EXT2_FEATURE_INCOMPAT_META_BG |			\
-			EXT3_FEATURE_INCOMPAT_EXTENTS |			\
-			EXT4_FEATURE_INCOMPAT_64BIT |			\
-			EXT4_FEATURE_INCOMPAT_FLEX_BG |			\
-			EXT4_FEATURE_INCOMPAT_CSUM_SEED |		\
-			EXT4_FEATURE_INCOMPAT_LARGEDIR |		\
-			EXT4_FEATURE_INCOMPAT_INLINE_DATA |		\
-			EXT4_FEATURE_INCOMPAT_ENCRYPT)
-#define F2_RO_COMPAT_RW (EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER |		\
-			 EXT2_FEATURE_RO_COMPAT_LARGE_FILE |		\
-			 EXT4_FEATURE_RO_COMPAT_HUGE_FILE |		\
-			 EXT4_FEATURE_RO_COMPAT_GDT_CSUM |		\
-			 EXT4_FEATURE_RO_COMPAT_DIR_NLINK |		\
-			 EXT4_FEATURE_RO_COMPAT_EXTRA_ISIZE |		\
-			 EXT4_FEATURE_RO_COMPAT_METADATA_CSUM |		\
-			 EXT4_FEATURE_RO_COMPAT_VERITY)
-
-static const struct f2_feature f2_incompat_names[] = {
-	{ EXT2_FEATURE_INCOMPAT_COMPRESSION, "compression" },
-	{ EXT3_FEATURE_INCOMPAT_RECOVER, "needs_recovery" },
-	{ EXT3_FEATURE_INCOMPAT_JOURNAL_DEV, "journal_dev" },
-	{ EXT4_FEATURE_INCOMPAT_MMP, "mmp" },
-	{ EXT4_FEATURE_INCOMPAT_EA_INODE, "ea_inode" },
-	{ EXT4_FEATURE_INCOMPAT_DIRDATA, "dirdata" },
-	{ EXT4_FEATURE_INCOMPAT_ENCRYPT, "encrypt" },
-	{ EXT4_FEATURE_INCOMPAT_CASEFOLD, "casefold" },
-	{ 0, NULL }
-};
-
-static const struct f2_feature f2_ro_compat_names[] = {
-	{ EXT4_FEATURE_RO_COMPAT_HAS_SNAPSHOT, "snapshot" },
-	{ EXT4_FEATURE_RO_COMPAT_QUOTA, "quota" },
-	{ EXT4_FEATURE_RO_COMPAT_BIGALLOC, "bigalloc" },
-	{ EXT4_FEATURE_RO_COMPAT_REPLICA, "replica" },
-	{ EXT4_FEATURE_RO_COMPAT_READONLY, "read-only" },
-	{ EXT4_FEATURE_RO_COMPAT_PROJECT, "project" },
-	{ EXT4_FEATURE_RO_COMPAT_SHARED_BLOCKS, "shared_blocks" },
-	{ EXT4_FEATURE_RO_COMPAT_VERITY, "verity" },
-	{ EXT4_FEATURE_RO_COMPAT_ORPHAN_PRESENT, "orphan_present" },
-	{ 0, NULL }
-};
-
-static void f2_name_feature(char *buf, size_t len, const char *kind,
-			    const struct f2_feature *names, uint32_t bits)
-{
-	uint32_t bit = bits & -bits;	/* the lowest one is enough */
-	const struct f2_feature *f;
-
-	for (f = names; f->name; f++) {
-		if (f->mask == bit) {
-			snprintf(buf, len, "%s", f->name);
-			return;
-		}
-	}
-	snprintf(buf, len, "%s bit 0x%x", kind, bit);
-}
-
-/* May this filesystem be written?  0, or a message in why. */
-static int f2_check_rw(ext2_filsys fs, char *why, size_t len)
-{
-	struct ext2_super_block *sb = fs->super;
-	uint32_t bad;
-	char name[64];
-
-	if (ext2fs_has_feature_journal_needs_recovery(sb)) {
-		snprintf(why, len, "the journal needs recovery (feature "
-			 "needs_recovery); run e2fsck or mount it once with "
-			 "kernel ext4");
-		return -1;
-	}
-	bad = sb->s_feature_incompat & ~F2_INCOMPAT_RW;
-	if (bad) {
-		f2_name_feature(name, sizeof(name), "incompat",
-				f2_incompat_names, bad);
-		snprintf(why, len, "feature '%s' is not supported for writing",
-			 name);
-		return -1;
-	}
-	bad = sb->s_feature_ro_compat & ~F2_RO_COMPAT_RW;
-	if (bad) {
-		f2_name_feature(name, sizeof(name), "ro_compat",
-				f2_ro_compat_names, bad);
-		snprintf(why, len, "feature '%s' is not supported for writing",
-			 name);
-		return -1;
-	}
-	if (sb->s_state & EXT2_ERROR_FS) {
-		snprintf(why, len, "the filesystem has errors; run e2fsck");
-		return -1;
-	}
-	if (!(sb->s_state & EXT2_VALID_FS)) {
-		snprintf(why, len, "the filesystem was not cleanly unmounted "
-			 "(or is in use); run e2fsck");
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * The group descriptors say where every bitmap and inode table is: a
- * damaged one would send reads and writes anywhere on the device.
- */
-static int f2_check_desc(ext2_filsys fs, char *why, size_t len)
-{
-	errcode_t err;
-	dgrp_t g;
-
-	if (ext2fs_has_group_desc_csum(fs)) {
-		for (g = 0; g < fs->group_desc_count; g++) {
-			if (!ext2fs_group_desc_csum_verify(fs, g)) {
-				snprintf(why, len, "group descriptor %u has a "
-					 "bad checksum", g);
-				return -1;
-			}
-		}
-	}
-	err = ext2fs_check_desc(fs);
-	if (err) {
-		snprintf(why, len, "group descriptors: %s", error_message(err));
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * Open and check the filesystem.  Nothing is written here: an image that
  * fails a check is left exactly as it was.
@@ -296,7 +166,6 @@ static int f2_check_desc(ext2_filsys fs, char *why, size_t len)
 static int f2_open_fs(struct fuse2fs *f2)
 {
 	int flags = EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP;
-	char why[256];
 	int mflags = 0;
 	errcode_t err;
 	struct stat st;
@@ -335,44 +204,33 @@ static int f2_open_fs(struct fuse2fs *f2)
 		flags |= EXT2_FLAG_RW | EXT2_FLAG_EXCLUSIVE;
 	err = ext2fs_open2(f2->device, NULL, flags, 0, 0, unix_io_manager,
 			   &f2->fs);
-	if (err) {
-		f2->fs = NULL;
-		fprintf(stderr, "fuse2fs: %s: %s%s\n", f2->device,
-			error_message(err),
-			err == EBUSY ? " (device in use)" : "");
-		if (err == EXT2_ET_RO_UNSUPP_FEATURE)
-			fprintf(stderr, "fuse2fs: try -o ro\n");
-		return -1;
-	}
-	if (f2_check_desc(f2->fs, why, sizeof(why))) {
-		fprintf(stderr, "fuse2fs: %s: %s; run e2fsck\n", f2->device,
-			why);
-		goto fail;
-	}
-	if (!f2->ro && f2_check_rw(f2->fs, why, sizeof(why))) {
-		fprintf(stderr, "fuse2fs: %s: cannot mount read-write: %s\n",
-			f2->device, why);
-		fprintf(stderr, "fuse2fs: -o ro may still mount it\n");
-		goto fail;
-	}
-	if (f2->ro && ext2fs_has_feature_journal_needs_recovery(f2->fs->super))
-		fprintf(stderr, "fuse2fs: %s: warning: the journal needs "
-			"recovery; recent changes are not visible\n",
-			f2->device);
-	if (!f2->ro) {
-		err = ext2fs_read_bitmaps(f2->fs);
-		if (err) {
-			fprintf(stderr, "fuse2fs: %s: reading bitmaps: %s\n",
-				f2->device, error_message(err));
-			goto fail;
+	if (err == EXT2_ET_SB_CSUM_INVALID && f2->ro) {
+		/*
+		 * Read-only, a superblock whose checksum fails is used as
+		 * it is; every other checksum is checked as usual.
+		 */
+		err = ext2fs_open2(f2->device, NULL,
+				   flags | EXT2_FLAG_IGNORE_CSUM_ERRORS, 0, 0,
+				   unix_io_manager, &f2->fs);
+		if (!err) {
+			f2->fs->flags &= ~EXT2_FLAG_IGNORE_CSUM_ERRORS;
+			fprintf(stderr, "fuse2fs: %s: mounting read-only "
+				"although the superblock's checksum does not "
+				"match: it is used as it is\n", f2->device);
 		}
 	}
+	if (err) {
+		f2->fs = NULL;
+		f2_explain_open_error(f2->device, err, f2->ro);
+		return -1;
+	}
+	if (f2_mount_checks(f2)) {
+		/* ext2fs_free(), not close: nothing may reach the image. */
+		ext2fs_free(f2->fs);
+		f2->fs = NULL;
+		return -1;
+	}
 	return 0;
-fail:
-	/* ext2fs_free(), not close: nothing may reach the image. */
-	ext2fs_free(f2->fs);
-	f2->fs = NULL;
-	return -1;
 }
 
 /* Mark the filesystem in use, as the kernel does while mounted. */
