@@ -51,6 +51,7 @@ struct f2_cli {
 	int debug;
 	int ro;
 	int fsname;
+	int subtype;
 	int help;
 	int version;
 };
@@ -63,6 +64,7 @@ enum {
 	F2_KEY_RO,
 	F2_KEY_RW,
 	F2_KEY_FSNAME,
+	F2_KEY_SUBTYPE,
 	F2_KEY_SINGLE,
 };
 
@@ -84,6 +86,7 @@ static const struct fuse_opt f2_opt_spec[] = {
 	FUSE_OPT_KEY("ro", F2_KEY_RO),
 	FUSE_OPT_KEY("rw", F2_KEY_RW),
 	FUSE_OPT_KEY("fsname=", F2_KEY_FSNAME),
+	FUSE_OPT_KEY("subtype=", F2_KEY_SUBTYPE),
 	FUSE_OPT_END
 };
 
@@ -153,6 +156,9 @@ static int f2_opt_proc(void *data, const char *arg, int key,
 		return 1;
 	case F2_KEY_FSNAME:
 		cli->fsname = 1;
+		return 1;
+	case F2_KEY_SUBTYPE:
+		cli->subtype = 1;
 		return 1;
 	default:
 		return 1;
@@ -570,8 +576,14 @@ int main(int argc, char *argv[])
 	f2.default_permissions = true;
 	srandom((unsigned int)time(NULL) ^ (unsigned int)getpid());
 
-	/* The server trusts the kernel's permission checks (attr.c). */
+	/*
+	 * The server trusts the kernel's permission checks (attr.c).  The
+	 * mount's type is fuse.fuse2fs-iomap, the type mount(8) and fstab
+	 * name it by (the fuse2fs of e2fsprogs owns fuse.fuse2fs).
+	 */
 	if (fuse_opt_add_arg(&args, "-odefault_permissions") ||
+	    (!cli.subtype &&
+	     fuse_opt_add_arg(&args, "-osubtype=fuse2fs-iomap")) ||
 	    (!cli.fsname && f2_add_fsname(&args, cli.device))) {
 		fprintf(stderr, "fuse2fs: out of memory\n");
 		goto out;
