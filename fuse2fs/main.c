@@ -508,6 +508,8 @@ static int f2_serve(struct fuse2fs *f2, struct fuse_args *args)
 		goto out_signals;
 	}
 	ret = fuse_iomap_session_loop(f2->iomap) ? 1 : 0;
+	/* The unmount's own work is not a request: never cut it. */
+	f2_wd_idle();
 	if (f2->init_failed)
 		ret = 1;
 	fuse_iomap_session_destroy(f2->iomap);

@@ -133,6 +133,12 @@ void f2_wd_request(void *userdata, uint32_t opcode)
 	wd.deadline_ns = f2_wd_now() + wd.limit_ns;
 }
 
+void f2_wd_idle(void)
+{
+	wd.deadline_ns = 0;
+	wd.expired = false;
+}
+
 bool f2_wd_stall(const char *place, ext2_ino_t ino)
 {
 	size_t len = strlen(place);

@@ -23,6 +23,9 @@ void f2_wd_setup(struct fuse2fs *f2, unsigned int secs);
 /* libfuse3-iomap's per-request callback: a new request starts now. */
 void f2_wd_request(void *userdata, uint32_t opcode);
 
+/* No request runs any more (unmount): nothing may be cut from now on. */
+void f2_wd_idle(void);
+
 /*
  * 0, or EIO once the current request has run past its limit while it
  * has changed nothing yet (it is then failed, and logged once).  Loops
