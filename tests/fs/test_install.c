@@ -60,6 +60,23 @@ static bool exists(const char *dir, const char *rel)
 	return access(path, F_OK) == 0;
 }
 
+/* The installed man page renders without a warning and says word. */
+static void expect_man_page(struct __test_metadata *_metadata,
+			    const char *dest, const char *page,
+			    const char *word)
+{
+	char path[2 * TFS_PATH_MAX], *out = NULL;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/usr/share/man/man1/%s", dest, page);
+	r = tfs_runl(30000, &out, "man", "--warnings=w", "-l", "-P", "cat",
+		     path, NULL);
+	EXPECT_EQ(0, r);
+	EXPECT_NE(NULL, strstr(out ? out : "", word));
+	EXPECT_EQ(NULL, strstr(out ? out : "", "warning"));
+	free(out);
+}
+
 TEST_F(inst, make_install_names)
 {
 	char dest[TFS_PATH_MAX], arg[2 * TFS_PATH_MAX], lib[TFS_PATH_MAX];
@@ -92,26 +109,12 @@ TEST_F(inst, make_install_names)
 	EXPECT_EQ(0, r);
 	EXPECT_NE(NULL, strstr(out ? out : "", "iomap=off|auto|on"));
 	free(out);
-	out = NULL;
 
 	/* Both man pages render without a warning. */
-	snprintf(arg, sizeof(arg), "%s/usr/share/man/man1/fuse2fs-iomapattr.1",
-		 dest);
-	r = tfs_runl(30000, &out, "man", "--warnings=w", "-l", "-P", "cat",
-		     arg, NULL);
-	EXPECT_EQ(0, r);
-	EXPECT_NE(NULL, strstr(out ? out : "", "fuse2fs-iomapattr"));
-	EXPECT_EQ(NULL, strstr(out ? out : "", "warning"));
-	free(out);
-	out = NULL;
-	snprintf(arg, sizeof(arg), "%s/usr/share/man/man1/fuse2fs-iomap.1",
-		 dest);
-	r = tfs_runl(30000, &out, "man", "--warnings=w", "-l", "-P", "cat",
-		     arg, NULL);
-	EXPECT_EQ(0, r);
-	EXPECT_NE(NULL, strstr(out ? out : "", "fuse.fuse2fs-iomap"));
-	EXPECT_EQ(NULL, strstr(out ? out : "", "warning"));
-	free(out);
+	expect_man_page(_metadata, dest, "fuse2fs-iomapattr.1",
+			"fuse2fs-iomapattr");
+	expect_man_page(_metadata, dest, "fuse2fs-iomap.1",
+			"fuse.fuse2fs-iomap");
 }
 
 /* The server serving image, found by its command line; 0 if none. */
