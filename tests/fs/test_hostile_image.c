@@ -357,6 +357,47 @@ TEST_F(hostile, statfs_overhead_beyond_filesystem)
 	ASSERT_EQ(0, tfs_umount(self->m));
 }
 
+/*
+ * Not hostile, but what the checks must not take for damage: an htree
+ * directory that kernel ext4 made (its root, converted from a leaf,
+ * keeps the bytes of the leaf's checksum tail).  fuse2fs lists it, adds
+ * and removes names in it, and e2fsck stays clean.
+ */
+TEST_F(hostile, kernel_made_htree_dir)
+{
+	const char *img = self->env.image;
+	struct tfs_mount *k = &self->env.kern;
+	char name[64];
+	int i;
+
+	ASSERT_EQ(0, tfs_mkfs(img, NULL));
+	ASSERT_EQ(0, tfs_mount_kernel(k, img, NULL, NULL));
+	ASSERT_EQ(0, mkdir(tfs_p(k, "d"), 0755));
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "d/a-rather-long-name-%04d", i);
+		ASSERT_EQ(0, tfs_write_file(tfs_p(k, name), "", 0));
+	}
+	ASSERT_EQ(0, tfs_umount(k));
+	ASSERT_EQ(1, tfs_inode_field(img, "/d", "Flags") >> 12 & 1);
+
+	ASSERT_EQ(0, mount_it(self->m, img, variant->kernel));
+	EXPECT_EQ(0, tfs_write_file(tfs_p(self->m, "d/new"), "n", 1));
+	EXPECT_EQ(0, unlink(tfs_p(self->m, "d/a-rather-long-name-0007")));
+	EXPECT_EQ(0, rename(tfs_p(self->m, "d/new"),
+			    tfs_p(self->m, "d/a-rather-long-name-0007")));
+	{
+		DIR *d = opendir(tfs_p(self->m, "d"));
+		int n = 0;
+
+		ASSERT_NE(NULL, d);
+		while (readdir(d))
+			n++;
+		closedir(d);
+		EXPECT_EQ(300 + 2, n);
+	}
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
 #define FRAGMENTS	345
 
 /*
