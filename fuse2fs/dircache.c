@@ -205,7 +205,6 @@ struct f2_dc_fill {
 	struct f2_dcache *dc;
 	struct f2_dc_dir *d;
 	bool inline_dir;
-	bool oom;
 };
 
 static int f2_dc_fill_block(struct fuse2fs *f2, const struct f2_dirblk *b,
@@ -224,10 +223,8 @@ static int f2_dc_fill_block(struct fuse2fs *f2, const struct f2_dirblk *b,
 		if (!f2_dc_put(f->dc, f->d, d->name,
 			       ext2fs_dirent_name_len(d), d->inode,
 			       f->inline_dir ? F2_LBLK_UNKNOWN :
-					       (uint32_t)b->lblk)) {
-			f->oom = true;
+					       (uint32_t)b->lblk))
 			return ENOMEM;
-		}
 	}
 	return 0;
 }
@@ -264,7 +261,7 @@ static int f2_dc_load(struct fuse2fs *f2, ext2_ino_t dir,
 	struct f2_dc_fill f = { .dc = dc };
 	struct ext2_inode_large inode;
 	struct f2_dc_dir *d;
-	unsigned int damage;
+	unsigned int damage = 0;
 	int ret;
 
 	ret = f2_read_inode(f2, dir, &inode);

@@ -134,10 +134,9 @@ static void f2_walk_block(struct f2_walk *w, blk64_t lblk, blk64_t pblk)
 
 /*
  * Extent-mapped directories: the leaves in order, from w->from on.
- * After ext2fs_extent_goto2() the next-leaf walk comes back to the leaf
- * it started in once (the parents were entered without being marked
- * visited), so extents already seen are skipped, not taken for the end.
- * A damaged index can lead back for ever: after more stale extents in a
+ * Extents wholly behind the walk (a leaf handed out again, an index
+ * that points back) are skipped rather than taken for the end; as a
+ * damaged index can lead back for ever, after more such extents in a
  * row than two blocks of them hold, the walk stops as damaged.
  */
 static void f2_walk_extents(struct f2_walk *w,
