@@ -18,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <syslog.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 
 #include "fuse2fs.h"
 #include "iomap.h"
+#include "sandbox.h"
 
 #define F2_VERSION	"0.1"
 /* The largest request libfuse 3.14's buffer takes: 256 pages. */
@@ -39,6 +41,8 @@ struct f2_cli {
 	char *device;
 	char *mountpoint;
 	char *iomap;
+	char *sandbox;
+	char *user;
 	int writeback_cache;
 	int foreground;
 	int debug;
@@ -63,6 +67,8 @@ enum {
 
 static const struct fuse_opt f2_opt_spec[] = {
 	F2_OPT("iomap=%s", iomap),
+	F2_OPT("sandbox=%s", sandbox),
+	F2_OPT("user=%s", user),
 	F2_OPT("writeback_cache", writeback_cache),
 	FUSE_OPT_KEY("-h", F2_KEY_HELP),
 	FUSE_OPT_KEY("--help", F2_KEY_HELP),
@@ -94,7 +100,15 @@ static void f2_usage(const char *prog)
 "    -o fsname=NAME         source shown in /proc/mounts (default: device)\n"
 "    -o writeback_cache     let the kernel cache writes\n"
 "    -o iomap=off|auto|on   kernel-mapped file IO (default: auto); 'on'\n"
-"                           fails the mount without kernel support\n\n"
+"                           fails the mount without kernel support\n"
+"    -o user=NAME           the user to serve as once mounted, when\n"
+"                           started as root (default: nobody)\n"
+"    -o sandbox=on|nofilter|off\n"
+"                           once mounted: no privileges, no files, a\n"
+"                           system call allow-list (on, the default);\n"
+"                           without the allow-list; nothing (debugging)\n"
+"    DEVICE as /dev/fd/N    serve the device or image already open as N\n"
+"    MOUNTPOINT as /dev/fd/N  /dev/fuse already open and mounted as N\n\n"
 "Unsupported filesystem features, a journal that needs recovery or an\n"
 "unclean filesystem refuse a read-write mount; -o ro may still work.\n\n"
 "Low-level FUSE options:\n", prog);
@@ -276,13 +290,48 @@ static int f2_check_desc(ext2_filsys fs, char *why, size_t len)
 }
 
 /*
+ * The device or image as a descriptor for libext2fs (unixfd_io_manager):
+ * one handed over as /dev/fd/N (a privileged helper opened it; reopening
+ * the path could be refused to us), else opened here.
+ */
+static int f2_open_device(struct fuse2fs *f2, const struct stat *st)
+{
+	int mode = f2->ro ? O_RDONLY : O_RDWR;
+	int fd, fl;
+
+	fd = f2_inherited_fd(f2->device);
+	if (fd >= 0) {
+		fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || (!f2->ro && (fl & O_ACCMODE) != O_RDWR)) {
+			fprintf(stderr, "fuse2fs: %s: %s\n", f2->device,
+				fl < 0 ? strerror(errno) :
+				"not open for reading and writing");
+			return -1;
+		}
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	} else {
+		/* Like unix_io: O_EXCL keeps a block device to ourselves. */
+		if (!f2->ro && S_ISBLK(st->st_mode))
+			mode |= O_EXCL;
+		fd = open(f2->device, mode | O_CLOEXEC);
+	}
+	if (fd < 0 && errno == EBUSY)
+		fprintf(stderr, "fuse2fs: %s: busy: the device is mounted or "
+			"in use\n", f2->device);
+	else if (fd < 0)
+		fprintf(stderr, "fuse2fs: %s: %s\n", f2->device,
+			strerror(errno));
+	return fd;
+}
+
+/*
  * Open and check the filesystem.  Nothing is written here: an image that
  * fails a check is left exactly as it was.
  */
 static int f2_open_fs(struct fuse2fs *f2)
 {
 	int flags = EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP;
-	char why[256];
+	char why[256], fdname[16];
 	int mflags = 0;
 	errcode_t err;
 	struct stat st;
@@ -297,32 +346,43 @@ static int f2_open_fs(struct fuse2fs *f2)
 			"or image\n", f2->device);
 		return -1;
 	}
+	f2->dev_fd = f2_open_device(f2, &st);
+	if (f2->dev_fd < 0)
+		return -1;
 
-	/* One server per image; a kernel mount is refused below. */
-	f2->lock_fd = open(f2->device, O_RDONLY | O_CLOEXEC);
+	/*
+	 * One server per image; a kernel mount is refused below.  The lock
+	 * is on the open file that libext2fs uses, so it holds while that
+	 * does, whatever else gets closed.
+	 */
+	f2->lock_fd = fcntl(f2->dev_fd, F_DUPFD_CLOEXEC, 3);
 	if (f2->lock_fd < 0) {
 		fprintf(stderr, "fuse2fs: %s: %s\n", f2->device,
 			strerror(errno));
+		close(f2->dev_fd);
 		return -1;
 	}
 	if (flock(f2->lock_fd, (f2->ro ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
 		fprintf(stderr, "fuse2fs: %s: busy: another fuse2fs uses it\n",
 			f2->device);
-		return -1;
+		goto out_fd;
 	}
 	err = ext2fs_check_if_mounted(f2->device, &mflags);
 	if (!err && (mflags & EXT2_MF_MOUNTED) && !f2->ro) {
 		fprintf(stderr, "fuse2fs: %s: busy: it is mounted already\n",
 			f2->device);
-		return -1;
+		goto out_fd;
 	}
 
 	if (!f2->ro)
-		flags |= EXT2_FLAG_RW | EXT2_FLAG_EXCLUSIVE;
-	err = ext2fs_open2(f2->device, NULL, flags, 0, 0, unix_io_manager,
+		flags |= EXT2_FLAG_RW;
+	/* From here on the descriptor is libext2fs's: it closes it. */
+	snprintf(fdname, sizeof(fdname), "%d", f2->dev_fd);
+	err = ext2fs_open2(fdname, NULL, flags, 0, 0, unixfd_io_manager,
 			   &f2->fs);
 	if (err) {
 		f2->fs = NULL;
+		f2->dev_fd = -1;
 		fprintf(stderr, "fuse2fs: %s: %s%s\n", f2->device,
 			error_message(err),
 			err == EBUSY ? " (device in use)" : "");
@@ -358,6 +418,11 @@ fail:
 	/* ext2fs_free(), not close: nothing may reach the image. */
 	ext2fs_free(f2->fs);
 	f2->fs = NULL;
+	f2->dev_fd = -1;
+	return -1;
+out_fd:
+	close(f2->dev_fd);
+	f2->dev_fd = -1;
 	return -1;
 }
 
@@ -418,25 +483,70 @@ static int f2_close_fs(struct fuse2fs *f2)
 	return 0;
 }
 
-/* Once detached, what would go to stderr goes to syslog instead. */
+int f2_inherited_fd(const char *path)
+{
+	char *end;
+	long n;
+
+	if (strncmp(path, "/dev/fd/", 8) || !path[8])
+		return -1;
+	n = strtol(path + 8, &end, 10);
+	if (*end || n < 0 || n > INT_MAX || fcntl((int)n, F_GETFD) < 0)
+		return -1;
+	return (int)n;
+}
+
+/*
+ * Once detached, what would go to stderr goes to syslog instead, through
+ * a socket of our own rather than syslog(3): its descriptor is known, so
+ * the sandbox keeps it, and a datagram is all it takes to send a line,
+ * even from the SIGSYS handler (sandbox_filter.c).
+ */
 static ssize_t f2_syslog_write(void *cookie, const char *buf, size_t size)
 {
-	int len = size > INT_MAX ? INT_MAX : (int)size;
+	struct fuse2fs *f2 = cookie;
+	int len = size > 900 ? 900 : (int)size;
+	char line[1024];
+	int n;
 
 	while (len > 0 && buf[len - 1] == '\n')
 		len--;
-	if (len)
-		syslog(LOG_ERR, "%.*s", len, buf);
+	if (!len)
+		return size;
+	/* LOG_DAEMON | LOG_ERR; the daemon adds the time. */
+	n = snprintf(line, sizeof(line), "<27>fuse2fs[%d]: %.*s",
+		     (int)getpid(), len, buf);
+	if (n > 0 && send(f2->syslog_fd, line, n, MSG_NOSIGNAL) < 0)
+		return size;	/* no syslog daemon: nothing to do */
 	return size;
 }
 
-static void f2_log_to_syslog(void)
+/* Before detaching, while files can still be opened. */
+static void f2_open_syslog(struct fuse2fs *f2)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	f2->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "/dev/log");
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		close(fd);
+		return;		/* messages go to /dev/null then */
+	}
+	f2->syslog_fd = fd;
+}
+
+static void f2_log_to_syslog(struct fuse2fs *f2)
 {
 	cookie_io_functions_t io = { .write = f2_syslog_write };
 	FILE *f;
 
-	openlog("fuse2fs", LOG_PID, LOG_DAEMON);
-	f = fopencookie(NULL, "w", io);
+	if (f2->syslog_fd < 0)
+		return;
+	f = fopencookie(f2, "w", io);
 	if (!f)
 		return;
 	setvbuf(f, NULL, _IOLBF, 0);
@@ -446,7 +556,7 @@ static void f2_log_to_syslog(void)
 /* Tell the parent waiting in f2_daemonize() how the mount went. */
 static void f2_report_status(struct fuse2fs *f2, char status)
 {
-	int fd;
+	int fd = f2->null_fd;
 
 	if (f2->status_fd < 0)
 		return;
@@ -455,15 +565,14 @@ static void f2_report_status(struct fuse2fs *f2, char status)
 	close(f2->status_fd);
 	f2->status_fd = -1;
 	/* From now on nobody reads our terminal output. */
-	fd = open("/dev/null", O_RDWR);
 	if (fd >= 0) {
 		dup2(fd, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
+		close(fd);
+		f2->null_fd = -1;
 	}
-	f2_log_to_syslog();
+	f2_log_to_syslog(f2);
 }
 
 /*
@@ -506,6 +615,7 @@ static int f2_daemonize(struct fuse2fs *f2)
 	}
 	close(fds[0]);
 	f2->status_fd = fds[1];
+	f2_open_syslog(f2);
 	setsid();
 	if (chdir("/"))
 		perror("fuse2fs: chdir /");
@@ -562,15 +672,46 @@ void f2_op_init(void *userdata, struct fuse_conn_info *conn)
 	 */
 }
 
-/* After the INIT reply: the iomap side first, then release the caller. */
+/*
+ * The last step that needs privileges is done (the device is registered
+ * with the kernel): keep the open files, drop the rest (sandbox.c).
+ */
+static int f2_contain(struct fuse2fs *f2)
+{
+	int keep[] = {
+		fuse_session_fd(f2->se), f2->dev_fd, f2->lock_fd,
+		f2->iomap_bdev_fd, f2->status_fd, f2->null_fd, f2->syslog_fd,
+	};
+
+	/* A forbidden system call is reported where messages go. */
+	if (f2_sandbox_enter(&f2->sandbox, keep, sizeof(keep) / sizeof(*keep),
+			     f2->syslog_fd >= 0 ? f2->syslog_fd : 2))
+		return -1;
+	if (f2->debug && f2->sandbox.entered)
+		fprintf(stderr, "fuse2fs: sandbox entered (%s)\n",
+			f2->sandbox.level == F2_SANDBOX_ON ?
+			"system call filter on" : "no system call filter");
+	return 0;
+}
+
+/*
+ * After the INIT reply: the iomap side first, then the sandbox, then
+ * release the caller.
+ */
 static void f2_negotiated(void *userdata, bool iomap)
 {
 	struct fuse2fs *f2 = userdata;
 
 	if (f2_iomap_ops.negotiated)
 		f2_iomap_ops.negotiated(userdata, iomap);
-	if (!f2->init_failed)
-		f2_report_status(f2, 0);
+	if (f2->init_failed)
+		return;
+	if (f2_contain(f2)) {
+		f2->init_failed = true;
+		fuse_session_exit(f2->se);
+		return;
+	}
+	f2_report_status(f2, 0);
 }
 
 static int f2_parse_iomap(struct fuse2fs *f2, const char *s)
@@ -602,6 +743,27 @@ static int f2_add_fsname(struct fuse_args *args, const char *device)
 	}
 	free(opts);
 	return ret;
+}
+
+/*
+ * A sandboxed server cannot unmount (no privileges, no fusermount3, and
+ * the system call filter would kill it for trying): when the kernel has
+ * not unmounted already, closing /dev/fuse (in fuse_session_destroy())
+ * only aborts the connection and the mount's owner detaches it.
+ */
+static void f2_unmount(struct fuse2fs *f2)
+{
+	struct pollfd pfd = { .fd = fuse_session_fd(f2->se) };
+
+	if (f2->sandbox.entered && f2->mountpoint &&
+	    f2_inherited_fd(f2->mountpoint) < 0 &&
+	    !(poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR))) {
+		fprintf(stderr, "fuse2fs: stopping while %s is mounted: the "
+			"sandboxed server cannot unmount it; run fusermount3 "
+			"-u %s\n", f2->mountpoint, f2->mountpoint);
+		return;
+	}
+	fuse_session_unmount(f2->se);
 }
 
 static int f2_serve(struct fuse2fs *f2, struct fuse_args *args)
@@ -640,7 +802,7 @@ out_close:
 	if (f2_close_fs(f2))
 		ret = 1;
 out_unmount:
-	fuse_session_unmount(f2->se);
+	f2_unmount(f2);
 out_destroy:
 	fuse_session_destroy(f2->se);
 	f2->se = NULL;
@@ -655,8 +817,11 @@ int main(int argc, char *argv[])
 	struct fuse2fs f2 = {
 		.timeout = F2_TIMEOUT,
 		.iomap_bdev_fd = -1,
+		.dev_fd = -1,
 		.lock_fd = -1,
 		.status_fd = -1,
+		.null_fd = -1,
+		.syslog_fd = -1,
 	};
 	int ret = 1;
 
@@ -688,6 +853,15 @@ int main(int argc, char *argv[])
 			"on\n", cli.iomap);
 		goto out;
 	}
+	f2.sandbox.level = f2_sandbox_default_level();
+	if (cli.sandbox &&
+	    f2_sandbox_parse_level(cli.sandbox, &f2.sandbox.level)) {
+		fprintf(stderr, "fuse2fs: -o sandbox=%s: expected on, nofilter "
+			"or off\n", cli.sandbox);
+		goto out;
+	}
+	if (f2_sandbox_prepare(&f2.sandbox, cli.user))
+		goto out;
 	f2.device = cli.device;
 	f2.mountpoint = cli.mountpoint;
 	f2.ro = cli.ro;
@@ -726,5 +900,7 @@ out:
 	free(cli.device);
 	free(cli.mountpoint);
 	free(cli.iomap);
+	free(cli.sandbox);
+	free(cli.user);
 	return ret;
 }

@@ -8,7 +8,7 @@ packages=(
 	libfuse3-dev fuse3 e2fslibs-dev comerr-dev e2fsprogs attr acl
 	linux-source-6.12 bc flex bison libelf-dev libssl-dev ccache
 	fio fuse2fs gnuplot-nox libaio-dev liburing-dev xz-utils python3
-	kmod util-linux python3-ply python3-git
+	kmod util-linux python3-ply python3-git libseccomp-dev
 )
 
 missing=()
