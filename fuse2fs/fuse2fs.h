@@ -61,6 +61,7 @@ struct fuse2fs {
 	int status_fd;			/* pipe to the waiting parent, or -1 */
 	int null_fd;			/* /dev/null for detaching, or -1 */
 	int syslog_fd;			/* socket to /dev/log once detached, or -1 */
+	int unmount_fd;			/* unmounter.c's helper, or -1 */
 	struct f2_sandbox sandbox;	/* sandbox.c */
 	struct f2_dcache *dcache;
 	bool posix_acl;			/* FUSE_CAP_POSIX_ACL + DONT_MASK in use */

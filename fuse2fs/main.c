@@ -440,15 +440,12 @@ static int f2_mark_mounted(struct fuse2fs *f2)
 	sb->s_state &= ~EXT2_VALID_FS;
 	sb->s_mnt_count++;
 	sb->s_mtime = (uint32_t)time(NULL);
-	if (f2->mountpoint) {
-		char *real = realpath(f2->mountpoint, NULL);
-
+	/* Only a path says where: not /dev/fd/N from a helper. */
+	if (f2->mountpoint && f2_inherited_fd(f2->mountpoint) < 0) {
 		/* A fixed-size field, NUL-padded, as ext4 writes it. */
 		memset(sb->s_last_mounted, 0, sizeof(sb->s_last_mounted));
 		snprintf((char *)sb->s_last_mounted,
-			 sizeof(sb->s_last_mounted), "%s",
-			 real ? real : f2->mountpoint);
-		free(real);
+			 sizeof(sb->s_last_mounted), "%s", f2->mountpoint);
 	}
 	ext2fs_mark_super_dirty(f2->fs);
 	err = ext2fs_flush2(f2->fs, 0);
@@ -678,10 +675,25 @@ void f2_op_init(void *userdata, struct fuse_conn_info *conn)
  */
 static int f2_contain(struct fuse2fs *f2)
 {
-	int keep[] = {
-		fuse_session_fd(f2->se), f2->dev_fd, f2->lock_fd,
-		f2->iomap_bdev_fd, f2->status_fd, f2->null_fd, f2->syslog_fd,
-	};
+	int keep[8];
+
+	/* Who unmounts when we are told to stop (unmounter.c). */
+	if (f2->sandbox.level != F2_SANDBOX_OFF &&
+	    f2_inherited_fd(f2->mountpoint) < 0) {
+		f2->unmount_fd = f2_unmounter_start(f2->mountpoint);
+		if (f2->unmount_fd < 0)
+			fprintf(stderr, "fuse2fs: no unmount helper (%s): a "
+				"signal will leave %s to be unmounted by "
+				"hand\n", strerror(errno), f2->mountpoint);
+	}
+	keep[0] = fuse_session_fd(f2->se);
+	keep[1] = f2->dev_fd;
+	keep[2] = f2->lock_fd;
+	keep[3] = f2->iomap_bdev_fd;
+	keep[4] = f2->status_fd;
+	keep[5] = f2->null_fd;
+	keep[6] = f2->syslog_fd;
+	keep[7] = f2->unmount_fd;
 
 	/* A forbidden system call is reported where messages go. */
 	if (f2_sandbox_enter(&f2->sandbox, keep, sizeof(keep) / sizeof(*keep),
@@ -748,22 +760,34 @@ static int f2_add_fsname(struct fuse_args *args, const char *device)
 /*
  * A sandboxed server cannot unmount (no privileges, no fusermount3, and
  * the system call filter would kill it for trying): when the kernel has
- * not unmounted already, closing /dev/fuse (in fuse_session_destroy())
- * only aborts the connection and the mount's owner detaches it.
+ * not unmounted already, the helper forked before the sandbox does it;
+ * without one, closing /dev/fuse (in fuse_session_destroy()) aborts the
+ * connection and the mount's owner detaches it.
  */
 static void f2_unmount(struct fuse2fs *f2)
 {
 	struct pollfd pfd = { .fd = fuse_session_fd(f2->se) };
+	int fd = f2->unmount_fd;
 
-	if (f2->sandbox.entered && f2->mountpoint &&
-	    f2_inherited_fd(f2->mountpoint) < 0 &&
-	    !(poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR))) {
-		fprintf(stderr, "fuse2fs: stopping while %s is mounted: the "
-			"sandboxed server cannot unmount it; run fusermount3 "
-			"-u %s\n", f2->mountpoint, f2->mountpoint);
+	f2->unmount_fd = -1;
+	if (!f2->sandbox.entered || f2_inherited_fd(f2->mountpoint) >= 0) {
+		if (fd >= 0)
+			close(fd);
+		fuse_session_unmount(f2->se);
 		return;
 	}
-	fuse_session_unmount(f2->se);
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR)) {
+		/* Unmounted already: fuse_session_unmount() only closes. */
+		if (fd >= 0)
+			close(fd);
+		fuse_session_unmount(f2->se);
+		return;
+	}
+	if (fd < 0 || f2_unmounter_run(fd))
+		fprintf(stderr, "fuse2fs: stopping while %s is mounted, and "
+			"the sandboxed server cannot unmount it; run "
+			"fusermount3 -u %s\n", f2->mountpoint,
+			f2->mountpoint);
 }
 
 static int f2_serve(struct fuse2fs *f2, struct fuse_args *args)
@@ -822,6 +846,7 @@ int main(int argc, char *argv[])
 		.status_fd = -1,
 		.null_fd = -1,
 		.syslog_fd = -1,
+		.unmount_fd = -1,
 	};
 	int ret = 1;
 
@@ -863,6 +888,15 @@ int main(int argc, char *argv[])
 	if (f2_sandbox_prepare(&f2.sandbox, cli.user))
 		goto out;
 	f2.device = cli.device;
+	/* The unmount helper works from "/" (daemonized): a full path. */
+	if (f2_inherited_fd(cli.mountpoint) < 0) {
+		char *real = realpath(cli.mountpoint, NULL);
+
+		if (real) {
+			free(cli.mountpoint);
+			cli.mountpoint = real;
+		}
+	}
 	f2.mountpoint = cli.mountpoint;
 	f2.ro = cli.ro;
 	f2.debug = cli.debug;

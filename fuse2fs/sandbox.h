@@ -58,4 +58,14 @@ int f2_sandbox_enter(struct f2_sandbox *sb, const int *keep, size_t nkeep,
  */
 int f2_sandbox_install_filter(int log_fd, bool syslog);
 
+/*
+ * unmounter.c: fork the helper that may unmount mountpoint for the
+ * sandboxed server; returns the server's end of the socket, or -1.
+ * f2_unmounter_run() asks for the (lazy) unmount and waits for it: 0 when
+ * done, -1 otherwise; it closes fd.  Closing fd instead lets the helper
+ * exit without unmounting.
+ */
+int f2_unmounter_start(const char *mountpoint);
+int f2_unmounter_run(int fd);
+
 #endif /* FUSE2FS_SANDBOX_H */

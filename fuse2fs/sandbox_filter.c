@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <seccomp.h>
 
@@ -47,6 +48,9 @@ static const int f2_allowed[] = {
 	/* the notification thread (iomap_notify.c), glibc locks */
 	SCMP_SYS(futex), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
 	SCMP_SYS(sched_yield), SCMP_SYS(gettid), SCMP_SYS(getpid),
+	/* libext2fs's safe_getenv() (unix_io zeroout), glibc's qsort() */
+	SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid),
+	SCMP_SYS(getegid), SCMP_SYS(sysinfo),
 	/* time, where the vDSO does not answer (UML) */
 	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(time),
 	SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
@@ -54,6 +58,8 @@ static const int f2_allowed[] = {
 	/* signals: SIGTERM/SIGINT end the loop, SIGSYS reports */
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack),
+	/* detaching: stdio onto /dev/null (main.c) */
+	SCMP_SYS(dup2), SCMP_SYS(dup3),
 	/* the syslog socket once detached */
 	SCMP_SYS(sendto), SCMP_SYS(sendmsg),
 	/* the way out */
@@ -97,6 +103,10 @@ static int allow_conditional(scmp_filter_ctx ctx)
 	if (!err)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
 				       SCMP_A1(SCMP_CMP_EQ, F_GETFD));
+	/* safe_getenv() asks whether we may be dumped, nothing more. */
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+				       SCMP_A0(SCMP_CMP_EQ, PR_GET_DUMPABLE));
 	/* The SIGSYS report raises SIGSYS on its own thread only. */
 	if (!err)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
