@@ -58,8 +58,8 @@ static const int f2_allowed[] = {
 	/* signals: SIGTERM/SIGINT end the loop, SIGSYS reports */
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack),
-	/* detaching: stdio onto /dev/null (main.c) */
-	SCMP_SYS(dup2), SCMP_SYS(dup3),
+	/* detaching: stdio onto /dev/null (main.c); perror() dup()s */
+	SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3),
 	/* the syslog socket once detached */
 	SCMP_SYS(sendto), SCMP_SYS(sendmsg),
 	/* the way out */
