@@ -9,6 +9,7 @@ packages=(
 	linux-source-6.12 bc flex bison libelf-dev libssl-dev ccache
 	fio fuse2fs gnuplot-nox libaio-dev liburing-dev xz-utils python3
 	kmod util-linux python3-ply python3-git libseccomp-dev
+	clang libclang-rt-14-dev
 )
 
 missing=()
