@@ -27,6 +27,7 @@
 
 #include "fuse2fs.h"
 #include "iomap.h"
+#include "journal.h"
 #include "sandbox.h"
 
 #define F2_VERSION	"0.1"
@@ -235,6 +236,12 @@ static int f2_check_rw(ext2_filsys fs, char *why, size_t len)
 			 "kernel ext4");
 		return -1;
 	}
+	/* The kernel frees these at mount; fuse2fs leaves it to e2fsck. */
+	if (sb->s_last_orphan) {
+		snprintf(why, len, "inodes unlinked while open at a crash "
+			 "are left (orphan list); run e2fsck");
+		return -1;
+	}
 	bad = sb->s_feature_incompat & ~F2_INCOMPAT_RW;
 	if (bad) {
 		f2_name_feature(name, sizeof(name), "incompat",
@@ -324,9 +331,31 @@ static int f2_open_device(struct fuse2fs *f2, const struct stat *st)
 	return fd;
 }
 
+/* Replay what kernel ext4 left in the journal (journal.c). */
+static int f2_replay_journal(struct fuse2fs *f2)
+{
+	struct f2_journal_stats js;
+	char why[256];
+
+	if (f2_journal_recover(f2->dev_fd, &js, why, sizeof(why))) {
+		fprintf(stderr, "fuse2fs: %s: journal recovery failed: %s\n",
+			f2->device, why);
+		fprintf(stderr, "fuse2fs: -o ro may still mount it\n");
+		return -1;
+	}
+	if (js.replayed)
+		fprintf(stderr, "fuse2fs: %s: recovered the journal: %u "
+			"transactions, %lu blocks written, %lu revoked, %lu "
+			"with a bad checksum skipped\n", f2->device,
+			js.transactions, js.replayed_blocks,
+			js.skipped_revoked, js.bad_csum_blocks);
+	return 0;
+}
+
 /*
- * Open and check the filesystem.  Nothing is written here: an image that
- * fails a check is left exactly as it was.
+ * Open and check the filesystem.  Nothing is written here, but for the
+ * replay of a journal that needs recovery: an image that fails a check
+ * is left exactly as it was.
  */
 static int f2_open_fs(struct fuse2fs *f2)
 {
@@ -374,6 +403,9 @@ static int f2_open_fs(struct fuse2fs *f2)
 		goto out_fd;
 	}
 
+	if (!f2->ro && f2_journal_needs_recovery(f2->dev_fd) &&
+	    f2_replay_journal(f2))
+		goto out_fd;
 	if (!f2->ro)
 		flags |= EXT2_FLAG_RW;
 	/* From here on the descriptor is libext2fs's: it closes it. */
