@@ -9,7 +9,7 @@
  * READLINK, LISTXATTR/GETXATTR, OPEN/READ/WRITE, IOMAP_BEGIN/IOEND on
  * iomap files, STATFS) and changes the namespace (CREATE, WRITE, SETXATTR,
  * MKDIR, SYMLINK, LINK, RENAME, UNLINK, RMDIR, FALLOCATE, SETATTR size).
- * An image whose superblock mount count is odd is mounted read-only.
+ * An image whose superblock says errors=remount-ro is mounted read-only.
  * Built with ASan and UBSan: any report, leak or hang is a finding.
  */
 #include <errno.h>
@@ -127,8 +127,15 @@ static void iomap_io(struct walk *wk, const struct node *n, uint64_t fh)
 	wire_iomap_begin(wk->w, n->nodeid, n->ino, n->size, 1 << 20,
 			 FUSE_IOMAP_OP_REPORT, &map);
 	if (wire_iomap_begin(wk->w, n->nodeid, n->ino, 0, 8192,
-			     FUSE_IOMAP_OP_WRITE, &map) == 0)
+			     FUSE_IOMAP_OP_WRITE, &map) == 0) {
+		struct fuse_iomap_end_in end = {
+			.attr_ino = n->ino, .count = 8192, .written = 4096,
+			.opflags = FUSE_IOMAP_OP_WRITE, .map = map,
+		};
+
 		wire_iomap_ioend(wk->w, n->nodeid, &ioend, &size);
+		wire_iomap_end(wk->w, n->nodeid, &end);
+	}
 	ioend.pos = n->size;
 	ioend.flags = FUSE_IOMAP_IOEND_UNWRITTEN | FUSE_IOMAP_IOEND_APPEND;
 	if (wire_iomap_begin(wk->w, n->nodeid, n->ino, n->size, 4096,
@@ -153,6 +160,15 @@ static void file_io(struct walk *wk, const struct node *n)
 	else
 		wire_write(wk->w, n->nodeid, fh, n->size / 2, data,
 			   sizeof(data), &written);
+	{
+		struct fuse_lseek_in ls = { .fh = fh, .whence = SEEK_DATA };
+		struct fuse_fsync_in fs = { .fh = fh };
+
+		wire_call(wk->w, FUSE_LSEEK, n->nodeid, &ls, sizeof(ls), wk->r);
+		ls.whence = SEEK_HOLE;
+		wire_call(wk->w, FUSE_LSEEK, n->nodeid, &ls, sizeof(ls), wk->r);
+		wire_call(wk->w, FUSE_FSYNC, n->nodeid, &fs, sizeof(fs), wk->r);
+	}
 	wire_release(wk->w, n->nodeid, fh, false);
 }
 
@@ -194,6 +210,21 @@ static void list_dir(struct walk *wk, const struct node *dir)
 			add_node(wk, &dp.entry_out, dir->depth + 1);
 		}
 	}
+	/* The kernel's other ways in: plain READDIR, LOOKUP, FORGET. */
+	{
+		struct fuse_read_in rd = { .fh = fh, .size = 4096 };
+		struct fuse_entry_out e;
+		int i;
+
+		wire_call(wk->w, FUSE_READDIR, dir->nodeid, &rd, sizeof(rd),
+			  wk->r);
+		for (i = 0; i < 4 && i < wk->count; i++) {
+			if (wire_lookup(wk->w, dir->nodeid, i ? "small" :
+					"lost+found", &e) == 0)
+				wire_forget(wk->w, e.nodeid, 1);
+		}
+		wire_lookup(wk->w, dir->nodeid, "no such name", &e);
+	}
 	wire_release(wk->w, dir->nodeid, fh, true);
 }
 
@@ -209,6 +240,49 @@ static void visit(struct walk *wk, const struct node *n)
 		file_io(wk, n);
 	else if (S_ISDIR(n->mode) && n->depth < FZ_MAX_DEPTH)
 		list_dir(wk, n);
+}
+
+static void set_xattr(struct walk *wk, uint64_t nodeid, const char *name,
+		      const void *value, uint32_t size)
+{
+	struct { uint32_t size, flags; } sx = { .size = size };
+	struct iovec iov[3] = {
+		{ &sx, sizeof(sx) },
+		{ (void *)name, strlen(name) + 1 },
+		{ (void *)value, size },
+	};
+
+	wire_callv(wk->w, FUSE_SETXATTR, nodeid, iov, 3, wk->r);
+}
+
+/* An ACL, the iomap preference, a node, a truncate to nothing. */
+static void more_changes(struct walk *wk, uint64_t dir,
+			 const struct fuse_entry_out *e)
+{
+	/* version 2; user::rw- user:1000:rw- group::r-- mask::rw- other::r-- */
+	static const unsigned char acl[] = {
+		2, 0, 0, 0,
+		1, 0, 6, 0, 0xff, 0xff, 0xff, 0xff,
+		2, 0, 6, 0, 0xe8, 3, 0, 0,
+		4, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,
+		0x10, 0, 6, 0, 0xff, 0xff, 0xff, 0xff,
+		0x20, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,
+	};
+	struct fuse_mknod_in mn = { .mode = 010644 };
+	struct fuse_setattr_in sa = { .valid = FATTR_SIZE, .size = 0 };
+	struct fuse_getxattr_in gx = { .size = 256 };
+
+	set_xattr(wk, e->nodeid, "system.posix_acl_access", acl, sizeof(acl));
+	set_xattr(wk, e->nodeid, "user.fuse2fs.iomap", "classic", 7);
+	call_name(wk->w, FUSE_GETXATTR, e->nodeid, &gx, sizeof(gx),
+		  "user.fuse2fs.iomap_mode", wk->r);
+	wire_call(wk->w, FUSE_REMOVEXATTR, e->nodeid, "user.fuse2fs.iomap",
+		  19, wk->r);
+	wire_call(wk->w, FUSE_REMOVEXATTR, e->nodeid, "user.fz", 8, wk->r);
+	wire_call(wk->w, FUSE_SETATTR, e->nodeid, &sa, sizeof(sa), wk->r);
+	if (call_name(wk->w, FUSE_MKNOD, dir, &mn, sizeof(mn), "fz.fifo",
+		      wk->r) == 0)
+		wire_call(wk->w, FUSE_UNLINK, dir, "fz.fifo", 8, wk->r);
 }
 
 /* Namespace changes in the root, and in the first directory found. */
@@ -237,6 +311,7 @@ static void change(struct walk *wk, uint64_t dir)
 	wire_call(wk->w, FUSE_FALLOCATE, e.nodeid, &fa, sizeof(fa), wk->r);
 	sa.fh = o.fh;
 	wire_call(wk->w, FUSE_SETATTR, e.nodeid, &sa, sizeof(sa), wk->r);
+	more_changes(wk, dir, &e);
 	wire_release(wk->w, e.nodeid, o.fh, false);
 	if (call_name(wk->w, FUSE_MKDIR, dir, &mk, sizeof(mk), "fz.dir",
 		      (struct wire_reply *)wk->r) == 0) {
@@ -255,6 +330,16 @@ static void change(struct walk *wk, uint64_t dir)
 		wire_call(wk->w, FUSE_UNLINK, d.nodeid, "fz.moved", 9, wk->r);
 		wire_call(wk->w, FUSE_UNLINK, d.nodeid, "fz.link", 8, wk->r);
 		wire_call(wk->w, FUSE_UNLINK, d.nodeid, "fz.sym", 7, wk->r);
+		/* A directory moves into another and back. */
+		if (call_name(wk->w, FUSE_MKDIR, d.nodeid, &mk, sizeof(mk),
+			      "fz.sub", wk->r) == 0) {
+			rn.newdir = dir;
+			iov[0] = (struct iovec){ &rn, sizeof(rn) };
+			iov[1] = (struct iovec){ "fz.sub", 7 };
+			iov[2] = (struct iovec){ "fz.up", 6 };
+			wire_callv(wk->w, FUSE_RENAME, d.nodeid, iov, 3, wk->r);
+			wire_call(wk->w, FUSE_RMDIR, dir, "fz.up", 6, wk->r);
+		}
 		wire_call(wk->w, FUSE_RMDIR, dir, "fz.dir", 7, wk->r);
 	} else {
 		wire_call(wk->w, FUSE_UNLINK, dir, "fz.new", 7, wk->r);
@@ -313,9 +398,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	srv.argv[0] = "fuse2fs";
 	srv.argv[1] = "-f";
 	srv.argv[2] = "-o";
-	/* An odd mount count (le16 at 1024 + 52) mounts read-only. */
-	srv.argv[3] = data[1024 + 52] & 1 ? "iomap=auto,sandbox=off,ro" :
-					    "iomap=auto,sandbox=off";
+	/* s_errors (le16 at 1024 + 60) = remount-ro: mount read-only. */
+	srv.argv[3] = data[1024 + 60] == 2 ? "iomap=auto,sandbox=off,ro" :
+					     "iomap=auto,sandbox=off";
 	srv.argv[4] = srv.dev;
 	srv.argv[5] = srv.mnt;
 	srv.argv[6] = NULL;

@@ -3,9 +3,9 @@
 # features fuse2fs serves, made with mke2fs -d, debugfs and e2fsck -D
 # (htree).  usage: make-seeds.sh OUTDIR
 #
-# The harness mounts an image read-only when its superblock's mount count
-# is odd (tests/fuzz/fuzz_fuse2fs.c), so the images fuse2fs refuses to
-# write (ea_inode, bigalloc) are made with an odd count to reach the
+# The harness mounts an image read-only when its superblock says
+# errors=remount-ro (tests/fuzz/fuzz_fuse2fs.c), so the images fuse2fs
+# refuses to write (ea_inode, bigalloc) are made so, to reach the
 # read-only paths.  Encrypted and verity seeds join once fuse2fs serves
 # those files.
 set -eu
@@ -78,7 +78,7 @@ sparse 40 "$tmp/t/depth1"
 sparse 400 "$tmp/t/depth2"
 mk extents 1024 -t ext4 -O ^has_journal,^resize_inode
 
-# Refused for writing: reached read-only (odd mount count).
+# Refused for writing: reached read-only (errors=remount-ro).
 tree "$tmp/t"
 mk ea_inode 512 -t ext4 -O ^has_journal,^resize_inode,ea_inode
 head -c 3000 /dev/zero | tr '\0' 'e' >"$tmp/bigval"
@@ -86,11 +86,44 @@ debugfs -w -R "ea_set -f $tmp/bigval /attrs user.big" "$out/ea_inode" \
 	>/dev/null 2>&1
 # debugfs leaves i_blocks short of the value inode's block: e2fsck fixes.
 e2fsck -fy "$out/ea_inode" >/dev/null 2>&1 || true
-tune2fs -C 1 "$out/ea_inode" >/dev/null
+tune2fs -e remount-ro "$out/ea_inode" >/dev/null
 mk bigalloc 1024 -t ext4 -O ^has_journal,^resize_inode,bigalloc -C 4096
-tune2fs -C 1 "$out/bigalloc" >/dev/null
+tune2fs -e remount-ro "$out/bigalloc" >/dev/null
+
+# A journal that needs recovery: kernel ext4 shut down with its log
+# flushed but not checkpointed (EXT4_IOC_SHUTDOWN, LOGFLUSH).  Needs root
+# and loop devices; skipped without them.
+journal_seed() {
+	mke2fs -q -F -b 1024 -t ext4 -J size=1 -O ^resize_inode -N 64 \
+		"$out/journal" 3072 >/dev/null || return 1
+	mkdir -p "$tmp/mnt"
+	mount -o loop "$out/journal" "$tmp/mnt" 2>/dev/null || return 1
+	mkdir "$tmp/mnt/gone" "$tmp/mnt/kept"
+	i=0
+	while [ $i -lt 60 ]; do
+		echo $i >"$tmp/mnt/gone/entry_$i"
+		echo $i >"$tmp/mnt/kept/f$i"
+		i=$((i + 1))
+	done
+	sync -f "$tmp/mnt"
+	rm -rf "$tmp/mnt/gone"
+	mv "$tmp/mnt/kept/f1" "$tmp/mnt/kept/one"
+	sync -f "$tmp/mnt"
+	python3 -c 'import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.ioctl(fd, 0x8004587d, struct.pack("I", 1))' "$tmp/mnt"
+	umount "$tmp/mnt"
+}
+if [ "$(id -u)" = 0 ] && journal_seed; then
+	:
+else
+	umount "$tmp/mnt" 2>/dev/null
+	rm -f "$out/journal"
+	echo "make-seeds: no journal seed (needs root and loop devices)" >&2
+fi
 
 for f in "$out"/*; do
+	[ "$(basename "$f")" = journal ] && continue	# needs recovery
 	e2fsck -fn "$f" >/dev/null 2>&1 ||
 		echo "make-seeds: warning: $f is not clean" >&2
 done
