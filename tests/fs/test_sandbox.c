@@ -55,30 +55,6 @@ FIXTURE_TEARDOWN_PARENT(sbx)
 	tfs_env_cleanup(&self->env);
 }
 
-/* The value of "key:" in /proc/PID[/task/TID]/status, trimmed. */
-static int status_field(const char *status_path, const char *key, char *val,
-			size_t len)
-{
-	FILE *f = fopen(status_path, "re");
-	size_t klen = strlen(key);
-	char line[512];
-	int ret = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, key, klen) || line[klen] != ':')
-			continue;
-		snprintf(val, len, "%s", line + klen + 1 +
-			 strspn(line + klen + 1, " \t"));
-		val[strcspn(val, "\n")] = '\0';
-		ret = 0;
-		break;
-	}
-	fclose(f);
-	return ret;
-}
-
 struct expect {
 	uid_t uid;
 	gid_t gid;
@@ -98,23 +74,23 @@ static void check_task(struct __test_metadata *_metadata, const char *path,
 	snprintf(want, sizeof(want), "%u\t%u\t%u\t%u", (unsigned int)e->uid,
 		 (unsigned int)e->uid, (unsigned int)e->uid,
 		 (unsigned int)e->uid);
-	ASSERT_EQ(0, status_field(path, "Uid", val, sizeof(val)));
+	ASSERT_EQ(0, tfs_status_field(path, "Uid", val, sizeof(val)));
 	EXPECT_STREQ(want, val) TH_LOG("%s", path);
 	snprintf(want, sizeof(want), "%u\t%u\t%u\t%u", (unsigned int)e->gid,
 		 (unsigned int)e->gid, (unsigned int)e->gid,
 		 (unsigned int)e->gid);
-	ASSERT_EQ(0, status_field(path, "Gid", val, sizeof(val)));
+	ASSERT_EQ(0, tfs_status_field(path, "Gid", val, sizeof(val)));
 	EXPECT_STREQ(want, val) TH_LOG("%s", path);
-	ASSERT_EQ(0, status_field(path, "Groups", val, sizeof(val)));
+	ASSERT_EQ(0, tfs_status_field(path, "Groups", val, sizeof(val)));
 	EXPECT_STREQ("", val) TH_LOG("%s: supplementary groups", path);
 	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
-		ASSERT_EQ(0, status_field(path, caps[i], val, sizeof(val)));
+		ASSERT_EQ(0, tfs_status_field(path, caps[i], val, sizeof(val)));
 		EXPECT_STREQ("0000000000000000", val)
 			TH_LOG("%s: %s", path, caps[i]);
 	}
-	ASSERT_EQ(0, status_field(path, "NoNewPrivs", val, sizeof(val)));
+	ASSERT_EQ(0, tfs_status_field(path, "NoNewPrivs", val, sizeof(val)));
 	EXPECT_STREQ("1", val) TH_LOG("%s", path);
-	ASSERT_EQ(0, status_field(path, "Seccomp", val, sizeof(val)));
+	ASSERT_EQ(0, tfs_status_field(path, "Seccomp", val, sizeof(val)));
 	EXPECT_EQ(e->seccomp, atoi(val)) TH_LOG("%s: Seccomp", path);
 }
 
@@ -267,11 +243,11 @@ TEST_F(sbx, sandbox_off_keeps_root)
 	ASSERT_EQ(0, tfs_mount_fuse(self->m, self->env.image, "sandbox=off"));
 	use_mount(_metadata, self->m);
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)self->m->server);
-	ASSERT_EQ(0, status_field(path, "Uid", val, sizeof(val)));
+	ASSERT_EQ(0, tfs_status_field(path, "Uid", val, sizeof(val)));
 	EXPECT_STREQ("0\t0\t0\t0", val);
-	ASSERT_EQ(0, status_field(path, "Seccomp", val, sizeof(val)));
+	ASSERT_EQ(0, tfs_status_field(path, "Seccomp", val, sizeof(val)));
 	EXPECT_STREQ("0", val);
-	ASSERT_EQ(0, status_field(path, "CapEff", val, sizeof(val)));
+	ASSERT_EQ(0, tfs_status_field(path, "CapEff", val, sizeof(val)));
 	EXPECT_STRNE("0000000000000000", val);
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }

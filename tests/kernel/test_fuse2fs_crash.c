@@ -64,28 +64,13 @@ FIXTURE_TEARDOWN(crash)
 	kt_server_stop(&self->srv);
 }
 
+/* A field of the server's /proc status. */
 static int status_line(pid_t pid, const char *key, char *val, size_t len)
 {
-	char path[64], line[256];
-	size_t klen = strlen(key);
-	FILE *f;
-	int ret = -1;
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			snprintf(val, len, "%s", line + klen + 1 +
-				 strspn(line + klen + 1, " \t"));
-			val[strcspn(val, "\n")] = '\0';
-			ret = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
+	return tfs_status_field(path, key, val, len);
 }
 
 TEST_F(crash, sandbox_in_iomap_mode)
