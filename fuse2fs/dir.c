@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "fuse2fs.h"
+#include "iomap.h"
 
 #define F2_DIRPOS_SHIFT 16	/* blocks are at most 64 KiB */
 
@@ -124,6 +125,45 @@ static int f2_readdir_entry(ext2_ino_t dir, int entry,
 }
 
 /*
+ * The next mapped block of a directory at or after *lblk (before end), in
+ * *pblk; 0 when there is none.  A hostile image may claim a directory of
+ * 2^32 blocks with a handful mapped: holes of extent directories are
+ * skipped whole, and no directory is walked past as many mapped blocks
+ * as i_blocks can hold (*left counts them down).
+ */
+static errcode_t f2_next_dir_block(ext2_filsys fs, ext2_ino_t dir,
+				   struct ext2_inode_large *inode,
+				   uint64_t *lblk, uint64_t end,
+				   uint64_t *left, blk64_t *pblk)
+{
+	struct f2_run run;
+	errcode_t err;
+
+	for (*pblk = 0; *lblk < end && *left; (*lblk)++) {
+		if (inode->i_flags & EXT4_EXTENTS_FL) {
+			err = f2_map_run(fs, dir, inode, *lblk, end, &run);
+			if (err)
+				return err;
+			if (run.type == FUSE_IOMAP_TYPE_HOLE) {
+				*lblk += run.len - 1;
+				continue;
+			}
+			*pblk = run.pblk;
+		} else {
+			err = ext2fs_bmap2(fs, dir, (struct ext2_inode *)inode,
+					   NULL, 0, *lblk, NULL, pblk);
+			if (err)
+				return err;
+			if (!*pblk)
+				continue;
+		}
+		(*left)--;
+		return 0;
+	}
+	return 0;
+}
+
+/*
  * Block directories (linear and htree alike): start at the block the
  * position names, so reading a large directory stays linear overall.
  */
@@ -133,22 +173,24 @@ static errcode_t f2_readdir_blocks(struct f2_readdir_ctx *c, ext2_ino_t dir,
 	ext2_filsys fs = c->f2->fs;
 	uint64_t nblocks = EXT2_I_SIZE(inode) / fs->blocksize;
 	uint64_t lblk = (uint64_t)c->start >> F2_DIRPOS_SHIFT;
+	uint64_t left = ext2fs_get_stat_i_blocks(fs, (struct ext2_inode *)inode) *
+			512 / fs->blocksize;
 	unsigned int off, rec;
 	struct ext2_dir_entry *d;
 	errcode_t err = 0;
 	blk64_t pblk;
 	char *buf;
 
+	if (nblocks > F2_MAX_LBLK)
+		nblocks = F2_MAX_LBLK;
 	buf = malloc(fs->blocksize);
 	if (!buf)
 		return EXT2_ET_NO_MEMORY;
 	for (; lblk < nblocks; lblk++) {
-		err = ext2fs_bmap2(fs, dir, (struct ext2_inode *)inode, NULL, 0,
-				   lblk, NULL, &pblk);
-		if (err)
+		err = f2_next_dir_block(fs, dir, inode, &lblk, nblocks, &left,
+					&pblk);
+		if (err || !pblk)
 			break;
-		if (!pblk)
-			continue;
 		err = ext2fs_read_dir_block4(fs, pblk, buf, 0, dir);
 		if (err)
 			break;

@@ -59,7 +59,8 @@ FIXTURE_SETUP(crash)
 	ASSERT_EQ(0, f2g_mount(&self->srv));
 }
 
-FIXTURE_TEARDOWN(crash)
+/* In the parent too, so that a failed test never leaves the device busy. */
+FIXTURE_TEARDOWN_PARENT(crash)
 {
 	kt_server_stop(&self->srv);
 }
@@ -81,6 +82,9 @@ TEST_F(crash, sandbox_in_iomap_mode)
 
 	ASSERT_NE(NULL, buf);
 	kt_fill(buf, MIB, 0, 7);
+	fd = open(path, O_CREAT | O_WRONLY, 0644);
+	ASSERT_LE(0, fd);
+	close(fd);
 	ASSERT_EQ(0, kt_direct_pwrite(path, buf, MIB, 0));
 	fd = open(path, O_RDONLY);
 	ASSERT_LE(0, fd);
@@ -171,6 +175,12 @@ static int make_stable(const struct kt_server *srv)
 	for (i = 0; i < 12 && !ret; i++) {
 		snprintf(path, sizeof(path), "%s/stable/f%d", srv->dir, i);
 		kt_fill(buf, MIB, 0, 100 + i);
+		fd = open(path, O_CREAT | O_WRONLY, 0644);
+		if (fd < 0) {
+			ret = -1;
+			break;
+		}
+		close(fd);
 		ret = kt_direct_pwrite(path, buf, (size_t)(i + 1) * 65536, 0);
 		if (!ret && i % 3 == 0)
 			ret = setxattr(path, "user.k", "v", 1, 0);
