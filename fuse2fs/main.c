@@ -110,8 +110,9 @@ static void f2_usage(const char *prog)
 "                           without the allow-list; nothing (debugging)\n"
 "    DEVICE as /dev/fd/N    serve the device or image already open as N\n"
 "    MOUNTPOINT as /dev/fd/N  /dev/fuse already open and mounted as N\n\n"
-"Unsupported filesystem features, a journal that needs recovery or an\n"
-"unclean filesystem refuse a read-write mount; -o ro may still work.\n\n"
+"A journal that needs recovery is replayed at a read-write mount.\n"
+"Unsupported filesystem features or an unclean filesystem refuse a\n"
+"read-write mount; -o ro may still work.\n\n"
 "Low-level FUSE options:\n", prog);
 	fuse_lowlevel_help();
 }
@@ -545,8 +546,9 @@ static ssize_t f2_syslog_write(void *cookie, const char *buf, size_t size)
 	/* LOG_DAEMON | LOG_ERR; the daemon adds the time. */
 	n = snprintf(line, sizeof(line), "<27>fuse2fs[%d]: %.*s",
 		     (int)getpid(), len, buf);
+	/* Without a syslog daemon the line is lost, as with syslog(3). */
 	if (n > 0 && send(f2->syslog_fd, line, n, MSG_NOSIGNAL) < 0)
-		return size;	/* no syslog daemon: nothing to do */
+		n = 0;
 	return size;
 }
 

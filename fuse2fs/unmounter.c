@@ -13,6 +13,8 @@
  * image, so nothing the image holds can reach it.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -69,10 +71,21 @@ int f2_unmounter_start(const char *mountpoint)
 		return -1;
 	}
 	if (pid == 0) {
-		/* Nothing of the server's: its socket and stdio only. */
-		if (sv[1] != 3 && dup2(sv[1], 3) < 0)
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		/*
+		 * Nothing of the server's but its socket: not even stdio,
+		 * which may be a pipe someone waits to see closed.
+		 */
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+		    dup2(null, 2) < 0 || (sv[1] != 3 && dup2(sv[1], 3) < 0))
 			_exit(1);
 		syscall(SYS_close_range, 4, ~0U, 0);
+		/* A ^C to the process group is the server's to act on. */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
 		prctl(PR_SET_NAME, "fuse2fs-umount", 0, 0, 0);
 		unmounter_main(3, mountpoint);
 	}
