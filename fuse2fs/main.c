@@ -445,6 +445,23 @@ static int f2_open_fs(struct fuse2fs *f2)
 				f2->device, error_message(err));
 			goto fail;
 		}
+		/*
+		 * Ordered writes: without libext2fs's write-back block cache
+		 * every block goes to the image when it is written, in the
+		 * order fuse2fs writes them (new blocks are allocated
+		 * unwritten, filled, then converted; a new inode is written
+		 * before the entry naming it).  A killed server then loses
+		 * only the bitmaps, counters and superblock, which e2fsck
+		 * rebuilds, and the request it was serving; never a file it
+		 * had finished writing, never stale blocks.  iomap mode
+		 * needs the cache off anyway (iomap_dev.c).
+		 */
+		err = io_channel_set_options(f2->fs->io, "cache=off");
+		if (err) {
+			fprintf(stderr, "fuse2fs: %s: write-through: %s\n",
+				f2->device, error_message(err));
+			goto fail;
+		}
 	}
 	return 0;
 fail:
