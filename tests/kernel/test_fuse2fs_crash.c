@@ -44,9 +44,25 @@ struct synced {
 	} f[MAX_SYNCED];
 };
 
+/*
+ * The server of the test process.  Not in the fixture: with a parent
+ * teardown the fixture is shared memory, and kt_server_start()'s fork()
+ * would write the child's view of the pid into it.  The parent only
+ * needs to know what to clean up if the test died: pid and dir below.
+ */
+static struct kt_server server;
+
+#define note_server(self) do {						\
+		(self)->pid = server.pid;				\
+		snprintf((self)->dir, sizeof((self)->dir), "%s",	\
+			 server.pid ? server.dir : "");			\
+	} while (0)
+
 FIXTURE(crash) {
-	struct kt_server srv;
+	struct kt_server *srv;
 	struct synced *synced;
+	pid_t pid;
+	char dir[KT_PATH_MAX];
 };
 
 FIXTURE_SETUP(crash)
@@ -56,13 +72,23 @@ FIXTURE_SETUP(crash)
 			    -1, 0);
 	ASSERT_NE(MAP_FAILED, self->synced);
 	ASSERT_EQ(0, f2g_mkfs(NULL));
-	ASSERT_EQ(0, f2g_mount(&self->srv));
+	self->srv = &server;
+	ASSERT_EQ(0, f2g_mount(self->srv));
+	note_server(self);
 }
 
-/* In the parent too, so that a failed test never leaves the device busy. */
+/*
+ * In the parent, so that it runs even after a failed assertion: a test
+ * that died must not leave the guest's device busy for the next ones.
+ */
 FIXTURE_TEARDOWN_PARENT(crash)
 {
-	kt_server_stop(&self->srv);
+	if (self->dir[0]) {
+		umount2(self->dir, MNT_DETACH);
+		rmdir(self->dir);
+	}
+	if (self->pid > 0)
+		kill(self->pid, SIGKILL);
 }
 
 /* A field of the server's /proc status. */
@@ -76,7 +102,7 @@ static int status_line(pid_t pid, const char *key, char *val, size_t len)
 
 TEST_F(crash, sandbox_in_iomap_mode)
 {
-	const char *path = kt_path(&self->srv, "f");
+	const char *path = kt_path(self->srv, "f");
 	char *buf = kt_alloc(MIB), val[128];
 	int fd;
 
@@ -91,16 +117,16 @@ TEST_F(crash, sandbox_in_iomap_mode)
 	EXPECT_EQ(1, kt_fd_iomap(fd, NULL));
 	close(fd);
 
-	ASSERT_EQ(0, status_line(self->srv.pid, "Uid", val, sizeof(val)));
+	ASSERT_EQ(0, status_line(self->srv->pid, "Uid", val, sizeof(val)));
 	EXPECT_STREQ("65534\t65534\t65534\t65534", val);
-	ASSERT_EQ(0, status_line(self->srv.pid, "CapEff", val, sizeof(val)));
+	ASSERT_EQ(0, status_line(self->srv->pid, "CapEff", val, sizeof(val)));
 	EXPECT_STREQ("0000000000000000", val);
-	ASSERT_EQ(0, status_line(self->srv.pid, "CapBnd", val, sizeof(val)));
+	ASSERT_EQ(0, status_line(self->srv->pid, "CapBnd", val, sizeof(val)));
 	EXPECT_STREQ("0000000000000000", val);
-	ASSERT_EQ(0, status_line(self->srv.pid, "NoNewPrivs", val,
+	ASSERT_EQ(0, status_line(self->srv->pid, "NoNewPrivs", val,
 				 sizeof(val)));
 	EXPECT_STREQ("1", val);
-	ASSERT_EQ(0, status_line(self->srv.pid, "Seccomp", val, sizeof(val)));
+	ASSERT_EQ(0, status_line(self->srv->pid, "Seccomp", val, sizeof(val)));
 	EXPECT_STREQ("2", val);
 
 	/* A mode switch: the notification thread starts under the filter. */
@@ -111,9 +137,10 @@ TEST_F(crash, sandbox_in_iomap_mode)
 	ASSERT_EQ(MIB, (size_t)pread(fd, buf, MIB, 0));
 	EXPECT_EQ(-1, kt_check(buf, MIB, 0, 7));
 	close(fd);
-	EXPECT_EQ(0, kill(self->srv.pid, 0));
+	EXPECT_EQ(0, kill(self->srv->pid, 0));
 	free(buf);
-	EXPECT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	EXPECT_EQ(0, f2g_unmount_and_fsck(self->srv));
+	note_server(self);
 }
 
 static void record(struct synced *s, const char *name, uint32_t seed)
@@ -196,7 +223,7 @@ static int make_stable(const struct kt_server *srv)
 
 TEST_F(crash, sigkill_during_heavy_writes)
 {
-	struct kt_server *srv = &self->srv;
+	struct kt_server *srv = self->srv;
 	char *before, *after;
 	pid_t pids[WRITERS];
 	int i, status, left, warn0, warn1, bug0, bug1;
@@ -220,6 +247,7 @@ TEST_F(crash, sigkill_during_heavy_writes)
 	ASSERT_EQ(srv->pid, waitpid(srv->pid, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	srv->pid = 0;
+	self->pid = 0;
 
 	/* No writer hangs on the dead server. */
 	for (left = WRITERS, i = 0; i < 2000 && left; i++) {
@@ -258,6 +286,7 @@ TEST_F(crash, sigkill_during_heavy_writes)
 	/* Untouched files are intact, fsynced ones hold their data. */
 	kt_server_stop(srv);
 	ASSERT_EQ(0, f2g_mount(srv));
+	note_server(self);
 	after = tfs_manifest(kt_path(srv, "stable"), TFS_MF_NO_ATIME);
 	ASSERT_NE(NULL, after);
 	EXPECT_EQ(0, tfs_manifest_diff("before", before, "after", after));
@@ -278,6 +307,7 @@ TEST_F(crash, sigkill_during_heavy_writes)
 	free(before);
 	free(after);
 	EXPECT_EQ(0, f2g_unmount_and_fsck(srv));
+	note_server(self);
 }
 
 TEST_HARNESS_MAIN
