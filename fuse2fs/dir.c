@@ -17,6 +17,7 @@
 
 #include "fuse2fs.h"
 #include "iomap.h"
+#include "fscrypt.h"
 
 #define F2_DIRPOS_SHIFT 16	/* blocks are at most 64 KiB */
 
@@ -31,6 +32,10 @@ struct f2_readdir_ctx {
 	uint64_t block;		/* ordinal of the block being walked */
 	int last_offset;
 	int err;
+	/* An encrypted directory: its keys, or the hash for no-key names. */
+	bool crypt_dir;
+	struct f2c_keys keys;
+	int hash_version;
 };
 
 static mode_t f2_ftype_mode(int ftype)
@@ -66,8 +71,22 @@ static int f2_readdir_emit(struct f2_readdir_ctx *c,
 	off_t next = pos + 1;
 	size_t need;
 
-	memcpy(name, dirent->name, len);
-	name[len] = '\0';
+	if (c->crypt_dir) {
+		uint32_t h = 0, mh = 0;
+		size_t n;
+
+		if (!c->keys.has_key)
+			f2c_nokey_hash(c->f2, c->hash_version,
+				       (uint8_t *)dirent->name, len, &h, &mh);
+		c->err = f2c_name_present(&c->keys, h, mh,
+					  (uint8_t *)dirent->name, len, name,
+					  &n);
+		if (c->err)
+			return DIRENT_ABORT;
+	} else {
+		memcpy(name, dirent->name, len);
+		name[len] = '\0';
+	}
 
 	if (!c->plus) {
 		struct stat st;
@@ -92,6 +111,9 @@ static int f2_readdir_emit(struct f2_readdir_ctx *c,
 		c->err = f2_fill_entry(c->f2, dirent->inode, &e, &flags);
 		if (c->err)
 			return DIRENT_ABORT;
+		/* Its name changes with the key: look it up again. */
+		if (c->crypt_dir)
+			e.entry_timeout = 0;
 	}
 	need = fuse_iomap_add_direntry_plus(c->req, c->buf + c->used,
 					    c->size - c->used, name, &e, next,
@@ -240,8 +262,18 @@ static void f2_do_readdir(fuse_req_t req, fuse_ino_t nodeid, size_t size,
 		fuse_reply_err(req, ret);
 		return;
 	}
+	if (f2c_encrypted(&inode)) {
+		ret = f2c_inode_keys(c.f2, f2_ino(nodeid), &c.keys);
+		if (ret) {
+			fuse_reply_err(req, ret);
+			return;
+		}
+		c.crypt_dir = true;
+		c.hash_version = f2c_nokey_hash_version(c.f2, &inode);
+	}
 	c.buf = malloc(size);
 	if (!c.buf) {
+		f2c_keys_wipe(&c.keys);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -257,6 +289,7 @@ static void f2_do_readdir(fuse_req_t req, fuse_ino_t nodeid, size_t size,
 	else
 		fuse_reply_buf(req, c.buf, c.used);
 	free(c.buf);
+	f2c_keys_wipe(&c.keys);
 }
 
 void f2_op_opendir(fuse_req_t req, fuse_ino_t nodeid,

@@ -275,7 +275,12 @@ void f2_dcache_free(struct f2_dcache *dc)
 int f2_dcache_lookup(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		     ext2_ino_t *ino)
 {
-	size_t len = strlen(name);
+	return f2_lookup_disk(f2, dir, name, strlen(name), ino);
+}
+
+int f2_lookup_disk(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		   size_t len, ext2_ino_t *ino)
+{
 	struct f2_dc_name **p;
 	struct f2_dc_dir *d;
 	errcode_t err;

@@ -79,7 +79,15 @@ static struct ext2_dir_entry *f2_dirent_at(struct fuse2fs *f2,
 int f2_dirent_add(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		  ext2_ino_t ino, int ftype, uint32_t *lblk_out)
 {
-	unsigned int len = strlen(name), need = EXT2_DIR_REC_LEN(len);
+	return f2_dirent_add_len(f2, dir, name, strlen(name), ino, ftype,
+				 lblk_out);
+}
+
+int f2_dirent_add_len(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		      size_t len, ext2_ino_t ino, int ftype,
+		      uint32_t *lblk_out)
+{
+	unsigned int need = EXT2_DIR_REC_LEN(len);
 	struct ext2_inode_large inode;
 	struct ext2_dir_entry *d, *n;
 	unsigned int off, rec, used;

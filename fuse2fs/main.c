@@ -29,6 +29,9 @@
 #include "iomap.h"
 #include "journal.h"
 #include "sandbox.h"
+#include "fscrypt.h"
+#include "fsverity.h"
+#include "fscrypt_kdf.h"
 
 #define F2_VERSION	"0.1"
 /* The largest request libfuse 3.14's buffer takes: 256 pages. */
@@ -44,6 +47,7 @@ struct f2_cli {
 	char *iomap;
 	char *sandbox;
 	char *user;
+	char *keyfile;
 	int writeback_cache;
 	int foreground;
 	int debug;
@@ -70,6 +74,7 @@ static const struct fuse_opt f2_opt_spec[] = {
 	F2_OPT("iomap=%s", iomap),
 	F2_OPT("sandbox=%s", sandbox),
 	F2_OPT("user=%s", user),
+	F2_OPT("keyfile=%s", keyfile),
 	F2_OPT("writeback_cache", writeback_cache),
 	FUSE_OPT_KEY("-h", F2_KEY_HELP),
 	FUSE_OPT_KEY("--help", F2_KEY_HELP),
@@ -109,7 +114,9 @@ static void f2_usage(const char *prog)
 "                           system call allow-list (on, the default);\n"
 "                           without the allow-list; nothing (debugging)\n"
 "    DEVICE as /dev/fd/N    serve the device or image already open as N\n"
-"    MOUNTPOINT as /dev/fd/N  /dev/fuse already open and mounted as N\n\n"
+"    MOUNTPOINT as /dev/fd/N  /dev/fuse already open and mounted as N\n"
+"    -o keyfile=FILE[:FILE] fscrypt master keys (raw, 16-64 bytes); a v1\n"
+"                           key as DESCRIPTOR=FILE (16 hex digits)\n\n"
 "A journal that needs recovery is replayed at a read-write mount.\n"
 "Unsupported filesystem features or an unclean filesystem refuse a\n"
 "read-write mount; -o ro may still work.\n\n"
@@ -175,14 +182,16 @@ struct f2_feature {
 			EXT4_FEATURE_INCOMPAT_FLEX_BG |			\
 			EXT4_FEATURE_INCOMPAT_CSUM_SEED |		\
 			EXT4_FEATURE_INCOMPAT_LARGEDIR |		\
-			EXT4_FEATURE_INCOMPAT_INLINE_DATA)
+			EXT4_FEATURE_INCOMPAT_INLINE_DATA |		\
+			EXT4_FEATURE_INCOMPAT_ENCRYPT)
 #define F2_RO_COMPAT_RW (EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER |		\
 			 EXT2_FEATURE_RO_COMPAT_LARGE_FILE |		\
 			 EXT4_FEATURE_RO_COMPAT_HUGE_FILE |		\
 			 EXT4_FEATURE_RO_COMPAT_GDT_CSUM |		\
 			 EXT4_FEATURE_RO_COMPAT_DIR_NLINK |		\
 			 EXT4_FEATURE_RO_COMPAT_EXTRA_ISIZE |		\
-			 EXT4_FEATURE_RO_COMPAT_METADATA_CSUM)
+			 EXT4_FEATURE_RO_COMPAT_METADATA_CSUM |		\
+			 EXT4_FEATURE_RO_COMPAT_VERITY)
 
 static const struct f2_feature f2_incompat_names[] = {
 	{ EXT2_FEATURE_INCOMPAT_COMPRESSION, "compression" },
@@ -964,10 +973,18 @@ int main(int argc, char *argv[])
 	}
 	f2.itab = f2_itab_new();
 	f2.dcache = f2_dcache_new();
-	if (!f2.itab || !f2.dcache) {
+	f2.keys = f2c_keyring_new();
+	f2.vcache = f2v_cache_new();
+	if (!f2.itab || !f2.dcache || !f2.keys || !f2.vcache) {
 		fprintf(stderr, "fuse2fs: out of memory\n");
 		goto out;
 	}
+	if (f2c_crypto_init()) {
+		fprintf(stderr, "fuse2fs: libcrypto did not initialise\n");
+		goto out;
+	}
+	if (cli.keyfile && f2c_load_keyfiles(f2.keys, cli.keyfile))
+		goto out;
 	if (f2_open_fs(&f2))
 		goto out;
 	ret = f2_serve(&f2, &args);
@@ -981,11 +998,14 @@ out:
 		close(f2.lock_fd);
 	f2_itab_free(f2.itab);
 	f2_dcache_free(f2.dcache);
+	f2c_keyring_free(f2.keys);
+	f2v_cache_free(f2.vcache);
 	fuse_opt_free_args(&args);
 	free(cli.device);
 	free(cli.mountpoint);
 	free(cli.iomap);
 	free(cli.sandbox);
 	free(cli.user);
+	free(cli.keyfile);
 	return ret;
 }

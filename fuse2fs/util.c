@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 
 #include "fuse2fs.h"
+#include "fscrypt.h"
 
 int f2_errno(errcode_t err)
 {
@@ -253,6 +254,8 @@ void f2_inode_to_stat(struct fuse2fs *f2, ext2_ino_t ino,
 	if (LINUX_S_ISCHR(inode->i_mode) || LINUX_S_ISBLK(inode->i_mode))
 		st->st_rdev = f2_inode_rdev(inode);
 	f2_get_times(inode, &st->st_atim, &st->st_mtim, &st->st_ctim);
+	if (LINUX_S_ISLNK(inode->i_mode) && f2c_encrypted(inode))
+		f2c_symlink_size(f2, ino, inode, st);
 }
 
 int f2_fill_entry(struct fuse2fs *f2, ext2_ino_t ino,
@@ -268,13 +271,23 @@ int f2_fill_entry(struct fuse2fs *f2, ext2_ino_t ino,
 	e->ino = f2_nodeid(ino);
 	e->generation = inode.i_generation;
 	e->attr_timeout = f2->timeout;
-	e->entry_timeout = f2->timeout;
+	/*
+	 * An encrypted inode's name (in an encrypted directory) reads
+	 * differently once a key comes or goes: never cached.
+	 */
+	e->entry_timeout = f2c_encrypted(&inode) ? 0 : f2->timeout;
 	f2_inode_to_stat(f2, ino, &inode, &e->attr);
 	*attr_flags = f2_attr_flags(f2, ino, &inode);
 	return 0;
 }
 
 void f2_reply_entry(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino)
+{
+	f2_reply_entry_ttl(req, f2, ino, f2->timeout);
+}
+
+void f2_reply_entry_ttl(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino,
+			double entry_timeout)
 {
 	struct fuse_entry_param e;
 	uint32_t flags;
@@ -285,6 +298,8 @@ void f2_reply_entry(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino)
 		fuse_reply_err(req, ret);
 		return;
 	}
+	if (entry_timeout < e.entry_timeout)
+		e.entry_timeout = entry_timeout;
 	/* Count the reference before replying: a FORGET may follow at once. */
 	f2_lookup_ref(f2, ino);
 	if (fuse_iomap_reply_entry(req, &e, flags))
