@@ -22,6 +22,7 @@
 #include <fuse_lowlevel.h>
 
 #include "fuse_iomap_ll.h"
+#include "sandbox.h"
 
 enum f2_iomap_mode {
 	F2_IOMAP_OFF,	/* classic FUSE for every file */
@@ -57,8 +58,13 @@ struct fuse2fs {
 	bool default_permissions;
 	bool clean_at_mount;		/* s_state was valid: restore at unmount */
 	bool init_failed;		/* init() refused the connection */
+	int dev_fd;			/* libext2fs's descriptor, or -1 */
 	int lock_fd;			/* flock()ed image, or -1 */
 	int status_fd;			/* pipe to the waiting parent, or -1 */
+	int null_fd;			/* /dev/null for detaching, or -1 */
+	int syslog_fd;			/* socket to /dev/log once detached, or -1 */
+	int unmount_fd;			/* unmounter.c's helper, or -1 */
+	struct f2_sandbox sandbox;	/* sandbox.c */
 	struct f2_dcache *dcache;
 	bool posix_acl;			/* FUSE_CAP_POSIX_ACL + DONT_MASK in use */
 	uint64_t overhead;		/* metadata blocks, statfs.c */
@@ -204,6 +210,8 @@ void f2_dir_dec_nlink(struct ext2_inode_large *inode);
 extern const struct fuse_lowlevel_ops f2_ops;
 /* main.c */
 void f2_op_init(void *userdata, struct fuse_conn_info *conn);
+/* N for a path "/dev/fd/N" naming an open descriptor, else -1. */
+int f2_inherited_fd(const char *path);
 /* lookup.c / attr.c */
 void f2_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void f2_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);

@@ -213,7 +213,9 @@ static int open_device(struct fuse2fs *f2, bool *is_loop)
 			f2->device);
 		return -ENOTBLK;
 	}
-	fd = open(f2->device, mode);
+	/* A descriptor handed over may not be ours to reopen by path. */
+	fd = f2_inherited_fd(f2->device);
+	fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : open(f2->device, mode);
 	if (fd < 0) {
 		fd = -errno;
 		fprintf(stderr, "fuse2fs: iomap: cannot open %s: %s\n",

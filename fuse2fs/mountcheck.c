@@ -285,6 +285,16 @@ static bool f2_why_not_rw(struct fuse2fs *f2, struct f2_nowrite *w)
 			 "so the last changes it holds are not visible");
 		return true;
 	}
+	/* The kernel frees these at mount; fuse2fs leaves it to e2fsck. */
+	if (sb->s_last_orphan) {
+		snprintf(w->what, sizeof(w->what), "inodes unlinked while "
+			 "open at a crash are left (orphan list)");
+		snprintf(w->todo, sizeof(w->todo), "run `e2fsck -fy %s`",
+			 f2->device);
+		snprintf(w->ro, sizeof(w->ro), "those inodes stay allocated; "
+			 "nothing else changes");
+		return true;
+	}
 	bad = sb->s_feature_incompat & ~F2_INCOMPAT_RW;
 	if (bad) {
 		f2_feature_list(names, sizeof(names), E2P_FEATURE_INCOMPAT,

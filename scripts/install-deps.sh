@@ -9,7 +9,8 @@ packages=(
 	linux-source-6.12 bc flex bison libelf-dev ccache
 	libssl-dev	# the kernel build, and fuse2fs's fscrypt/fs-verity (libcrypto)
 	fio fuse2fs gnuplot-nox libaio-dev liburing-dev xz-utils python3
-	kmod util-linux python3-ply python3-git
+	kmod util-linux python3-ply python3-git libseccomp-dev
+	clang libclang-rt-14-dev
 )
 
 missing=()
