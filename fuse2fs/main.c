@@ -416,19 +416,6 @@ static int f2_close_fs(struct fuse2fs *f2)
 	return 0;
 }
 
-int f2_inherited_fd(const char *path)
-{
-	char *end;
-	long n;
-
-	if (strncmp(path, "/dev/fd/", 8) || !path[8])
-		return -1;
-	n = strtol(path + 8, &end, 10);
-	if (*end || n < 0 || n > INT_MAX || fcntl((int)n, F_GETFD) < 0)
-		return -1;
-	return (int)n;
-}
-
 /*
  * Once detached, what would go to stderr goes to syslog instead, through
  * a socket of our own rather than syslog(3): its descriptor is known, so

@@ -19,6 +19,7 @@
 #include "kselftest_harness.h"
 #include "mount_helpers.h"
 #include "../../fuse2fs/iomap_dev.c"
+#include "../../fuse2fs/inherited_fd.c"
 
 /* What iomap_dev.c needs from the rest of fuse2fs and the library. */
 static int add_device_calls;
