@@ -22,6 +22,7 @@
 #include <fuse_lowlevel.h>
 
 #include "fuse_iomap_ll.h"
+#include "sandbox.h"
 
 enum f2_iomap_mode {
 	F2_IOMAP_OFF,	/* classic FUSE for every file */
@@ -31,6 +32,8 @@ enum f2_iomap_mode {
 
 struct f2_inode_table;	/* lookup and open counts, see inode_table.c */
 struct f2_dcache;	/* directory name index, see dircache.c */
+struct f2c_keyring;	/* fscrypt master keys, see fscrypt_keys.c */
+struct f2v_cache;	/* verified fs-verity blocks, see fsverity_read.c */
 
 struct fuse2fs {
 	ext2_filsys fs;
@@ -49,17 +52,25 @@ struct fuse2fs {
 	bool iomap_active;		/* FUSE_IOMAP negotiated and a device registered */
 	uint32_t iomap_dev;		/* device id named in mappings */
 	int iomap_bdev_fd;		/* block device given to the kernel, or -1 */
+	int claim_fd;			/* O_EXCL open of a classic block device, or -1 */
 
 	/* Mount plumbing (main.c). */
 	bool foreground;
 	bool default_permissions;
 	bool clean_at_mount;		/* s_state was valid: restore at unmount */
 	bool init_failed;		/* init() refused the connection */
+	int dev_fd;			/* libext2fs's descriptor, or -1 */
 	int lock_fd;			/* flock()ed image, or -1 */
 	int status_fd;			/* pipe to the waiting parent, or -1 */
+	int null_fd;			/* /dev/null for detaching, or -1 */
+	int syslog_fd;			/* socket to /dev/log once detached, or -1 */
+	int unmount_fd;			/* unmounter.c's helper, or -1 */
+	struct f2_sandbox sandbox;	/* sandbox.c */
 	struct f2_dcache *dcache;
 	bool posix_acl;			/* FUSE_CAP_POSIX_ACL + DONT_MASK in use */
 	uint64_t overhead;		/* metadata blocks, statfs.c */
+	struct f2c_keyring *keys;	/* fscrypt master keys */
+	struct f2v_cache *vcache;	/* fs-verity verified blocks */
 };
 
 static inline struct fuse2fs *f2_get(fuse_req_t req)
@@ -124,6 +135,9 @@ uint32_t f2_attr_flags(struct fuse2fs *f2, ext2_ino_t ino,
  * the reference; or reply with an error.
  */
 void f2_reply_entry(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino);
+/* The same with the entry valid for entry_timeout seconds at most. */
+void f2_reply_entry_ttl(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino,
+			double entry_timeout);
 /* Fill an entry for ino; 0 or a positive errno. */
 int f2_fill_entry(struct fuse2fs *f2, ext2_ino_t ino,
 		  struct fuse_entry_param *e, uint32_t *attr_flags);
@@ -135,6 +149,9 @@ void f2_open_ref(struct fuse2fs *f2, ext2_ino_t ino);
 void f2_open_unref(struct fuse2fs *f2, ext2_ino_t ino);
 /* Free ino's blocks and the inode itself if it has no links and no refs. */
 int f2_maybe_free_inode(struct fuse2fs *f2, ext2_ino_t ino);
+/* Call fn for every inode the kernel holds a reference to. */
+void f2_itab_foreach(struct fuse2fs *f2, void (*fn)(struct fuse2fs *f2,
+						   ext2_ino_t ino));
 /* True while the kernel holds a lookup or open reference to ino. */
 bool f2_inode_referenced(struct fuse2fs *f2, ext2_ino_t ino);
 struct f2_inode_table *f2_itab_new(void);
@@ -151,6 +168,9 @@ struct f2_dcache *f2_dcache_new(void);
 void f2_dcache_free(struct f2_dcache *dc);
 int f2_dcache_lookup(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		     ext2_ino_t *ino);
+/* The same for an on-disk name of len bytes (encrypted names hold NULs). */
+int f2_lookup_disk(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		   size_t len, ext2_ino_t *ino);
 /* Block hints: the logical block of an entry, when known. */
 #define F2_LBLK_UNKNOWN		UINT32_MAX
 #define F2_LBLK_KEEP		(UINT32_MAX - 1)	/* set: leave it */
@@ -163,6 +183,9 @@ uint32_t f2_dcache_where(struct fuse2fs *f2, ext2_ino_t dir, const char *name);
  */
 int f2_dirent_add(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		  ext2_ino_t ino, int ftype, uint32_t *lblk);
+/* The same for an on-disk name of len bytes (may hold NULs). */
+int f2_dirent_add_len(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		      size_t len, ext2_ino_t ino, int ftype, uint32_t *lblk);
 int f2_dirent_remove(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		     ext2_ino_t ino, uint32_t lblk);
 void f2_dcache_remove(struct fuse2fs *f2, ext2_ino_t dir, const char *name);
@@ -172,6 +195,9 @@ void f2_dcache_forget(struct fuse2fs *f2, ext2_ino_t dir);
 int f2_lookup_name(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		   ext2_ino_t *ino);
 int f2_mode_to_ftype(mode_t mode);
+/* A symlink's stored target (*bufp malloc()ed, NUL-terminated). */
+int f2_symlink_read(struct fuse2fs *f2, ext2_ino_t ino,
+		    struct ext2_inode_large *inode, char **bufp);
 /* Add an entry, growing a linear or inline directory as needed. */
 int f2_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		ext2_ino_t ino, int ftype);
@@ -185,6 +211,8 @@ void f2_dir_dec_nlink(struct ext2_inode_large *inode);
 extern const struct fuse_lowlevel_ops f2_ops;
 /* main.c */
 void f2_op_init(void *userdata, struct fuse_conn_info *conn);
+/* N for a path "/dev/fd/N" naming an open descriptor, else -1. */
+int f2_inherited_fd(const char *path);
 /* lookup.c / attr.c */
 void f2_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void f2_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);

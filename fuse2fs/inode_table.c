@@ -135,6 +135,18 @@ static void f2_itab_put(struct f2_inode_table *t, struct f2_iref *r)
 	free(r);
 }
 
+void f2_itab_foreach(struct fuse2fs *f2, void (*fn)(struct fuse2fs *f2,
+						   ext2_ino_t ino))
+{
+	struct f2_inode_table *t = f2->itab;
+	size_t i;
+	struct f2_iref *r;
+
+	for (i = 0; t && i < t->nbuckets; i++)
+		for (r = t->buckets[i]; r; r = r->next)
+			fn(f2, r->ino);
+}
+
 bool f2_inode_referenced(struct fuse2fs *f2, ext2_ino_t ino)
 {
 	return f2_itab_get(f2->itab, ino, false) != NULL;

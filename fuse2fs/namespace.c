@@ -13,6 +13,9 @@
 
 #include "fuse2fs.h"
 #include "acl.h"
+#include "dircheck.h"
+#include "fscrypt.h"
+#include "watchdog.h"
 
 int f2_mode_to_ftype(mode_t mode)
 {
@@ -93,6 +96,13 @@ int f2_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 	errcode_t err;
 	int ret;
 
+	/* libext2fs may only see a checked directory (dircheck.c). */
+	ret = f2_dir_usable(f2, dir);
+	if (ret)
+		return ret;
+	ret = f2c_add_link(f2, dir, name, ino, ftype);
+	if (ret != EAGAIN)
+		return ret;
 	ret = f2_dirent_add(f2, dir, name, ino, ftype, &lblk);
 	if (ret != EAGAIN) {
 		if (ret)
@@ -126,6 +136,12 @@ static int f2_remove_link(struct fuse2fs *f2, ext2_ino_t dir,
 	errcode_t err;
 	int ret;
 
+	ret = f2_dir_usable(f2, dir);
+	if (ret)
+		return ret;
+	ret = f2c_remove_entry(f2, dir, name, ino);
+	if (ret != EAGAIN)
+		return ret;
 	ret = f2_dirent_remove(f2, dir, name, ino,
 			       f2_dcache_where(f2, dir, name));
 	if (ret != EAGAIN) {
@@ -173,14 +189,28 @@ static int f2_set_entry(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 	struct f2_set_entry s = {
 		.name = name, .len = (int)strlen(name), .ino = ino,
 	};
+	char disk[EXT2_NAME_LEN];
+	size_t disk_len;
 	errcode_t err;
+	int ret;
 
+	ret = f2_dir_usable(f2, dir);
+	if (ret)
+		return ret;
+	/* An encrypted directory's entry goes by its on-disk name. */
+	ret = f2c_disk_name(f2, dir, name, disk, &disk_len);
+	if (!ret) {
+		s.name = disk;
+		s.len = (int)disk_len;
+	} else if (ret != EAGAIN) {
+		return ret;
+	}
 	s.ftype = ext2fs_has_feature_filetype(f2->fs->super) ? ftype : 0;
 	err = ext2fs_dir_iterate2(f2->fs, dir, 0,
 				  NULL, f2_set_entry_proc, &s);
-	if (err || !s.done) {
+	if (err || !s.done || s.name == disk) {
 		f2_dcache_forget(f2, dir);
-		return err ? f2_errno(err) : ENOENT;
+		return err ? f2_errno(err) : s.done ? 0 : ENOENT;
 	}
 	f2_dcache_set(f2, dir, name, ino, F2_LBLK_KEEP);
 	return 0;
@@ -204,10 +234,17 @@ static int f2_empty_proc(ext2_ino_t dir, int entry,
 static int f2_dir_is_empty(struct fuse2fs *f2, ext2_ino_t dir, bool *empty)
 {
 	errcode_t err;
+	int ret;
 
 	*empty = true;
-	err = ext2fs_dir_iterate2(f2->fs, dir, 0,
-				  NULL, f2_empty_proc, empty);
+	ret = f2_dir_usable(f2, dir);
+	if (ret)
+		return ret;
+	/* The test hook iterates until the watchdog fails a read. */
+	do {
+		err = ext2fs_dir_iterate2(f2->fs, dir, 0,
+					  NULL, f2_empty_proc, empty);
+	} while (!err && f2_wd_stall("dir_is_empty", dir));
 	return f2_errno(err);
 }
 
@@ -258,6 +295,8 @@ static int f2_check_new_name(struct fuse2fs *f2, ext2_ino_t parent,
 	if (f2->ro)
 		return EROFS;
 	ret = f2_may_create(f2, parent);
+	if (!ret)
+		ret = f2c_may_add(f2, parent);
 	if (ret)
 		return ret;
 	ret = f2_lookup_name(f2, parent, name, &ino);
@@ -368,7 +407,8 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 	f2_init_new_inode(req, f2, &pinode, &inode);
 	if (S_ISCHR(mode) || S_ISBLK(mode)) {
 		f2_set_inode_rdev(&inode, rdev);
-	} else if (S_ISREG(mode) && ext2fs_has_feature_inline_data(fs->super)) {
+	} else if (S_ISREG(mode) && ext2fs_has_feature_inline_data(fs->super) &&
+		   !f2c_dir_encrypted(f2, parent)) {
 		/* Small files live in the inode, as with ext4. */
 		inline_data = true;
 		inode.i_flags |= EXT4_INLINE_DATA_FL;
@@ -384,12 +424,18 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 		ext2fs_extent_free(handle);
 	}
 
-	ret = f2_write_inode(f2, *ino, &inode);
+	/*
+	 * A reused inode number still has the old inode's in-body xattrs
+	 * past the large inode: write_new_inode zeroes the whole inode.
+	 */
+	err = ext2fs_write_new_inode(fs, *ino, (struct ext2_inode *)&inode);
+	ret = err ? f2_errno(err) : f2_write_inode(f2, *ino, &inode);
 	if (ret)
 		return ret;
 	ext2fs_inode_alloc_stats2(fs, *ino, 1, 0);
+	ret = f2c_inherit(f2, parent, *ino);
 	/* The (empty) "system.data" attribute marks the inline area. */
-	if (inline_data)
+	if (!ret && inline_data)
 		ret = f2_errno(ext2fs_inline_data_init(fs, *ino));
 	if (!ret && f2->posix_acl)
 		ret = f2_acl_inherit(f2, parent, *ino, 0);
@@ -462,6 +508,8 @@ void f2_op_mkdir(fuse_req_t req, fuse_ino_t parent_id, const char *name,
 	inode.i_mode = LINUX_S_IFDIR | (mode & 07777);
 	f2_init_new_inode(req, f2, &pinode, &inode);
 	ret = f2_write_inode(f2, ino, &inode);
+	if (!ret)
+		ret = f2c_inherit(f2, parent, ino);
 	if (!ret && f2->posix_acl)
 		ret = f2_acl_inherit(f2, parent, ino, 0);
 	if (!ret)
@@ -497,9 +545,12 @@ void f2_op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent_id,
 	err = ext2fs_new_inode(f2->fs, parent, LINUX_S_IFLNK | 0777, NULL,
 			       &ino);
 	/* Fast (in i_block), inline or one-block slow link, unlinked. */
-	if (!err)
-		err = ext2fs_symlink(f2->fs, parent, ino, NULL, target);
 	ret = f2_errno(err);
+	if (!ret)
+		ret = f2c_symlink(f2, parent, ino, target);
+	if (ret == EAGAIN)
+		ret = f2_errno(ext2fs_symlink(f2->fs, parent, ino, NULL,
+					      target));
 	if (ret)
 		goto out;
 
@@ -521,11 +572,9 @@ out:
 		f2_reply_entry(req, f2, ino);
 }
 
-void f2_op_readlink(fuse_req_t req, fuse_ino_t nodeid)
+int f2_symlink_read(struct fuse2fs *f2, ext2_ino_t ino,
+		    struct ext2_inode_large *inode, char **bufp)
 {
-	struct fuse2fs *f2 = f2_get(req);
-	ext2_ino_t ino = f2_ino(nodeid);
-	struct ext2_inode_large inode;
 	char *buf = NULL;
 	ext2_file_t file;
 	unsigned int got = 0;
@@ -533,28 +582,21 @@ void f2_op_readlink(fuse_req_t req, fuse_ino_t nodeid)
 	errcode_t err;
 	int ret;
 
-	ret = f2_read_inode(f2, ino, &inode);
-	if (ret)
-		goto out;
-	if (!LINUX_S_ISLNK(inode.i_mode)) {
-		ret = EINVAL;
-		goto out;
-	}
-	size = EXT2_I_SIZE(&inode);
-	if (size >= f2->fs->blocksize) {
-		ret = EUCLEAN;
-		goto out;
-	}
+	*bufp = NULL;
+	if (!LINUX_S_ISLNK(inode->i_mode))
+		return EINVAL;
+	size = EXT2_I_SIZE(inode);
+	if (size >= f2->fs->blocksize)
+		return EUCLEAN;
 	buf = calloc(1, size + 1);
-	if (!buf) {
-		ret = ENOMEM;
-		goto out;
+	if (!buf)
+		return ENOMEM;
+	if (ext2fs_is_fast_symlink((struct ext2_inode *)inode)) {
+		memcpy(buf, inode->i_block, size);
+		*bufp = buf;
+		return 0;
 	}
-	if (ext2fs_is_fast_symlink((struct ext2_inode *)&inode)) {
-		memcpy(buf, inode.i_block, size);
-		goto out;
-	}
-	err = ext2fs_file_open2(f2->fs, ino, (struct ext2_inode *)&inode, 0,
+	err = ext2fs_file_open2(f2->fs, ino, (struct ext2_inode *)inode, 0,
 				&file);
 	if (!err) {
 		err = ext2fs_file_read(file, buf, (unsigned int)size, &got);
@@ -563,7 +605,30 @@ void f2_op_readlink(fuse_req_t req, fuse_ino_t nodeid)
 	ret = f2_errno(err);
 	if (!ret && got != size)
 		ret = EUCLEAN;
-out:
+	if (ret)
+		free(buf);
+	else
+		*bufp = buf;
+	return ret;
+}
+
+void f2_op_readlink(fuse_req_t req, fuse_ino_t nodeid)
+{
+	struct fuse2fs *f2 = f2_get(req);
+	ext2_ino_t ino = f2_ino(nodeid);
+	struct ext2_inode_large inode;
+	char *buf = NULL, *target;
+	int ret;
+
+	ret = f2_read_inode(f2, ino, &inode);
+	if (!ret)
+		ret = f2_symlink_read(f2, ino, &inode, &buf);
+	if (!ret && f2c_encrypted(&inode)) {
+		ret = f2c_symlink_target(f2, ino, (uint8_t *)buf,
+					 EXT2_I_SIZE(&inode), &target);
+		free(buf);
+		buf = target;
+	}
 	if (ret)
 		fuse_reply_err(req, ret);
 	else
@@ -652,7 +717,9 @@ void f2_op_link(fuse_req_t req, fuse_ino_t nodeid, fuse_ino_t newparent_id,
 	struct ext2_inode_large inode;
 	int ret;
 
-	ret = f2_check_new_name(f2, newparent, newname);
+	ret = f2->ro ? EROFS : f2c_check_link(f2, newparent, ino);
+	if (!ret)
+		ret = f2_check_new_name(f2, newparent, newname);
 	if (!ret)
 		ret = f2_read_inode(f2, ino, &inode);
 	if (ret)
@@ -741,6 +808,23 @@ static int f2_rename_exchange(struct fuse2fs *f2, ext2_ino_t parent,
 	return ret;
 }
 
+static int f2_rename_dirs_usable(struct fuse2fs *f2, ext2_ino_t parent,
+				 ext2_ino_t newparent, ext2_ino_t src,
+				 struct ext2_inode_large *si, ext2_ino_t dst,
+				 struct ext2_inode_large *di)
+{
+	int ret;
+
+	ret = f2_dir_usable(f2, parent);
+	if (!ret && newparent != parent)
+		ret = f2_dir_usable(f2, newparent);
+	if (!ret && LINUX_S_ISDIR(si->i_mode))
+		ret = f2_dir_usable(f2, src);
+	if (!ret && di && LINUX_S_ISDIR(di->i_mode))
+		ret = f2_dir_usable(f2, dst);
+	return ret;
+}
+
 static int f2_do_rename(struct fuse2fs *f2, ext2_ino_t parent,
 			const char *name, ext2_ino_t newparent,
 			const char *newname, unsigned int flags)
@@ -778,6 +862,10 @@ static int f2_do_rename(struct fuse2fs *f2, ext2_ino_t parent,
 	} else if (flags & RENAME_EXCHANGE) {
 		return ENOENT;
 	}
+	ret = f2c_check_rename(f2, parent, src, newparent, dst,
+			       flags & RENAME_EXCHANGE);
+	if (ret)
+		return ret;
 	/* Two names of one inode: POSIX says do nothing. */
 	if (dst == src)
 		return 0;
@@ -788,6 +876,11 @@ static int f2_do_rename(struct fuse2fs *f2, ext2_ino_t parent,
 		ret = f2_may_delete(f2, newparent, dst);
 	if (!ret && (flags & RENAME_EXCHANGE))
 		ret = f2_may_create(f2, parent);
+	if (ret)
+		return ret;
+	/* Every directory the rename changes, checked before the first change. */
+	ret = f2_rename_dirs_usable(f2, parent, newparent, src, &si, dst,
+				    dst ? &di : NULL);
 	if (ret)
 		return ret;
 	if (flags & RENAME_EXCHANGE)

@@ -292,6 +292,12 @@ void tfs_pattern(void *buf, size_t size, off_t offset, unsigned int seed);
 /* Write/read a whole small file; read returns a malloc()ed, NUL-ended copy. */
 int tfs_write_file(const char *path, const void *data, size_t size);
 char *tfs_read_file(const char *path, size_t *size);
+/*
+ * The value of "key:" in a /proc status file (/proc/PID/status or
+ * /proc/PID/task/TID/status), blanks around it trimmed; 0 or -1.
+ */
+int tfs_status_field(const char *status_path, const char *key, char *val,
+		     size_t len);
 /* 64-bit FNV-1a of a file's contents (all of it); 0 or -1. */
 int tfs_file_hash(const char *path, uint64_t *hash);
 
