@@ -81,6 +81,18 @@ struct f2_run {
 #define F2_MAX_GLUE		64
 
 /*
+ * The next leaf extent of the tree that starts at or after logical block
+ * after (one past the handle's current extent when walking), or
+ * EXT2_ET_EXTENT_NO_NEXT.  Not plain EXT2_EXTENT_NEXT_LEAF: after
+ * ext2fs_extent_goto2() the index entries it went down through may be
+ * marked unvisited, and NEXT_LEAF at the end of such a leaf goes down
+ * into the same leaf again and returns its extents a second time (in
+ * the last leaf, that is all it does).  Those repeats start before
+ * after and are skipped.
+ */
+errcode_t f2_extent_next_leaf(ext2_extent_handle_t h, blk64_t after,
+			      struct ext2fs_extent *e);
+/*
  * The longest run starting at lblk and ending before end: one extent or
  * several physically contiguous extents of the same type, or a hole up to
  * the next extent.

@@ -18,6 +18,17 @@ static int run_type(const struct ext2fs_extent *e)
 		FUSE_IOMAP_TYPE_UNWRITTEN : FUSE_IOMAP_TYPE_MAPPED;
 }
 
+errcode_t f2_extent_next_leaf(ext2_extent_handle_t h, blk64_t after,
+			       struct ext2fs_extent *e)
+{
+	errcode_t err;
+
+	do {
+		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, e);
+	} while (!err && e->e_lblk < after);
+	return err;
+}
+
 /*
  * Position the handle on the leaf extent containing lblk or, when lblk is
  * in a hole, find the first extent after it.  Returns 0 with *e the extent
@@ -41,9 +52,8 @@ static errcode_t find_extent(ext2_extent_handle_t h, blk64_t lblk,
 	if (err)
 		goto none_or_err;
 	if (!(e->e_flags & EXT2_EXTENT_FLAGS_LEAF) || e->e_lblk <= lblk) {
-		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &next);
-		/* NEXT_LEAF wraps around at the end of the tree. */
-		if (err || next.e_lblk <= lblk)
+		err = f2_extent_next_leaf(h, lblk + 1, &next);
+		if (err)
 			goto none_or_err;
 		*e = next;
 	}
@@ -89,7 +99,7 @@ static errcode_t map_run(ext2_extent_handle_t h, blk64_t lblk, blk64_t end,
 	 */
 	for (glued = 0; run->lblk + run->len < end && glued < F2_MAX_GLUE;
 	     glued++) {
-		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &next);
+		err = f2_extent_next_leaf(h, run->lblk + run->len, &next);
 		if (err || next.e_lblk != run->lblk + run->len ||
 		    next.e_pblk != run->pblk + run->len ||
 		    run_type(&next) != run->type)
