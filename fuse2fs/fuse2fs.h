@@ -88,6 +88,12 @@ static inline fuse_ino_t f2_nodeid(ext2_ino_t ino)
 	return ino == EXT2_ROOT_INO ? FUSE_ROOT_ID : (fuse_ino_t)ino;
 }
 
+/*
+ * iochan.c: replace the manager of a unix io_channel (the filesystem's)
+ * with one whose block cache stays coherent with writes that go around it.
+ */
+void f2_io_install(io_channel ch);
+
 /* A positive errno for a libext2fs error code. */
 int f2_errno(errcode_t err);
 

@@ -335,6 +335,7 @@ static int f2_open_fs(struct fuse2fs *f2)
 		f2_explain_open_error(f2->device, err, f2->ro);
 		return -1;
 	}
+	f2_io_install(f2->fs->io);
 	if (f2_mount_checks(f2))
 		goto fail;
 	if (!f2->ro) {

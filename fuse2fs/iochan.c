@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * fuse2fs: the io_channel libext2fs reads and writes the image through.
+ *
+ * libext2fs 1.47.0's unix IO manager keeps a write-back cache of eight
+ * single blocks.  Requests of up to four blocks go through it; larger
+ * ones, byte-granular writes and zeroout go around it.  A write that goes
+ * around first writes out and forgets the *dirty* entries, but keeps the
+ * clean ones, now older than the device; zeroout does not look at the
+ * cache at all.  A later read of one to four of those blocks is answered
+ * from the stale entry.  fuse2fs's classic data path reads partial blocks
+ * one at a time (read-modify-write) and writes whole runs at once, so an
+ * unaligned write after a large one could merge its bytes into an older
+ * version of the block and write that back: stale data in the file
+ * (issue 13, A to C).  e2fsprogs fixed flush_cached_blocks() in 1.47.3
+ * ("libext2fs: fix unix io manager invalidation"); Debian 12 ships 1.47.0.
+ *
+ * Read-write mounts now run with the cache off (ordered writes, main.c),
+ * which also cures it; read-only mounts write nothing.  The channel still
+ * keeps the cache coherent whenever it is on: its manager is replaced by
+ * a copy that empties the cache after every request that went around it.
+ * The only public way to do that is a block size change (unix_set_blksize
+ * writes out the dirty entries and frees the cache), so the size is
+ * changed and changed back: eight buffer allocations per large write,
+ * nothing per small one, nothing while the cache is off.
+ */
+#include <string.h>
+
+#include "fuse2fs.h"
+
+/* Requests larger than this many blocks go around unix_io's cache. */
+#define F2_UNIX_CACHED_MAX	4
+
+static struct struct_io_manager f2_io_mgr;
+static io_manager f2_io_unix;
+static bool f2_io_cache_off;
+
+/* Write out the cache's dirty blocks and forget every block it holds. */
+static errcode_t f2_io_drop_cache(io_channel ch)
+{
+	int bs = ch->block_size;
+	errcode_t err;
+
+	if (f2_io_cache_off)
+		return 0;
+
+	err = f2_io_unix->set_blksize(ch, bs * 2);
+	if (!err)
+		err = f2_io_unix->set_blksize(ch, bs);
+	return err;
+}
+
+static bool f2_io_bypasses(int count)
+{
+	return count < 0 || count > F2_UNIX_CACHED_MAX;
+}
+
+static errcode_t f2_io_write_blk64(io_channel ch, unsigned long long blk,
+				   int count, const void *buf)
+{
+	errcode_t err = f2_io_unix->write_blk64(ch, blk, count, buf);
+
+	if (!err && f2_io_bypasses(count))
+		err = f2_io_drop_cache(ch);
+	return err;
+}
+
+static errcode_t f2_io_write_blk(io_channel ch, unsigned long blk, int count,
+				 const void *buf)
+{
+	return f2_io_write_blk64(ch, blk, count, buf);
+}
+
+static errcode_t f2_io_write_byte(io_channel ch, unsigned long off, int count,
+				  const void *buf)
+{
+	errcode_t err = f2_io_unix->write_byte(ch, off, count, buf);
+
+	return err ? err : f2_io_drop_cache(ch);
+}
+
+/* Dirty entries must land before the zeroes, not after them. */
+static errcode_t f2_io_zeroout(io_channel ch, unsigned long long blk,
+			       unsigned long long count)
+{
+	errcode_t err = f2_io_drop_cache(ch);
+
+	return err ? err : f2_io_unix->zeroout(ch, blk, count);
+}
+
+static errcode_t f2_io_discard(io_channel ch, unsigned long long blk,
+			       unsigned long long count)
+{
+	errcode_t err = f2_io_drop_cache(ch);
+
+	return err ? err : f2_io_unix->discard(ch, blk, count);
+}
+
+/* Whether the cache is on decides whether there is anything to empty. */
+static errcode_t f2_io_set_option(io_channel ch, const char *option,
+				  const char *arg)
+{
+	errcode_t err = f2_io_unix->set_option(ch, option, arg);
+
+	if (err || strcmp(option, "cache") || !arg)
+		return err;
+	f2_io_cache_off = !strcmp(arg, "off");
+	/* Entries kept while it was off are older than the device. */
+	return f2_io_drop_cache(ch);
+}
+
+void f2_io_install(io_channel ch)
+{
+	io_manager m = ch->manager;
+
+	/* unixfd shares unix's functions, cache included. */
+	if (m != unix_io_manager && m != unixfd_io_manager)
+		return;
+	f2_io_unix = m;
+	f2_io_mgr = *m;
+	f2_io_mgr.write_blk = f2_io_write_blk;
+	f2_io_mgr.write_blk64 = f2_io_write_blk64;
+	if (m->set_option)
+		f2_io_mgr.set_option = f2_io_set_option;
+	if (m->write_byte)
+		f2_io_mgr.write_byte = f2_io_write_byte;
+	if (m->zeroout)
+		f2_io_mgr.zeroout = f2_io_zeroout;
+	if (m->discard)
+		f2_io_mgr.discard = f2_io_discard;
+	ch->manager = &f2_io_mgr;
+}
