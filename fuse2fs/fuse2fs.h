@@ -68,6 +68,9 @@ struct fuse2fs {
 	struct f2_sandbox sandbox;	/* sandbox.c */
 	struct f2_dcache *dcache;
 	bool posix_acl;			/* FUSE_CAP_POSIX_ACL + DONT_MASK in use */
+	/* Blocks held back for conversions at IOEND (alloc.c). */
+	blk64_t resv_total;
+	ext2_ino_t alloc_owner;		/* may use its own reserve, or 0 */
 	uint64_t overhead;		/* metadata blocks, statfs.c */
 	struct f2c_keyring *keys;	/* fscrypt master keys */
 	struct f2v_cache *vcache;	/* fs-verity verified blocks */
@@ -93,6 +96,23 @@ static inline fuse_ino_t f2_nodeid(ext2_ino_t ino)
  * with one whose block cache stays coherent with writes that go around it.
  */
 void f2_io_install(io_channel ch);
+
+/*
+ * alloc.c: the allocation gate and the blocks it keeps back for the
+ * conversions of unwritten extents at IOEND.  f2_resv_take() makes sure
+ * ino (referenced by the kernel) holds enough for one conversion of its
+ * tree, or returns ENOSPC; f2_resv_drop() gives a reserve back.  Around
+ * a conversion, f2_alloc_as(ino) lets allocations use ino's reserve and
+ * f2_resv_used() ends that, charging what the conversion took (the free
+ * count before it is given) and topping the reserve up if it can.
+ */
+void f2_alloc_install(struct fuse2fs *f2);
+int f2_resv_take(struct fuse2fs *f2, ext2_ino_t ino,
+		 const struct ext2_inode_large *inode);
+void f2_resv_drop(struct fuse2fs *f2, uint32_t *have);
+void f2_alloc_as(struct fuse2fs *f2, ext2_ino_t ino);
+void f2_resv_used(struct fuse2fs *f2, ext2_ino_t ino, blk64_t free_before,
+		  const struct ext2_inode_large *inode);
 
 /* A positive errno for a libext2fs error code. */
 int f2_errno(errcode_t err);
@@ -160,6 +180,8 @@ void f2_itab_foreach(struct fuse2fs *f2, void (*fn)(struct fuse2fs *f2,
 						   ext2_ino_t ino));
 /* True while the kernel holds a lookup or open reference to ino. */
 bool f2_inode_referenced(struct fuse2fs *f2, ext2_ino_t ino);
+/* ino's conversion reserve in blocks, or NULL if it is not referenced. */
+uint32_t *f2_itab_resv(struct fuse2fs *f2, ext2_ino_t ino);
 struct f2_inode_table *f2_itab_new(void);
 void f2_itab_free(struct f2_inode_table *t);
 /* Unmount: drop every reference and free the unlinked inodes. */

@@ -22,6 +22,7 @@ struct f2_iref {
 	ext2_ino_t ino;
 	uint64_t nlookup;
 	uint64_t nopen;
+	uint32_t resv;		/* conversion reserve, blocks (alloc.c) */
 };
 
 struct f2_inode_table {
@@ -123,12 +124,15 @@ static struct f2_iref *f2_itab_get(struct f2_inode_table *t, ext2_ino_t ino,
 	return r;
 }
 
-static void f2_itab_put(struct f2_inode_table *t, struct f2_iref *r)
+static void f2_itab_put(struct fuse2fs *f2, struct f2_iref *r)
 {
+	struct f2_inode_table *t = f2->itab;
 	struct f2_iref **p;
 
 	if (r->nlookup || r->nopen)
 		return;
+	/* No IOEND can come for an inode the kernel forgot. */
+	f2_resv_drop(f2, &r->resv);
 	p = f2_itab_slot(t, r->ino);
 	*p = r->next;
 	t->count--;
@@ -145,6 +149,13 @@ void f2_itab_foreach(struct fuse2fs *f2, void (*fn)(struct fuse2fs *f2,
 	for (i = 0; t && i < t->nbuckets; i++)
 		for (r = t->buckets[i]; r; r = r->next)
 			fn(f2, r->ino);
+}
+
+uint32_t *f2_itab_resv(struct fuse2fs *f2, ext2_ino_t ino)
+{
+	struct f2_iref *r = f2_itab_get(f2->itab, ino, false);
+
+	return r ? &r->resv : NULL;
 }
 
 bool f2_inode_referenced(struct fuse2fs *f2, ext2_ino_t ino)
@@ -172,7 +183,7 @@ void f2_lookup_unref(struct fuse2fs *f2, ext2_ino_t ino, uint64_t n)
 		return;
 	r->nlookup = n >= r->nlookup ? 0 : r->nlookup - n;
 	if (!r->nlookup && !r->nopen) {
-		f2_itab_put(f2->itab, r);
+		f2_itab_put(f2, r);
 		f2_iomap_forget(f2, ino);
 		f2_maybe_free_inode(f2, ino);
 	}
@@ -195,7 +206,7 @@ void f2_open_unref(struct fuse2fs *f2, ext2_ino_t ino)
 	if (r->nopen)
 		r->nopen--;
 	if (!r->nlookup && !r->nopen) {
-		f2_itab_put(f2->itab, r);
+		f2_itab_put(f2, r);
 		f2_iomap_forget(f2, ino);
 		f2_maybe_free_inode(f2, ino);
 	} else if (!r->nopen) {
@@ -283,6 +294,7 @@ void f2_itab_release_all(struct fuse2fs *f2)
 
 			t->buckets[i] = r->next;
 			t->count--;
+			f2_resv_drop(f2, &r->resv);
 			free(r);
 			f2_maybe_free_inode(f2, ino);
 		}

@@ -336,6 +336,7 @@ static int f2_open_fs(struct fuse2fs *f2)
 		return -1;
 	}
 	f2_io_install(f2->fs->io);
+	f2_alloc_install(f2);
 	if (f2_mount_checks(f2))
 		goto fail;
 	if (!f2->ro) {
