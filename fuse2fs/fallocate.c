@@ -52,13 +52,15 @@ static int count_mapped(blk64_t lblk, blk64_t len, bool unwritten,
 
 /*
  * ENOSPC unless the holes in logical blocks [start, end] fit in the free
- * blocks.  Extent tree blocks the allocation may need are not counted;
- * libext2fs then fails half way, which still leaves a consistent file.
+ * blocks that are not kept back for conversions (alloc.c).  Extent tree
+ * blocks the allocation may need are not counted; libext2fs then fails
+ * half way, which still leaves a consistent file.
  */
 static int check_space(struct fuse2fs *f2, ext2_ino_t ino,
 		       struct ext2_inode_large *inode, blk64_t start,
 		       blk64_t end)
 {
+	blk64_t free = ext2fs_free_blocks_count(f2->fs->super);
 	blk64_t mapped = 0;
 	errcode_t err;
 
@@ -66,7 +68,8 @@ static int check_space(struct fuse2fs *f2, ext2_ino_t ino,
 			     &mapped);
 	if (err)
 		return f2_errno(err);
-	if (end - start + 1 - mapped > ext2fs_free_blocks_count(f2->fs->super))
+	free = free > f2->resv_total ? free - f2->resv_total : 0;
+	if (end - start + 1 - mapped > free)
 		return ENOSPC;
 	return 0;
 }
