@@ -8,11 +8,7 @@
  * readable) and is freed when the last reference drops, or at unmount.
  * Only referenced inodes have a slot; the table is a chained hash.
  */
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #include "fuse2fs.h"
 #include "iomap.h"
@@ -212,70 +208,6 @@ void f2_open_unref(struct fuse2fs *f2, ext2_ino_t ino)
 	} else if (!r->nopen) {
 		f2_iomap_released(f2, ino);
 	}
-}
-
-/*
- * Data and mapping blocks of an inode being deleted.  Not ext2fs_punch():
- * 1.47.0's refuses to free a range ending at the last block of the
- * filesystem, and a deleted inode needs no tidy extent tree anyway.
- */
-static int f2_release_block(ext2_filsys fs, blk64_t *blocknr,
-			    e2_blkcnt_t blockcnt, blk64_t ref_blk,
-			    int ref_offset, void *priv)
-{
-	ext2fs_block_alloc_stats2(fs, *blocknr, -1);
-	return 0;
-}
-
-/* Release the blocks, extended attributes and the inode number itself. */
-static int f2_free_inode(struct fuse2fs *f2, ext2_ino_t ino,
-			 struct ext2_inode_large *inode)
-{
-	ext2_filsys fs = f2->fs;
-	errcode_t err;
-	int ret;
-
-	if (ext2fs_inode_has_valid_blocks2(fs, (struct ext2_inode *)inode)) {
-		err = ext2fs_block_iterate3(fs, ino, BLOCK_FLAG_READ_ONLY, NULL,
-					    f2_release_block, NULL);
-		if (err)
-			return f2_errno(err);
-		ext2fs_iblk_set(fs, (struct ext2_inode *)inode, 0);
-	}
-	if (ext2fs_file_acl_block(fs, (struct ext2_inode *)inode)) {
-		err = ext2fs_free_ext_attr(fs, ino, inode);
-		if (err)
-			return f2_errno(err);
-	}
-	inode->i_dtime = (uint32_t)time(NULL);
-	ret = f2_write_inode(f2, ino, inode);
-	if (ret)
-		return ret;
-	ext2fs_inode_alloc_stats2(fs, ino, -1, LINUX_S_ISDIR(inode->i_mode));
-	if (LINUX_S_ISDIR(inode->i_mode))
-		f2_dcache_forget(f2, ino);
-	return 0;
-}
-
-int f2_maybe_free_inode(struct fuse2fs *f2, ext2_ino_t ino)
-{
-	struct ext2_inode_large inode;
-	int ret;
-
-	if (f2_inode_referenced(f2, ino))
-		return 0;
-	ret = f2_read_inode(f2, ino, &inode);
-	if (ret)
-		return ret;
-	/* Still linked, or already freed (the bitmap is the authority). */
-	if (inode.i_links_count ||
-	    !ext2fs_test_inode_bitmap2(f2->fs->inode_map, ino))
-		return 0;
-	ret = f2_free_inode(f2, ino, &inode);
-	if (ret)
-		fprintf(stderr, "fuse2fs: freeing inode %u: %s\n", ino,
-			strerror(ret));
-	return ret;
 }
 
 /*

@@ -636,7 +636,11 @@ void f2_op_readlink(fuse_req_t req, fuse_ino_t nodeid)
 	free(buf);
 }
 
-/* Drop one link of ino, freeing it once nothing references it. */
+/*
+ * Drop one link of ino, freeing it once nothing references it.  A
+ * failure to free is not the caller's: the name is gone, the inode stays
+ * on the orphan list (inode_free.c).
+ */
 static int f2_drop_link(struct fuse2fs *f2, ext2_ino_t ino, bool whole_dir)
 {
 	struct ext2_inode_large inode;
@@ -653,7 +657,8 @@ static int f2_drop_link(struct fuse2fs *f2, ext2_ino_t ino, bool whole_dir)
 	ret = f2_write_inode(f2, ino, &inode);
 	if (ret)
 		return ret;
-	return f2_maybe_free_inode(f2, ino);
+	f2_maybe_free_inode(f2, ino);
+	return 0;
 }
 
 static void f2_remove(fuse_req_t req, fuse_ino_t parent_id, const char *name,

@@ -125,6 +125,14 @@ int tfs_mkfs(const char *image, const struct tfs_mkfs_opts *opts);
 int tfs_fsck(const char *image);
 
 /*
+ * Like tfs_fsck(), but an image whose only problems are inodes on the
+ * orphan list (e2fsck -p releases them and then finds nothing) passes
+ * too: 0, with their number in *orphans; else e2fsck's status, with the
+ * output of `e2fsck -fn` printed.
+ */
+int tfs_fsck_orphans_only(const char *image, int *orphans);
+
+/*
  * A superblock field as `dumpe2fs -h` prints it, e.g. "Free blocks",
  * "Free inodes", "Filesystem state".  Numeric: the value, or -1.
  */
