@@ -123,6 +123,14 @@ int f2_read_inode(struct fuse2fs *f2, ext2_ino_t ino,
 int f2_write_inode(struct fuse2fs *f2, ext2_ino_t ino,
 		   struct ext2_inode_large *inode);
 
+/*
+ * Write a new inode: the whole on-disk inode, zeroes past *inode, so
+ * nothing of a deleted inode that had the number (in-inode xattrs and
+ * ACLs, extra fields) survives.
+ */
+int f2_write_new_inode(struct fuse2fs *f2, ext2_ino_t ino,
+		       const struct ext2_inode_large *inode);
+
 /* Timestamps, nanoseconds and the extra epoch bits included. */
 #define F2_ATIME (1 << 0)
 #define F2_MTIME (1 << 1)

@@ -426,10 +426,11 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 
 	/*
 	 * A reused inode number still has the old inode's in-body xattrs
-	 * past the large inode: write_new_inode zeroes the whole inode.
+	 * past the large inode: one write of the whole inode, zeroes past
+	 * the structure (two writes, ext2fs_write_new_inode()'s and ours,
+	 * could leave a half-made inode when the second fails).
 	 */
-	err = ext2fs_write_new_inode(fs, *ino, (struct ext2_inode *)&inode);
-	ret = err ? f2_errno(err) : f2_write_inode(f2, *ino, &inode);
+	ret = f2_write_new_inode(f2, *ino, &inode);
 	if (ret)
 		return ret;
 	ext2fs_inode_alloc_stats2(fs, *ino, 1, 0);

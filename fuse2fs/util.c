@@ -133,6 +133,26 @@ int f2_write_inode(struct fuse2fs *f2, ext2_ino_t ino,
 	return f2_errno(err);
 }
 
+int f2_write_new_inode(struct fuse2fs *f2, ext2_ino_t ino,
+		       const struct ext2_inode_large *inode)
+{
+	size_t size = EXT2_INODE_SIZE(f2->fs->super);
+	errcode_t err;
+	char *buf;
+
+	if (size < sizeof(*inode))
+		return f2_write_inode(f2, ino,
+				      (struct ext2_inode_large *)inode);
+	err = ext2fs_get_memzero(size, &buf);
+	if (err)
+		return f2_errno(err);
+	memcpy(buf, inode, sizeof(*inode));
+	err = ext2fs_write_inode_full(f2->fs, ino, (struct ext2_inode *)buf,
+				      size);
+	ext2fs_free_mem(&buf);
+	return f2_errno(err);
+}
+
 /* Does a field of the large inode lie inside this inode's extra space? */
 #define F2_FITS(inode, field)						\
 	(offsetof(struct ext2_inode_large, field) +			\
