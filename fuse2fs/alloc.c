@@ -18,7 +18,7 @@
  *
  * The gate is libext2fs's allocation callbacks (get_alloc_block and
  * new_range), through which every block allocation of libext2fs and of
- * fuse2fs goes.
+ * fuse2fs goes; tests fail allocations there (fault.c).
  */
 #include "fuse2fs.h"
 
@@ -43,7 +43,7 @@ static blk64_t f2_alloc_avail(struct fuse2fs *f2)
 static errcode_t f2_alloc_block_gate(ext2_filsys fs, blk64_t goal,
 				     blk64_t *ret)
 {
-	if (!f2_alloc_avail(f2_alloc_fs))
+	if (f2_fault("alloc") || !f2_alloc_avail(f2_alloc_fs))
 		return EXT2_ET_BLOCK_ALLOC_FAIL;
 	/* With a bitmap given, libext2fs does not call back here. */
 	return ext2fs_new_block2(fs, goal, fs->block_map, ret);
@@ -55,7 +55,8 @@ static errcode_t f2_new_range_gate(ext2_filsys fs, int flags, blk64_t goal,
 	blk64_t avail = f2_alloc_avail(f2_alloc_fs);
 	errcode_t err;
 
-	if (!avail || (avail < len && flags & EXT2_NEWRANGE_MIN_LENGTH))
+	if (f2_fault("alloc") || !avail ||
+	    (avail < len && flags & EXT2_NEWRANGE_MIN_LENGTH))
 		return EXT2_ET_BLOCK_ALLOC_FAIL;
 	err = ext2fs_new_range(fs, flags, goal, len, fs->block_map, pblk,
 			       plen);
@@ -69,6 +70,7 @@ void f2_alloc_install(struct fuse2fs *f2)
 	f2_alloc_fs = f2;
 	ext2fs_set_alloc_block_callback(f2->fs, f2_alloc_block_gate, NULL);
 	ext2fs_set_new_range_callback(f2->fs, f2_new_range_gate, NULL);
+	f2_txn_install(f2);
 }
 
 /*

@@ -332,8 +332,11 @@ void f2_op_fallocate(fuse_req_t req, fuse_ino_t nodeid, int mode,
 	ret = check_args(mode, offset, length);
 	if (!ret && f2->ro)
 		ret = EROFS;
-	if (!ret)
-		ret = fallocate_inode(f2, f2_ino(nodeid), mode, offset,
-				      length);
+	if (!ret) {
+		/* Tree, bitmaps and inode change together or not at all. */
+		f2_txn_begin();
+		ret = f2_txn_end(fallocate_inode(f2, f2_ino(nodeid), mode,
+						 offset, length));
+	}
 	fuse_reply_err(req, ret);
 }

@@ -32,7 +32,7 @@ static uint64_t f2_max_size(struct fuse2fs *f2, struct ext2_inode_large *inode)
 	return blocks * f2->fs->blocksize;
 }
 
-int f2_truncate(struct fuse2fs *f2, ext2_ino_t ino, uint64_t size)
+static int f2_do_truncate(struct fuse2fs *f2, ext2_ino_t ino, uint64_t size)
 {
 	struct ext2_inode_large inode;
 	ext2_file_t file;
@@ -63,6 +63,13 @@ int f2_truncate(struct fuse2fs *f2, ext2_ino_t ino, uint64_t size)
 	err = ext2fs_file_set_size2(file, size);
 	err2 = ext2fs_file_close(file);
 	return f2_errno(err ? err : err2);
+}
+
+/* All or nothing: the tree, the bitmaps and the inode change together. */
+int f2_truncate(struct fuse2fs *f2, ext2_ino_t ino, uint64_t size)
+{
+	f2_txn_begin();
+	return f2_txn_end(f2_do_truncate(f2, ino, size));
 }
 
 static int f2_open_check(struct fuse2fs *f2, ext2_ino_t ino,
@@ -265,7 +272,11 @@ static int f2_do_write(struct fuse2fs *f2, ext2_ino_t ino, const char *buf,
 	if (f2c_encrypted(&inode))
 		return f2c_write(f2, ino, &inode, buf, size, off);
 	if (inode.i_flags & EXT4_INLINE_DATA_FL) {
+		/* Moving the data out of the inode: all or nothing. */
+		f2_txn_begin();
 		ret = f2_inline_write(f2, ino, &inode, buf, size, off);
+		if (f2_txn_end(ret == EAGAIN ? 0 : ret))
+			return ret;
 		if (ret != EAGAIN) {
 			if (!ret) {
 				f2_touch(&inode, F2_MTIME | F2_CTIME);

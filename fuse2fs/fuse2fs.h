@@ -96,6 +96,25 @@ static inline fuse_ino_t f2_nodeid(ext2_ino_t ino)
  * with one whose block cache stays coherent with writes that go around it.
  */
 void f2_io_install(io_channel ch);
+/* One block straight to the image: no fault injection, no transaction. */
+errcode_t f2_io_write_raw(io_channel ch, unsigned long long blk,
+			  const void *buf);
+
+/*
+ * txn.c: an update made of several writes inside libext2fs, undone as a
+ * whole when it fails: f2_txn_begin(), then f2_txn_end(ret) with the
+ * update's result, which rolls back the blocks written and the block
+ * bitmap changed since the begin when ret is not 0, and returns ret.
+ * Nested pairs belong to the outermost.  Take no inodes in between.
+ */
+void f2_txn_install(struct fuse2fs *f2);
+void f2_txn_begin(void);
+int f2_txn_end(int ret);
+/* For iochan.c: is a transaction recording, and record a write. */
+bool f2_txn_active(void);
+void f2_txn_note_write(io_channel ch, blk64_t blk, blk64_t count,
+		       errcode_t (*read)(io_channel, unsigned long long, int,
+					 void *));
 
 /*
  * alloc.c: the allocation gate and the blocks it keeps back for the
@@ -114,6 +133,15 @@ void f2_alloc_as(struct fuse2fs *f2, ext2_ino_t ino);
 void f2_resv_used(struct fuse2fs *f2, ext2_ino_t ino, blk64_t free_before,
 		  const struct ext2_inode_large *inode);
 
+/*
+ * fault.c, for tests: FUSE2FS_FAULT=N fails the Nth io_channel or
+ * allocator call.  f2_fault() says whether this call is the one;
+ * f2_fault_report() stops counting and logs the count.
+ */
+void f2_fault_setup(void);
+bool f2_fault(const char *what);
+void f2_fault_report(void);
+
 /* A positive errno for a libext2fs error code. */
 int f2_errno(errcode_t err);
 
@@ -130,6 +158,25 @@ int f2_write_inode(struct fuse2fs *f2, ext2_ino_t ino,
  */
 int f2_write_new_inode(struct fuse2fs *f2, ext2_ino_t ino,
 		       const struct ext2_inode_large *inode);
+
+/*
+ * undo.c: whole on-disk inodes saved before a multi-step update changes
+ * them, written back when a later step fails.
+ */
+#define F2_UNDO_MAX	4
+struct f2_undo {
+	unsigned int n;
+	struct {
+		ext2_ino_t ino;
+		char *raw;
+	} saved[F2_UNDO_MAX];
+};
+/* Save ino (once) before changing it; 0 or a positive errno. */
+int f2_undo_save(struct fuse2fs *f2, struct f2_undo *u, ext2_ino_t ino);
+/* Write every saved inode back, the last saved first, and forget them. */
+void f2_undo_restore(struct fuse2fs *f2, struct f2_undo *u);
+/* The update went through: forget the saved inodes. */
+void f2_undo_done(struct f2_undo *u);
 
 /* Timestamps, nanoseconds and the extra epoch bits included. */
 #define F2_ATIME (1 << 0)
@@ -186,6 +233,8 @@ int f2_maybe_free_inode(struct fuse2fs *f2, ext2_ino_t ino);
 /* Call fn for every inode the kernel holds a reference to. */
 void f2_itab_foreach(struct fuse2fs *f2, void (*fn)(struct fuse2fs *f2,
 						   ext2_ino_t ino));
+/* Unmount: try again the deletions that could not start. */
+void f2_free_retry(struct fuse2fs *f2);
 /* True while the kernel holds a lookup or open reference to ino. */
 bool f2_inode_referenced(struct fuse2fs *f2, ext2_ino_t ino);
 /* ino's conversion reserve in blocks, or NULL if it is not referenced. */

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "fuse2fs.h"
+#include "iomap.h"
 
 struct f2_extent_list {
 	struct { blk64_t start, len; } *r;
@@ -229,7 +230,7 @@ static int f2_delete_inode(struct fuse2fs *f2, ext2_ino_t ino,
 
 	/* 4. In memory only: the blocks and the number go back. */
 	for (i = 0; i < l.n; i++)
-		ext2fs_block_alloc_stats_range(fs, l.r[i].start, l.r[i].len,
+		f2_block_stats_range(fs, l.r[i].start, l.r[i].len,
 					       -1);
 	if (ea && !shared)
 		ext2fs_block_alloc_stats2(fs, ea, -1);
@@ -253,6 +254,47 @@ out:
 	return ret;
 }
 
+/*
+ * Inodes whose deletion could not even start (their inode could not be
+ * read): tried again at unmount, or left for e2fsck with a message.
+ */
+static ext2_ino_t *f2_retry;
+static size_t f2_nretry, f2_capretry;
+
+static void f2_retry_later(ext2_ino_t ino, int err)
+{
+	size_t i;
+
+	for (i = 0; i < f2_nretry; i++)
+		if (f2_retry[i] == ino)
+			return;
+	if (f2_nretry == f2_capretry) {
+		size_t cap = f2_capretry ? 2 * f2_capretry : 16;
+		ext2_ino_t *r = realloc(f2_retry, cap * sizeof(*r));
+
+		if (!r) {
+			fprintf(stderr, "fuse2fs: inode %u not deleted: %s\n",
+				ino, strerror(err));
+			return;
+		}
+		f2_retry = r;
+		f2_capretry = cap;
+	}
+	f2_retry[f2_nretry++] = ino;
+}
+
+void f2_free_retry(struct fuse2fs *f2)
+{
+	ext2_ino_t *r = f2_retry;
+	size_t i, n = f2_nretry;
+
+	f2_retry = NULL;
+	f2_nretry = f2_capretry = 0;
+	for (i = 0; i < n; i++)
+		f2_maybe_free_inode(f2, r[i]);
+	free(r);
+}
+
 int f2_maybe_free_inode(struct fuse2fs *f2, ext2_ino_t ino)
 {
 	struct ext2_inode_large inode;
@@ -261,8 +303,10 @@ int f2_maybe_free_inode(struct fuse2fs *f2, ext2_ino_t ino)
 	if (f2_inode_referenced(f2, ino))
 		return 0;
 	ret = f2_read_inode(f2, ino, &inode);
-	if (ret)
+	if (ret) {
+		f2_retry_later(ino, ret);
 		return ret;
+	}
 	/* Still linked, or already freed (the bitmap is the authority). */
 	if (inode.i_links_count ||
 	    !ext2fs_test_inode_bitmap2(f2->fs->inode_map, ino))

@@ -23,6 +23,8 @@
  * writes out the dirty entries and frees the cache), so the size is
  * changed and changed back: eight buffer allocations per large write,
  * nothing per small one, nothing while the cache is off.
+ *
+ * The same copy is where tests inject IO errors (fault.c).
  */
 #include <string.h>
 
@@ -55,11 +57,39 @@ static bool f2_io_bypasses(int count)
 	return count < 0 || count > F2_UNIX_CACHED_MAX;
 }
 
+static errcode_t f2_io_read_blk64(io_channel ch, unsigned long long blk,
+				  int count, void *buf)
+{
+	if (f2_fault("read"))
+		return EIO;
+	return f2_io_unix->read_blk64(ch, blk, count, buf);
+}
+
+static errcode_t f2_io_read_blk(io_channel ch, unsigned long blk, int count,
+				void *buf)
+{
+	return f2_io_read_blk64(ch, blk, count, buf);
+}
+
+/* A transaction (txn.c) keeps what blocks held before they change. */
+static void f2_io_note(io_channel ch, unsigned long long blk,
+		       unsigned long long count)
+{
+	if (f2_txn_active())
+		f2_txn_note_write(ch, blk, count, f2_io_unix->read_blk64);
+}
+
 static errcode_t f2_io_write_blk64(io_channel ch, unsigned long long blk,
 				   int count, const void *buf)
 {
-	errcode_t err = f2_io_unix->write_blk64(ch, blk, count, buf);
+	errcode_t err;
 
+	if (f2_fault("write"))
+		return EIO;
+	f2_io_note(ch, blk, count < 0 ?
+		   ((unsigned long long)-count + ch->block_size - 1) /
+		   ch->block_size : (unsigned long long)count);
+	err = f2_io_unix->write_blk64(ch, blk, count, buf);
 	if (!err && f2_io_bypasses(count))
 		err = f2_io_drop_cache(ch);
 	return err;
@@ -74,8 +104,15 @@ static errcode_t f2_io_write_blk(io_channel ch, unsigned long blk, int count,
 static errcode_t f2_io_write_byte(io_channel ch, unsigned long off, int count,
 				  const void *buf)
 {
-	errcode_t err = f2_io_unix->write_byte(ch, off, count, buf);
+	errcode_t err;
 
+	if (f2_fault("write"))
+		return EIO;
+	if (count > 0)
+		f2_io_note(ch, off / ch->block_size,
+			   (off + count - 1) / ch->block_size -
+			   off / ch->block_size + 1);
+	err = f2_io_unix->write_byte(ch, off, count, buf);
 	return err ? err : f2_io_drop_cache(ch);
 }
 
@@ -83,8 +120,12 @@ static errcode_t f2_io_write_byte(io_channel ch, unsigned long off, int count,
 static errcode_t f2_io_zeroout(io_channel ch, unsigned long long blk,
 			       unsigned long long count)
 {
-	errcode_t err = f2_io_drop_cache(ch);
+	errcode_t err;
 
+	if (f2_fault("zeroout"))
+		return EIO;
+	f2_io_note(ch, blk, count);
+	err = f2_io_drop_cache(ch);
 	return err ? err : f2_io_unix->zeroout(ch, blk, count);
 }
 
@@ -109,6 +150,19 @@ static errcode_t f2_io_set_option(io_channel ch, const char *option,
 	return f2_io_drop_cache(ch);
 }
 
+static errcode_t f2_io_flush(io_channel ch)
+{
+	if (f2_fault("flush"))
+		return EIO;
+	return f2_io_unix->flush(ch);
+}
+
+errcode_t f2_io_write_raw(io_channel ch, unsigned long long blk,
+			  const void *buf)
+{
+	return f2_io_unix->write_blk64(ch, blk, 1, buf);
+}
+
 void f2_io_install(io_channel ch)
 {
 	io_manager m = ch->manager;
@@ -116,8 +170,12 @@ void f2_io_install(io_channel ch)
 	/* unixfd shares unix's functions, cache included. */
 	if (m != unix_io_manager && m != unixfd_io_manager)
 		return;
+	f2_fault_setup();
 	f2_io_unix = m;
 	f2_io_mgr = *m;
+	f2_io_mgr.read_blk = f2_io_read_blk;
+	f2_io_mgr.read_blk64 = f2_io_read_blk64;
+	f2_io_mgr.flush = f2_io_flush;
 	f2_io_mgr.write_blk = f2_io_write_blk;
 	f2_io_mgr.write_blk64 = f2_io_write_blk64;
 	if (m->set_option)

@@ -62,6 +62,13 @@ int f2_iomap_pref_classic(struct fuse2fs *f2, ext2_ino_t ino,
 			  const struct ext2_inode_large *inode);
 
 /*
+ * ext2fs_block_alloc_stats_range() that a transaction can undo (txn.c).
+ * Every range of blocks fuse2fs allocates or frees goes through it.
+ */
+void f2_block_stats_range(ext2_filsys fs, blk64_t blk, blk64_t num,
+			  int inuse);
+
+/*
  * Mapping of logical blocks, in filesystem blocks (iomap_map.c).
  * These only use libext2fs, so tests can drive them on an image directly.
  */

@@ -210,7 +210,7 @@ errcode_t f2_alloc_holes(ext2_filsys fs, ext2_ino_t ino,
 			break;
 		if (plen > run.len)
 			plen = run.len;
-		ext2fs_block_alloc_stats_range(fs, pblk, plen, 1);
+		f2_block_stats_range(fs, pblk, plen, 1);
 		err = ext2fs_iblk_add_blocks(fs, (struct ext2_inode *)inode,
 					     plen);
 		if (!err)
@@ -224,7 +224,7 @@ errcode_t f2_alloc_holes(ext2_filsys fs, ext2_ino_t ino,
 		h = NULL;
 		if (err) {
 			/* Unmapped blocks go back; mapped ones stay the file's. */
-			ext2fs_block_alloc_stats_range(fs, pblk + done,
+			f2_block_stats_range(fs, pblk + done,
 						       plen - done, -1);
 			ext2fs_iblk_sub_blocks(fs, (struct ext2_inode *)inode,
 					       plen - done);
@@ -275,7 +275,7 @@ static errcode_t cut_extent(ext2_filsys fs, ext2_extent_handle_t h,
 	}
 	if (err)
 		return err;
-	ext2fs_block_alloc_stats_range(fs, pblk, n, -1);
+	f2_block_stats_range(fs, pblk, n, -1);
 	err = ext2fs_iblk_sub_blocks(fs, raw, n);
 	if (err)
 		return err;
@@ -312,19 +312,19 @@ static errcode_t cut_middle(ext2_filsys fs, ext2_extent_handle_t h,
 	err = ext2fs_extent_replace(h, 0, &head);
 	if (err)
 		return err;
-	ext2fs_block_alloc_stats_range(fs, mid, n, -1);
+	f2_block_stats_range(fs, mid, n, -1);
 	err = ext2fs_extent_insert(h, EXT2_EXTENT_INSERT_AFTER, &tail);
 	if (!err) {
 		err = ext2fs_iblk_sub_blocks(fs, raw, n);
 		return err ? err : ext2fs_extent_fix_parents(h);
 	}
 	if (ext2fs_test_block_bitmap_range2(fs->block_map, mid, n)) {
-		ext2fs_block_alloc_stats_range(fs, mid, n, 1);
+		f2_block_stats_range(fs, mid, n, 1);
 		if (!ext2fs_extent_goto2(h, 0, e->e_lblk))
 			ext2fs_extent_replace(h, 0, &back);
 		return err;
 	}
-	ext2fs_block_alloc_stats_range(fs, tail.e_pblk, tail.e_len, -1);
+	f2_block_stats_range(fs, tail.e_pblk, tail.e_len, -1);
 	err2 = ext2fs_iblk_sub_blocks(fs, raw, n + tail.e_len);
 	return err ? err : err2;
 }

@@ -237,8 +237,9 @@ int f2_xattr_read(struct fuse2fs *f2, ext2_ino_t ino, const char *name,
 	return xattr_errno(err);
 }
 
-int f2_xattr_write(struct fuse2fs *f2, ext2_ino_t ino, const char *name,
-		   const void *value, size_t size)
+static int f2_do_xattr_write(struct fuse2fs *f2, ext2_ino_t ino,
+			     const char *name, const void *value,
+			     size_t size)
 {
 	struct ext2_inode_large inode;
 	struct ext2_xattr_handle *h;
@@ -263,6 +264,17 @@ int f2_xattr_write(struct fuse2fs *f2, ext2_ino_t ino, const char *name,
 		return ret;
 	f2_touch(&inode, F2_CTIME);
 	return f2_write_inode(f2, ino, &inode);
+}
+
+/*
+ * libext2fs allocates and writes an attribute block, then the inode (or
+ * releases the block, then writes the inode): all or nothing.
+ */
+int f2_xattr_write(struct fuse2fs *f2, ext2_ino_t ino, const char *name,
+		   const void *value, size_t size)
+{
+	f2_txn_begin();
+	return f2_txn_end(f2_do_xattr_write(f2, ino, name, value, size));
 }
 
 /* Read an ACL stored on disk; *acl is NULL when there is none. */
