@@ -71,6 +71,21 @@ static errcode_t f2_io_read_blk(io_channel ch, unsigned long blk, int count,
 	return f2_io_read_blk64(ch, blk, count, buf);
 }
 
+/*
+ * A write failed.  libext2fs's ext2fs_write_inode() updates its inode
+ * cache and its copy of the inode table block before writing that block:
+ * both now hold what never reached the image, and the next inode read
+ * (or write into the same block) would take it for the truth.
+ */
+static errcode_t f2_io_failed(io_channel ch, errcode_t err)
+{
+	ext2_filsys fs = ch->app_data;
+
+	if (err && fs && fs->magic == EXT2_ET_MAGIC_EXT2FS_FILSYS)
+		ext2fs_flush_icache(fs);
+	return err;
+}
+
 /* A transaction (txn.c) keeps what blocks held before they change. */
 static void f2_io_note(io_channel ch, unsigned long long blk,
 		       unsigned long long count)
@@ -85,14 +100,14 @@ static errcode_t f2_io_write_blk64(io_channel ch, unsigned long long blk,
 	errcode_t err;
 
 	if (f2_fault("write"))
-		return EIO;
+		return f2_io_failed(ch, EIO);
 	f2_io_note(ch, blk, count < 0 ?
 		   ((unsigned long long)-count + ch->block_size - 1) /
 		   ch->block_size : (unsigned long long)count);
 	err = f2_io_unix->write_blk64(ch, blk, count, buf);
 	if (!err && f2_io_bypasses(count))
 		err = f2_io_drop_cache(ch);
-	return err;
+	return f2_io_failed(ch, err);
 }
 
 static errcode_t f2_io_write_blk(io_channel ch, unsigned long blk, int count,
