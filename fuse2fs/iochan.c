@@ -4,7 +4,7 @@
  *
  * libext2fs 1.47.0's unix IO manager keeps a write-back cache of eight
  * single blocks.  Requests of up to four blocks go through it; larger
- * ones, byte-granular writes and zeroout go around it.  A write that goes
+ * ones and zeroout go around it.  A write that goes
  * around first writes out and forgets the *dirty* entries, but keeps the
  * clean ones, now older than the device; zeroout does not look at the
  * cache at all.  A later read of one to four of those blocks is answered
@@ -116,21 +116,6 @@ static errcode_t f2_io_write_blk(io_channel ch, unsigned long blk, int count,
 	return f2_io_write_blk64(ch, blk, count, buf);
 }
 
-static errcode_t f2_io_write_byte(io_channel ch, unsigned long off, int count,
-				  const void *buf)
-{
-	errcode_t err;
-
-	if (f2_fault("write"))
-		return EIO;
-	if (count > 0)
-		f2_io_note(ch, off / ch->block_size,
-			   (off + count - 1) / ch->block_size -
-			   off / ch->block_size + 1);
-	err = f2_io_unix->write_byte(ch, off, count, buf);
-	return err ? err : f2_io_drop_cache(ch);
-}
-
 /* Dirty entries must land before the zeroes, not after them. */
 static errcode_t f2_io_zeroout(io_channel ch, unsigned long long blk,
 			       unsigned long long count)
@@ -195,8 +180,12 @@ void f2_io_install(io_channel ch)
 	f2_io_mgr.write_blk64 = f2_io_write_blk64;
 	if (m->set_option)
 		f2_io_mgr.set_option = f2_io_set_option;
-	if (m->write_byte)
-		f2_io_mgr.write_byte = f2_io_write_byte;
+	/*
+	 * Without write_byte, libext2fs writes the superblock in one piece
+	 * instead of field by field: a write that fails half way can no
+	 * longer leave it torn (a bad checksum makes the image unmountable).
+	 */
+	f2_io_mgr.write_byte = NULL;
 	if (m->zeroout)
 		f2_io_mgr.zeroout = f2_io_zeroout;
 	if (m->discard)

@@ -171,10 +171,15 @@ static int one_run(struct _test_data_flt *self, long n, long *calls,
 	setenv("FUSE2FS_FAULT", val, 1);
 	ret = tfs_mount_fuse(m, self->env.image, NULL);
 	unsetenv("FUSE2FS_FAULT");
-	/* An image call failing at mount may refuse the mount: fine. */
+	/*
+	 * An image call failing at mount refuses the mount, also after the
+	 * mount point appeared (marking the filesystem in use is its last
+	 * step): fine, the image must still be clean.
+	 */
 	if (!ret) {
 		workload(m);
-		if (tfs_umount(m)) {
+		if (tfs_umount(m) && !(m->exit_status == 1 &&
+		    tfs_log_count(m, "marking the filesystem in use") > 0)) {
 			fprintf(stderr, "# N=%ld: unmount or server exit failed (status %d)\n",
 				n, m->exit_status);
 			return -1;
