@@ -16,7 +16,7 @@
  *
  * Every failure point is tried when FAULTS_ALL=1; by default points are
  * taken at a stride that keeps a run to a few minutes (FAULTS_MAX runs
- * per image kind, 150 by default).  The log says how many were covered.
+ * per image kind, 120 by default).  The log says how many were covered.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -202,7 +202,7 @@ TEST_F_TIMEOUT(flt, every_failure_point, 1800)
 {
 	const char *all = getenv("FAULTS_ALL"), *max_env = getenv("FAULTS_MAX");
 	const char *only = getenv("FAULTS_ONLY");
-	long total = 0, n, stride, max = max_env ? atol(max_env) : 150;
+	long total = 0, n, stride, max = max_env ? atol(max_env) : 120;
 	int orphans, left_orphans = 0, tried = 0, bad = 0;
 
 	/* One point, to look at it: FAULTS_ONLY=N. */
