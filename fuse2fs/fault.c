@@ -30,6 +30,7 @@ static const char *f2_fault_what;
 void f2_fault_setup(void)
 {
 	const char *e = getenv("FUSE2FS_FAULT");
+	void *trace[2];
 	char *end;
 
 	if (!e || !*e)
@@ -40,6 +41,11 @@ void f2_fault_setup(void)
 		return;
 	}
 	f2_fault_on = true;
+	/*
+	 * The first backtrace() loads libgcc_s: do it now, before the
+	 * sandbox (sandbox.c) forbids opening files.
+	 */
+	backtrace(trace, 2);
 }
 
 bool f2_fault(const char *what)
