@@ -55,6 +55,9 @@ static int f2_may_setattr(struct fuse2fs *f2, ext2_ino_t ino, int to_set)
 		return ret;
 	if (inode.i_flags & EXT2_IMMUTABLE_FL)
 		return EPERM;
+	/* A verity file's size is fixed (fsverity_prepare_setattr()). */
+	if ((inode.i_flags & EXT4_VERITY_FL) && (to_set & FUSE_SET_ATTR_SIZE))
+		return EPERM;
 	if (!(inode.i_flags & EXT2_APPEND_FL))
 		return 0;
 	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |

@@ -218,19 +218,31 @@ static errcode_t f2_extent_truncate(ext2_filsys fs, ext2_ino_t ino,
 		if (err || !e.e_len || e.e_lblk + e.e_len <= end)
 			break;
 		keep = e.e_lblk < end ? end - e.e_lblk : 0;
-		ext2fs_block_alloc_stats_range(fs, e.e_pblk + keep,
-					       e.e_len - keep, -1);
+		/*
+		 * Out of the tree first, then free: a failed tree write
+		 * must not leave blocks free that an extent still names.
+		 * The count goes down before, since a root in the inode is
+		 * written with it.
+		 */
 		err = ext2fs_iblk_sub_blocks(fs, raw, e.e_len - keep);
 		if (err)
 			break;
 		if (keep) {
-			e.e_len = keep;
-			err = ext2fs_extent_replace(h, 0, &e);
+			struct ext2fs_extent cut = e;
+
+			cut.e_len = keep;
+			err = ext2fs_extent_replace(h, 0, &cut);
+		} else {
+			/* Emptied index blocks are freed by the delete. */
+			err = ext2fs_extent_delete(h, 0);
+		}
+		if (err) {
+			ext2fs_iblk_add_blocks(fs, raw, e.e_len - keep);
 			break;
 		}
-		/* Emptied index blocks are freed by the delete itself. */
-		err = ext2fs_extent_delete(h, 0);
-		if (err)
+		f2_block_stats_range(fs, e.e_pblk + keep,
+					       e.e_len - keep, -1);
+		if (keep)
 			break;
 	}
 	ext2fs_extent_free(h);

@@ -3,6 +3,7 @@
  * Mapped-run walker over extent trees and indirect block maps.
  */
 #include "blockmap.h"
+#include "iomap.h"
 
 static errcode_t walk_extents(ext2_filsys fs, ext2_ino_t ino,
 			      struct ext2_inode_large *inode, blk64_t start,
@@ -29,9 +30,12 @@ static errcode_t walk_extents(ext2_filsys fs, ext2_ino_t ino,
 		goto out;
 	}
 	for (;;) {
+		blk64_t after = ext.e_lblk;
+
 		if (ext.e_flags & EXT2_EXTENT_FLAGS_LEAF && ext.e_len) {
 			blk64_t s = ext.e_lblk, e = ext.e_lblk + ext.e_len;
 
+			after = e;
 			if (s > end)
 				break;
 			if (e > start) {
@@ -44,7 +48,8 @@ static errcode_t walk_extents(ext2_filsys fs, ext2_ino_t ino,
 					break;
 			}
 		}
-		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &ext);
+		/* Counting a run twice would overstate what is mapped. */
+		err = f2_extent_next_leaf(h, after, &ext);
 		if (err == EXT2_ET_EXTENT_NO_NEXT) {
 			err = 0;
 			break;

@@ -3,19 +3,21 @@
  * fuse2fs: OPENDIR, READDIR, READDIRPLUS, RELEASEDIR and FSYNCDIR.
  *
  * A directory offset names a place in the directory, not an index: the
- * ordinal of the block holding the entry in the upper bits and the entry's
- * byte offset in that block in the low 16.  libext2fs adds entries into
+ * logical block holding the entry (an inline directory's pseudo block,
+ * see dircheck.h) in the upper bits and the entry's byte offset in that
+ * block in the low 16.  libext2fs adds entries into
  * free space and merges removed ones into their predecessor, so the
  * entries a reader has not seen yet keep their places while it reads.
  * (Splitting an htree leaf is the exception; POSIX leaves entries that
  * change under a reader unspecified.)
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuse2fs.h"
+#include "dircheck.h"
+#include "fscrypt.h"
 
 #define F2_DIRPOS_SHIFT 16	/* blocks are at most 64 KiB */
 
@@ -27,9 +29,11 @@ struct f2_readdir_ctx {
 	size_t size;
 	size_t used;
 	off_t start;		/* first position to return */
-	uint64_t block;		/* ordinal of the block being walked */
-	int last_offset;
 	int err;
+	/* An encrypted directory: its keys, or the hash for no-key names. */
+	bool crypt_dir;
+	struct f2c_keys keys;
+	int hash_version;
 };
 
 static mode_t f2_ftype_mode(int ftype)
@@ -65,8 +69,22 @@ static int f2_readdir_emit(struct f2_readdir_ctx *c,
 	off_t next = pos + 1;
 	size_t need;
 
-	memcpy(name, dirent->name, len);
-	name[len] = '\0';
+	if (c->crypt_dir) {
+		uint32_t h = 0, mh = 0;
+		size_t n;
+
+		if (!c->keys.has_key)
+			f2c_nokey_hash(c->f2, c->hash_version,
+				       (uint8_t *)dirent->name, len, &h, &mh);
+		c->err = f2c_name_present(&c->keys, h, mh,
+					  (uint8_t *)dirent->name, len, name,
+					  &n);
+		if (c->err)
+			return DIRENT_ABORT;
+	} else {
+		memcpy(name, dirent->name, len);
+		name[len] = '\0';
+	}
 
 	if (!c->plus) {
 		struct stat st;
@@ -91,6 +109,9 @@ static int f2_readdir_emit(struct f2_readdir_ctx *c,
 		c->err = f2_fill_entry(c->f2, dirent->inode, &e, &flags);
 		if (c->err)
 			return DIRENT_ABORT;
+		/* Its name changes with the key: look it up again. */
+		if (c->crypt_dir)
+			e.entry_timeout = 0;
 	}
 	need = fuse_iomap_add_direntry_plus(c->req, c->buf + c->used,
 					    c->size - c->used, name, &e, next,
@@ -103,75 +124,29 @@ static int f2_readdir_emit(struct f2_readdir_ctx *c,
 	return 0;
 }
 
-/* Inline directories: libext2fs walks them; positions are ordinals. */
-static int f2_readdir_entry(ext2_ino_t dir, int entry,
-			    struct ext2_dir_entry *dirent, int offset,
-			    int blocksize, char *blockbuf, void *priv)
+/*
+ * Pack the sound entries of one block from the start position on.  A
+ * damaged block's remainder is skipped, as ext4's readdir skips it (the
+ * walk logs it): what can be read is listed.
+ */
+static int f2_readdir_block(struct fuse2fs *f2, const struct f2_dirblk *b,
+			    void *priv)
 {
 	struct f2_readdir_ctx *c = priv;
+	struct ext2_dir_entry *d;
+	unsigned int off, rec;
 	off_t pos;
 
-	/* Offsets restart in each block; every block reports its entries. */
-	if (offset <= c->last_offset)
-		c->block++;
-	c->last_offset = offset;
-	if (!dirent->inode)
-		return 0;
-	pos = (off_t)((c->block << F2_DIRPOS_SHIFT) | (uint64_t)offset);
-	if (pos < c->start)
-		return 0;
-	return f2_readdir_emit(c, dirent, pos);
-}
-
-/*
- * Block directories (linear and htree alike): start at the block the
- * position names, so reading a large directory stays linear overall.
- */
-static errcode_t f2_readdir_blocks(struct f2_readdir_ctx *c, ext2_ino_t dir,
-				   struct ext2_inode_large *inode)
-{
-	ext2_filsys fs = c->f2->fs;
-	uint64_t nblocks = EXT2_I_SIZE(inode) / fs->blocksize;
-	uint64_t lblk = (uint64_t)c->start >> F2_DIRPOS_SHIFT;
-	unsigned int off, rec;
-	struct ext2_dir_entry *d;
-	errcode_t err = 0;
-	blk64_t pblk;
-	char *buf;
-
-	buf = malloc(fs->blocksize);
-	if (!buf)
-		return EXT2_ET_NO_MEMORY;
-	for (; lblk < nblocks; lblk++) {
-		err = ext2fs_bmap2(fs, dir, (struct ext2_inode *)inode, NULL, 0,
-				   lblk, NULL, &pblk);
-		if (err)
-			break;
-		if (!pblk)
+	for (off = 0; off < b->good; off += rec) {
+		d = (struct ext2_dir_entry *)(b->buf + off);
+		ext2fs_get_rec_len(f2->fs, d, &rec);
+		pos = (off_t)((b->lblk << F2_DIRPOS_SHIFT) | off);
+		if (!d->inode || pos < c->start)
 			continue;
-		err = ext2fs_read_dir_block4(fs, pblk, buf, 0, dir);
-		if (err)
-			break;
-		for (off = 0; off < fs->blocksize; off += rec) {
-			off_t pos = (off_t)((lblk << F2_DIRPOS_SHIFT) | off);
-
-			d = (struct ext2_dir_entry *)(buf + off);
-			err = ext2fs_get_rec_len(fs, d, &rec);
-			if (!err && (rec < 8 || rec % 4 ||
-				     off + rec > fs->blocksize ||
-				     ext2fs_dirent_name_len(d) + 8u > rec))
-				err = EXT2_ET_DIR_CORRUPTED;
-			if (err)
-				goto out;
-			if (!d->inode || pos < c->start)
-				continue;
-			if (f2_readdir_emit(c, d, pos) == DIRENT_ABORT)
-				goto out;
-		}
+		if (f2_readdir_emit(c, d, pos) == DIRENT_ABORT)
+			return -1;	/* full, or c->err */
 	}
-out:
-	free(buf);
-	return err;
+	return 0;
 }
 
 static void f2_do_readdir(fuse_req_t req, fuse_ino_t nodeid, size_t size,
@@ -183,14 +158,10 @@ static void f2_do_readdir(fuse_req_t req, fuse_ino_t nodeid, size_t size,
 		.plus = plus,
 		.size = size,
 		.start = off,
-		.last_offset = INT_MAX,
 	};
-	errcode_t err;
-
 	struct ext2_inode_large inode;
 	int ret;
 
-	c.block = (uint64_t)-1;	/* the first entry starts block 0 */
 	ret = f2_read_inode(c.f2, f2_ino(nodeid), &inode);
 	if (!ret && !LINUX_S_ISDIR(inode.i_mode))
 		ret = ENOTDIR;
@@ -198,23 +169,33 @@ static void f2_do_readdir(fuse_req_t req, fuse_ino_t nodeid, size_t size,
 		fuse_reply_err(req, ret);
 		return;
 	}
+	if (f2c_encrypted(&inode)) {
+		ret = f2c_inode_keys(c.f2, f2_ino(nodeid), &c.keys);
+		if (ret) {
+			fuse_reply_err(req, ret);
+			return;
+		}
+		c.crypt_dir = true;
+		c.hash_version = f2c_nokey_hash_version(c.f2, &inode);
+	}
 	c.buf = malloc(size);
 	if (!c.buf) {
+		f2c_keys_wipe(&c.keys);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (inode.i_flags & EXT4_INLINE_DATA_FL)
-		err = ext2fs_dir_iterate2(c.f2->fs, f2_ino(nodeid),
-					  DIRENT_FLAG_INCLUDE_EMPTY,
-					  NULL, f2_readdir_entry, &c);
-	else
-		err = f2_readdir_blocks(&c, f2_ino(nodeid), &inode);
+	ret = f2_dir_walk(c.f2, f2_ino(nodeid), &inode,
+			  (uint64_t)off >> F2_DIRPOS_SHIFT, f2_readdir_block,
+			  &c, NULL);
+	if (ret < 0)
+		ret = c.err;
 	/* Entries already packed carry references: they must go out. */
-	if ((err || c.err) && !c.used)
-		fuse_reply_err(req, err ? f2_errno(err) : c.err);
+	if (ret && !c.used)
+		fuse_reply_err(req, ret);
 	else
 		fuse_reply_buf(req, c.buf, c.used);
 	free(c.buf);
+	f2c_keys_wipe(&c.keys);
 }
 
 void f2_op_opendir(fuse_req_t req, fuse_ino_t nodeid,

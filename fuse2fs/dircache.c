@@ -9,6 +9,16 @@
  * through namespace.c, which keeps the index in step, so a cached
  * directory answers lookups, misses included, without touching the disk.
  * Whole directories are evicted least recently used first.
+ *
+ * Loading a directory reads it through the checking walk (dircheck.c),
+ * so a directory held here has been checked as a whole: only such a one
+ * is handed to libext2fs (f2_dir_usable()).  A damaged directory is held
+ * too, with the names its sound parts hold and a mark: those names are
+ * found, any other lookup fails at once with EUCLEAN (ENOENT when only
+ * its htree index is wrong: no entry was lost) instead of
+ * reading the directory again for every name, and changes are refused;
+ * the mark goes when the directory's inode changes (its times, size,
+ * blocks or checksum), and then the directory is read again.
  */
 #include <errno.h>
 #include <limits.h>
@@ -16,6 +26,7 @@
 #include <string.h>
 
 #include "fuse2fs.h"
+#include "dircheck.h"
 
 #define F2_DC_MAX_DIRS		256
 #define F2_DC_MAX_NAMES		(1U << 21)
@@ -30,12 +41,21 @@ struct f2_dc_name {
 	char name[];
 };
 
+/* What tells a damaged directory's inode has changed since it was read. */
+struct f2_dc_key {
+	uint32_t generation, ctime, ctime_extra, mtime, mtime_extra;
+	uint32_t size, size_high, blocks, flags, csum_lo, csum_hi;
+};
+
 struct f2_dc_dir {
 	struct f2_dc_dir *lru_prev, *lru_next;	/* most recent first */
 	ext2_ino_t dir;
 	struct f2_dc_name **buckets;
 	size_t nbuckets;
 	size_t count;
+	/* F2_DIR_*: changes are refused; with F2_DIR_LOST misses too. */
+	unsigned int damage;
+	struct f2_dc_key key;	/* of a damaged directory */
 };
 
 struct f2_dcache {
@@ -184,34 +204,46 @@ static bool f2_dc_put(struct f2_dcache *dc, struct f2_dc_dir *d,
 struct f2_dc_fill {
 	struct f2_dcache *dc;
 	struct f2_dc_dir *d;
-	uint32_t block;		/* ordinal of the block being walked */
-	int last_offset;
-	bool oom;
+	bool inline_dir;
 };
 
-static int f2_dc_fill_proc(ext2_ino_t dir, int entry,
-			   struct ext2_dir_entry *dirent, int offset,
-			   int blocksize, char *buf, void *priv)
+static int f2_dc_fill_block(struct fuse2fs *f2, const struct f2_dirblk *b,
+			    void *priv)
 {
 	struct f2_dc_fill *f = priv;
+	struct ext2_dir_entry *d;
+	unsigned int off, rec;
 
-	/*
-	 * Every block reports its first entry at offset 0, so the ordinal
-	 * is the logical block in a directory without holes (a hint only:
-	 * dirent.c checks the block before trusting it).
-	 */
-	if (offset <= f->last_offset)
-		f->block++;
-	f->last_offset = offset;
-	if (!dirent->inode)
-		return 0;
-	if (!f2_dc_put(f->dc, f->d, dirent->name,
-		       ext2fs_dirent_name_len(dirent), dirent->inode,
-		       f->block)) {
-		f->oom = true;
-		return DIRENT_ABORT;
+	for (off = 0; off < b->good; off += rec) {
+		d = (struct ext2_dir_entry *)(b->buf + off);
+		ext2fs_get_rec_len(f2->fs, d, &rec);
+		if (!d->inode)
+			continue;
+		/* The block is a hint for dirent.c, which checks it. */
+		if (!f2_dc_put(f->dc, f->d, d->name,
+			       ext2fs_dirent_name_len(d), d->inode,
+			       f->inline_dir ? F2_LBLK_UNKNOWN :
+					       (uint32_t)b->lblk))
+			return ENOMEM;
 	}
 	return 0;
+}
+
+static void f2_dc_key(const struct ext2_inode_large *inode,
+		      struct f2_dc_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->generation = inode->i_generation;
+	k->ctime = inode->i_ctime;
+	k->ctime_extra = inode->i_ctime_extra;
+	k->mtime = inode->i_mtime;
+	k->mtime_extra = inode->i_mtime_extra;
+	k->size = inode->i_size;
+	k->size_high = inode->i_size_high;
+	k->blocks = inode->i_blocks;
+	k->flags = inode->i_flags;
+	k->csum_lo = inode->osd2.linux2.l_i_checksum_lo;
+	k->csum_hi = inode->i_checksum_hi;
 }
 
 /* Make room for a new directory of up to about count names. */
@@ -222,40 +254,78 @@ static void f2_dc_evict(struct f2_dcache *dc)
 		f2_dc_free_dir(dc, dc->lru_tail);
 }
 
-static errcode_t f2_dc_load(struct fuse2fs *f2, ext2_ino_t dir,
-			    struct f2_dc_dir **dp)
+static int f2_dc_load(struct fuse2fs *f2, ext2_ino_t dir,
+		      struct f2_dc_dir **dp)
 {
 	struct f2_dcache *dc = f2->dcache;
-	struct f2_dc_fill f = {
-		.dc = dc, .block = F2_LBLK_UNKNOWN, .last_offset = INT_MAX,
-	};
+	struct f2_dc_fill f = { .dc = dc };
+	struct ext2_inode_large inode;
 	struct f2_dc_dir *d;
-	errcode_t err;
+	unsigned int damage = 0;
+	int ret;
 
+	ret = f2_read_inode(f2, dir, &inode);
+	if (ret)
+		return ret;
 	f2_dc_evict(dc);
 	d = calloc(1, sizeof(*d));
 	if (!d)
-		return EXT2_ET_NO_MEMORY;
+		return ENOMEM;
 	d->dir = dir;
 	d->nbuckets = F2_DC_MIN_BUCKETS;
 	d->buckets = calloc(d->nbuckets, sizeof(*d->buckets));
 	if (!d->buckets) {
 		free(d);
-		return EXT2_ET_NO_MEMORY;
+		return ENOMEM;
 	}
 	f2_dc_push_lru(dc, d);
 	dc->ndirs++;
 	f.d = d;
-	err = ext2fs_dir_iterate2(f2->fs, dir, DIRENT_FLAG_INCLUDE_EMPTY, NULL,
-				  f2_dc_fill_proc, &f);
-	if (!err && f.oom)
-		err = EXT2_ET_NO_MEMORY;
-	if (err) {
-		f2_dc_free_dir(dc, d);
-		return err;
+	f.inline_dir = inode.i_flags & EXT4_INLINE_DATA_FL;
+	ret = f2_dir_walk(f2, dir, &inode, 0, f2_dc_fill_block, &f, &damage);
+	/* A block map beyond repair damages the directory as a whole. */
+	if (ret == EUCLEAN) {
+		damage |= F2_DIR_LOST;
+		ret = 0;
 	}
+	if (ret) {
+		f2_dc_free_dir(dc, d);
+		return ret;
+	}
+	d->damage = damage;
+	if (damage)
+		f2_dc_key(&inode, &d->key);
 	*dp = d;
 	return 0;
+}
+
+/*
+ * The directory as held here, loaded if need be; a damaged one is read
+ * again when its inode has changed since.
+ */
+static int f2_dc_get(struct fuse2fs *f2, ext2_ino_t dir,
+		     struct f2_dc_dir **dp)
+{
+	struct f2_dc_dir *d = f2_dc_find(f2->dcache, dir);
+	struct ext2_inode_large inode;
+	struct f2_dc_key key;
+	int ret;
+
+	if (d && d->damage) {
+		ret = f2_read_inode(f2, dir, &inode);
+		if (ret)
+			return ret;
+		f2_dc_key(&inode, &key);
+		if (memcmp(&key, &d->key, sizeof(key))) {
+			f2_dc_free_dir(f2->dcache, d);
+			d = NULL;
+		}
+	}
+	if (d) {
+		*dp = d;
+		return 0;
+	}
+	return f2_dc_load(f2, dir, dp);
 }
 
 struct f2_dcache *f2_dcache_new(void)
@@ -275,24 +345,37 @@ void f2_dcache_free(struct f2_dcache *dc)
 int f2_dcache_lookup(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		     ext2_ino_t *ino)
 {
-	size_t len = strlen(name);
+	return f2_lookup_disk(f2, dir, name, strlen(name), ino);
+}
+
+int f2_lookup_disk(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		   size_t len, ext2_ino_t *ino)
+{
 	struct f2_dc_name **p;
 	struct f2_dc_dir *d;
-	errcode_t err;
+	int ret;
 
 	if (len > EXT2_NAME_LEN)
 		return ENAMETOOLONG;
-	d = f2_dc_find(f2->dcache, dir);
-	if (!d) {
-		err = f2_dc_load(f2, dir, &d);
-		if (err)
-			return f2_errno(err);
-	}
+	ret = f2_dc_get(f2, dir, &d);
+	if (ret)
+		return ret;
 	p = f2_dc_slot(d, name, len, f2_dc_hash(name, len));
 	if (!*p)
-		return ENOENT;
+		return (d->damage & F2_DIR_LOST) ? EUCLEAN : ENOENT;
 	*ino = (*p)->ino;
 	return 0;
+}
+
+int f2_dir_usable(struct fuse2fs *f2, ext2_ino_t dir)
+{
+	struct f2_dc_dir *d;
+	int ret;
+
+	ret = f2_dc_get(f2, dir, &d);
+	if (ret)
+		return ret;
+	return d->damage ? EUCLEAN : 0;
 }
 
 void f2_dcache_set(struct fuse2fs *f2, ext2_ino_t dir, const char *name,

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "fuse2fs.h"
+#include "dircheck.h"
 
 struct f2_dirblock {
 	blk64_t pblk;
@@ -61,25 +62,28 @@ static int f2_dirblock_write(struct fuse2fs *f2, ext2_ino_t dir,
 	return f2_errno(err);
 }
 
-/* The entry at off, or NULL when its record length is not sane. */
+/* The entry at off, or NULL when it is not sound (dircheck.c). */
 static struct ext2_dir_entry *f2_dirent_at(struct fuse2fs *f2,
 					   struct f2_dirblock *b,
 					   unsigned int off, unsigned int *rec)
 {
-	struct ext2_dir_entry *d = (struct ext2_dir_entry *)(b->buf + off);
-
-	if (off + EXT2_DIR_ENTRY_HEADER_LEN > b->limit ||
-	    ext2fs_get_rec_len(f2->fs, d, rec) || *rec < 12 || *rec % 4 ||
-	    off + *rec > b->limit ||
-	    (unsigned int)EXT2_DIR_REC_LEN(ext2fs_dirent_name_len(d)) > *rec)
+	if (!f2_dirent_sound(f2->fs, b->buf, off, b->limit, rec))
 		return NULL;
-	return d;
+	return (struct ext2_dir_entry *)(b->buf + off);
 }
 
 int f2_dirent_add(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		  ext2_ino_t ino, int ftype, uint32_t *lblk_out)
 {
-	unsigned int len = strlen(name), need = EXT2_DIR_REC_LEN(len);
+	return f2_dirent_add_len(f2, dir, name, strlen(name), ino, ftype,
+				 lblk_out);
+}
+
+int f2_dirent_add_len(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		      size_t len, ext2_ino_t ino, int ftype,
+		      uint32_t *lblk_out)
+{
+	unsigned int need = EXT2_DIR_REC_LEN(len);
 	struct ext2_inode_large inode;
 	struct ext2_dir_entry *d, *n;
 	unsigned int off, rec, used;

@@ -9,7 +9,8 @@
  * - Punching stops at the page holding EOF (blocks preallocated further
  *   out stay), partial blocks at either end are zeroed.
  * - Space is checked before anything is allocated, so ENOSPC leaves the
- *   file as it was.
+ *   file as it was, except when the extent tree needs more blocks than
+ *   were free: then what could be mapped stays, as with ext4.
  * - mtime and ctime change for every mode (ext4's file_modified()).
  */
 #include <errno.h>
@@ -52,13 +53,15 @@ static int count_mapped(blk64_t lblk, blk64_t len, bool unwritten,
 
 /*
  * ENOSPC unless the holes in logical blocks [start, end] fit in the free
- * blocks.  Extent tree blocks the allocation may need are not counted;
- * libext2fs then fails half way, which still leaves a consistent file.
+ * blocks that are not kept back for conversions (alloc.c).  Extent tree
+ * blocks the allocation may need are not counted; libext2fs then fails
+ * half way, which still leaves a consistent file.
  */
 static int check_space(struct fuse2fs *f2, ext2_ino_t ino,
 		       struct ext2_inode_large *inode, blk64_t start,
 		       blk64_t end)
 {
+	blk64_t free = ext2fs_free_blocks_count(f2->fs->super);
 	blk64_t mapped = 0;
 	errcode_t err;
 
@@ -66,7 +69,8 @@ static int check_space(struct fuse2fs *f2, ext2_ino_t ino,
 			     &mapped);
 	if (err)
 		return f2_errno(err);
-	if (end - start + 1 - mapped > ext2fs_free_blocks_count(f2->fs->super))
+	free = free > f2->resv_total ? free - f2->resv_total : 0;
+	if (end - start + 1 - mapped > free)
 		return ENOSPC;
 	return 0;
 }
@@ -178,17 +182,20 @@ static int do_punch(struct fuse2fs *f2, ext2_ino_t ino,
 	return punch_blocks(f2, ino, inode, off, end);
 }
 
-/* Unwritten extents for the holes in blocks [first, last]. */
+/*
+ * Unwritten extents for the holes in blocks [first, last].  Not
+ * ext2fs_fallocate(): when 1.47.0's fails half way (ENOSPC for a tree
+ * block the new extent needs), the data blocks it could not map stay
+ * marked in use and counted in i_blocks, named by no extent (e2fsck: a
+ * block bitmap difference and a wrong i_blocks).  f2_alloc_unwritten()
+ * gives those back; what it mapped stays, as with ext4.
+ */
 static int alloc_unwritten(struct fuse2fs *f2, ext2_ino_t ino,
 			   struct ext2_inode_large *inode, blk64_t first,
 			   blk64_t last)
 {
-	errcode_t err;
-
-	err = ext2fs_fallocate(f2->fs, EXT2_FALLOCATE_FORCE_UNINIT, ino,
-			       (struct ext2_inode *)inode, ~0ULL, first,
-			       last - first + 1);
-	return f2_errno(err);
+	return f2_errno(f2_alloc_unwritten(f2->fs, ino, inode, first,
+					   last - first + 1));
 }
 
 static int do_zero_range(struct fuse2fs *f2, ext2_ino_t ino,
@@ -325,8 +332,11 @@ void f2_op_fallocate(fuse_req_t req, fuse_ino_t nodeid, int mode,
 	ret = check_args(mode, offset, length);
 	if (!ret && f2->ro)
 		ret = EROFS;
-	if (!ret)
-		ret = fallocate_inode(f2, f2_ino(nodeid), mode, offset,
-				      length);
+	if (!ret) {
+		/* Tree, bitmaps and inode change together or not at all. */
+		f2_txn_begin();
+		ret = f2_txn_end(fallocate_inode(f2, f2_ino(nodeid), mode,
+						 offset, length));
+	}
 	fuse_reply_err(req, ret);
 }

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "fuse2fs.h"
+#include "fscrypt.h"
+#include "fsverity.h"
 
 /* The largest file offset ext4 allows for this block size. */
 static uint64_t f2_max_size(struct fuse2fs *f2, struct ext2_inode_large *inode)
@@ -30,7 +32,7 @@ static uint64_t f2_max_size(struct fuse2fs *f2, struct ext2_inode_large *inode)
 	return blocks * f2->fs->blocksize;
 }
 
-int f2_truncate(struct fuse2fs *f2, ext2_ino_t ino, uint64_t size)
+static int f2_do_truncate(struct fuse2fs *f2, ext2_ino_t ino, uint64_t size)
 {
 	struct ext2_inode_large inode;
 	ext2_file_t file;
@@ -44,6 +46,8 @@ int f2_truncate(struct fuse2fs *f2, ext2_ino_t ino, uint64_t size)
 		return ret;
 	if (size > f2_max_size(f2, &inode))
 		return EFBIG;
+	if (f2c_encrypted(&inode) && LINUX_S_ISREG(inode.i_mode))
+		return f2c_truncate(f2, ino, &inode, size);
 	if (inode.i_flags & EXT4_INLINE_DATA_FL) {
 		ret = f2_inline_truncate(f2, ino, &inode, size);
 		if (ret != EAGAIN)
@@ -61,6 +65,13 @@ int f2_truncate(struct fuse2fs *f2, ext2_ino_t ino, uint64_t size)
 	return f2_errno(err ? err : err2);
 }
 
+/* All or nothing: the tree, the bitmaps and the inode change together. */
+int f2_truncate(struct fuse2fs *f2, ext2_ino_t ino, uint64_t size)
+{
+	f2_txn_begin();
+	return f2_txn_end(f2_do_truncate(f2, ino, size));
+}
+
 static int f2_open_check(struct fuse2fs *f2, ext2_ino_t ino,
 			 struct fuse_file_info *fi)
 {
@@ -72,6 +83,17 @@ static int f2_open_check(struct fuse2fs *f2, ext2_ino_t ino,
 		return ret;
 	if (LINUX_S_ISDIR(inode.i_mode))
 		return EISDIR;
+	if (f2c_encrypted(&inode) && LINUX_S_ISREG(inode.i_mode)) {
+		ret = f2c_open_check(f2, ino, fi->flags);
+		if (ret)
+			return ret;
+	}
+	if ((inode.i_flags & EXT4_VERITY_FL) &&
+	    (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC)) {
+		ret = f2v_open_check(f2, ino, &inode);
+		if (ret)
+			return ret;
+	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
 		if (f2->ro)
 			return EROFS;
@@ -101,6 +123,16 @@ static void f2_set_open_flags(struct fuse2fs *f2, struct fuse_file_info *fi)
 	/* Nobody else changes the image: cached pages stay valid. */
 	fi->keep_cache = 1;
 	fi->fh = 0;
+}
+
+/* Plaintext cached from an encrypted file must not outlive its key. */
+static void f2_drop_cache_if_encrypted(struct fuse2fs *f2, ext2_ino_t ino,
+				       struct fuse_file_info *fi)
+{
+	struct ext2_inode_large inode;
+
+	if (!f2_read_inode(f2, ino, &inode) && f2c_encrypted(&inode))
+		fi->keep_cache = 0;
 }
 
 void f2_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -142,6 +174,7 @@ void f2_op_open(fuse_req_t req, fuse_ino_t nodeid, struct fuse_file_info *fi)
 		return;
 	}
 	f2_set_open_flags(f2, fi);
+	f2_drop_cache_if_encrypted(f2, ino, fi);
 	f2_open_ref(f2, ino);
 	if (fuse_reply_open(req, fi))
 		f2_open_unref(f2, ino);
@@ -166,7 +199,9 @@ void f2_op_read(fuse_req_t req, fuse_ino_t nodeid, size_t size, off_t off,
 		goto out;
 	if (size > isize - off)
 		size = isize - off;
-	if (inode.i_flags & EXT4_INLINE_DATA_FL) {
+	if ((inode.i_flags & EXT4_INLINE_DATA_FL) && f2c_encrypted(&inode)) {
+		ret = EOPNOTSUPP;	/* ext4 makes none; not implemented */
+	} else if (inode.i_flags & EXT4_INLINE_DATA_FL) {
 		buf = malloc(size);
 		if (!buf)
 			ret = ENOMEM;
@@ -176,6 +211,15 @@ void f2_op_read(fuse_req_t req, fuse_ino_t nodeid, size_t size, off_t off,
 	} else {
 		ret = f2_block_read(f2, ino, &inode, &buf, size, off, &skip);
 		got = size;
+		if (!ret && f2c_encrypted(&inode))
+			ret = f2c_read_decrypt(f2, ino, &inode,
+					       off / f2->fs->blocksize, buf,
+					       (skip + size +
+						f2->fs->blocksize - 1) /
+					       f2->fs->blocksize);
+		if (!ret && (inode.i_flags & EXT4_VERITY_FL))
+			ret = f2v_verify_read(f2, ino, &inode, off - skip,
+					      buf, skip + size);
 	}
 out:
 	if (ret)
@@ -225,8 +269,14 @@ static int f2_do_write(struct fuse2fs *f2, ext2_ino_t ino, const char *buf,
 	if (ret)
 		return ret;
 	*written = size;
+	if (f2c_encrypted(&inode))
+		return f2c_write(f2, ino, &inode, buf, size, off);
 	if (inode.i_flags & EXT4_INLINE_DATA_FL) {
+		/* Moving the data out of the inode: all or nothing. */
+		f2_txn_begin();
 		ret = f2_inline_write(f2, ino, &inode, buf, size, off);
+		if (f2_txn_end(ret == EAGAIN ? 0 : ret))
+			return ret;
 		if (ret != EAGAIN) {
 			if (!ret) {
 				f2_touch(&inode, F2_MTIME | F2_CTIME);

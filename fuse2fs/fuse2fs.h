@@ -22,6 +22,7 @@
 #include <fuse_lowlevel.h>
 
 #include "fuse_iomap_ll.h"
+#include "sandbox.h"
 
 enum f2_iomap_mode {
 	F2_IOMAP_OFF,	/* classic FUSE for every file */
@@ -31,6 +32,8 @@ enum f2_iomap_mode {
 
 struct f2_inode_table;	/* lookup and open counts, see inode_table.c */
 struct f2_dcache;	/* directory name index, see dircache.c */
+struct f2c_keyring;	/* fscrypt master keys, see fscrypt_keys.c */
+struct f2v_cache;	/* verified fs-verity blocks, see fsverity_read.c */
 
 struct fuse2fs {
 	ext2_filsys fs;
@@ -49,17 +52,28 @@ struct fuse2fs {
 	bool iomap_active;		/* FUSE_IOMAP negotiated and a device registered */
 	uint32_t iomap_dev;		/* device id named in mappings */
 	int iomap_bdev_fd;		/* block device given to the kernel, or -1 */
+	int claim_fd;			/* O_EXCL open of a classic block device, or -1 */
 
 	/* Mount plumbing (main.c). */
 	bool foreground;
 	bool default_permissions;
 	bool clean_at_mount;		/* s_state was valid: restore at unmount */
 	bool init_failed;		/* init() refused the connection */
+	int dev_fd;			/* libext2fs's descriptor, or -1 */
 	int lock_fd;			/* flock()ed image, or -1 */
 	int status_fd;			/* pipe to the waiting parent, or -1 */
+	int null_fd;			/* /dev/null for detaching, or -1 */
+	int syslog_fd;			/* socket to /dev/log once detached, or -1 */
+	int unmount_fd;			/* unmounter.c's helper, or -1 */
+	struct f2_sandbox sandbox;	/* sandbox.c */
 	struct f2_dcache *dcache;
 	bool posix_acl;			/* FUSE_CAP_POSIX_ACL + DONT_MASK in use */
+	/* Blocks held back for conversions at IOEND (alloc.c). */
+	blk64_t resv_total;
+	ext2_ino_t alloc_owner;		/* may use its own reserve, or 0 */
 	uint64_t overhead;		/* metadata blocks, statfs.c */
+	struct f2c_keyring *keys;	/* fscrypt master keys */
+	struct f2v_cache *vcache;	/* fs-verity verified blocks */
 };
 
 static inline struct fuse2fs *f2_get(fuse_req_t req)
@@ -77,6 +91,57 @@ static inline fuse_ino_t f2_nodeid(ext2_ino_t ino)
 	return ino == EXT2_ROOT_INO ? FUSE_ROOT_ID : (fuse_ino_t)ino;
 }
 
+/*
+ * iochan.c: replace the manager of a unix io_channel (the filesystem's)
+ * with one whose block cache stays coherent with writes that go around it.
+ */
+void f2_io_install(io_channel ch);
+/* One block straight to the image: no fault injection, no transaction. */
+errcode_t f2_io_write_raw(io_channel ch, unsigned long long blk,
+			  const void *buf);
+
+/*
+ * txn.c: an update made of several writes inside libext2fs, undone as a
+ * whole when it fails: f2_txn_begin(), then f2_txn_end(ret) with the
+ * update's result, which rolls back the blocks written and the block
+ * bitmap changed since the begin when ret is not 0, and returns ret.
+ * Nested pairs belong to the outermost.  Take no inodes in between.
+ */
+void f2_txn_install(struct fuse2fs *f2);
+void f2_txn_begin(void);
+int f2_txn_end(int ret);
+/* For iochan.c: is a transaction recording, and record a write. */
+bool f2_txn_active(void);
+void f2_txn_note_write(io_channel ch, blk64_t blk, blk64_t count,
+		       errcode_t (*read)(io_channel, unsigned long long, int,
+					 void *));
+
+/*
+ * alloc.c: the allocation gate and the blocks it keeps back for the
+ * conversions of unwritten extents at IOEND.  f2_resv_take() makes sure
+ * ino (referenced by the kernel) holds enough for one conversion of its
+ * tree, or returns ENOSPC; f2_resv_drop() gives a reserve back.  Around
+ * a conversion, f2_alloc_as(ino) lets allocations use ino's reserve and
+ * f2_resv_used() ends that, charging what the conversion took (the free
+ * count before it is given) and topping the reserve up if it can.
+ */
+void f2_alloc_install(struct fuse2fs *f2);
+int f2_resv_take(struct fuse2fs *f2, ext2_ino_t ino,
+		 const struct ext2_inode_large *inode);
+void f2_resv_drop(struct fuse2fs *f2, uint32_t *have);
+void f2_alloc_as(struct fuse2fs *f2, ext2_ino_t ino);
+void f2_resv_used(struct fuse2fs *f2, ext2_ino_t ino, blk64_t free_before,
+		  const struct ext2_inode_large *inode);
+
+/*
+ * fault.c, for tests: FUSE2FS_FAULT=N fails the Nth io_channel or
+ * allocator call.  f2_fault() says whether this call is the one;
+ * f2_fault_report() stops counting and logs the count.
+ */
+void f2_fault_setup(void);
+bool f2_fault(const char *what);
+void f2_fault_report(void);
+
 /* A positive errno for a libext2fs error code. */
 int f2_errno(errcode_t err);
 
@@ -85,6 +150,33 @@ int f2_read_inode(struct fuse2fs *f2, ext2_ino_t ino,
 		  struct ext2_inode_large *inode);
 int f2_write_inode(struct fuse2fs *f2, ext2_ino_t ino,
 		   struct ext2_inode_large *inode);
+
+/*
+ * Write a new inode: the whole on-disk inode, zeroes past *inode, so
+ * nothing of a deleted inode that had the number (in-inode xattrs and
+ * ACLs, extra fields) survives.
+ */
+int f2_write_new_inode(struct fuse2fs *f2, ext2_ino_t ino,
+		       const struct ext2_inode_large *inode);
+
+/*
+ * undo.c: whole on-disk inodes saved before a multi-step update changes
+ * them, written back when a later step fails.
+ */
+#define F2_UNDO_MAX	4
+struct f2_undo {
+	unsigned int n;
+	struct {
+		ext2_ino_t ino;
+		char *raw;
+	} saved[F2_UNDO_MAX];
+};
+/* Save ino (once) before changing it; 0 or a positive errno. */
+int f2_undo_save(struct fuse2fs *f2, struct f2_undo *u, ext2_ino_t ino);
+/* Write every saved inode back, the last saved first, and forget them. */
+void f2_undo_restore(struct fuse2fs *f2, struct f2_undo *u);
+/* The update went through: forget the saved inodes. */
+void f2_undo_done(struct f2_undo *u);
 
 /* Timestamps, nanoseconds and the extra epoch bits included. */
 #define F2_ATIME (1 << 0)
@@ -124,6 +216,9 @@ uint32_t f2_attr_flags(struct fuse2fs *f2, ext2_ino_t ino,
  * the reference; or reply with an error.
  */
 void f2_reply_entry(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino);
+/* The same with the entry valid for entry_timeout seconds at most. */
+void f2_reply_entry_ttl(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino,
+			double entry_timeout);
 /* Fill an entry for ino; 0 or a positive errno. */
 int f2_fill_entry(struct fuse2fs *f2, ext2_ino_t ino,
 		  struct fuse_entry_param *e, uint32_t *attr_flags);
@@ -135,8 +230,15 @@ void f2_open_ref(struct fuse2fs *f2, ext2_ino_t ino);
 void f2_open_unref(struct fuse2fs *f2, ext2_ino_t ino);
 /* Free ino's blocks and the inode itself if it has no links and no refs. */
 int f2_maybe_free_inode(struct fuse2fs *f2, ext2_ino_t ino);
+/* Call fn for every inode the kernel holds a reference to. */
+void f2_itab_foreach(struct fuse2fs *f2, void (*fn)(struct fuse2fs *f2,
+						   ext2_ino_t ino));
+/* Unmount: try again the deletions that could not start. */
+void f2_free_retry(struct fuse2fs *f2);
 /* True while the kernel holds a lookup or open reference to ino. */
 bool f2_inode_referenced(struct fuse2fs *f2, ext2_ino_t ino);
+/* ino's conversion reserve in blocks, or NULL if it is not referenced. */
+uint32_t *f2_itab_resv(struct fuse2fs *f2, ext2_ino_t ino);
 struct f2_inode_table *f2_itab_new(void);
 void f2_itab_free(struct f2_inode_table *t);
 /* Unmount: drop every reference and free the unlinked inodes. */
@@ -151,6 +253,9 @@ struct f2_dcache *f2_dcache_new(void);
 void f2_dcache_free(struct f2_dcache *dc);
 int f2_dcache_lookup(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		     ext2_ino_t *ino);
+/* The same for an on-disk name of len bytes (encrypted names hold NULs). */
+int f2_lookup_disk(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		   size_t len, ext2_ino_t *ino);
 /* Block hints: the logical block of an entry, when known. */
 #define F2_LBLK_UNKNOWN		UINT32_MAX
 #define F2_LBLK_KEEP		(UINT32_MAX - 1)	/* set: leave it */
@@ -163,6 +268,9 @@ uint32_t f2_dcache_where(struct fuse2fs *f2, ext2_ino_t dir, const char *name);
  */
 int f2_dirent_add(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		  ext2_ino_t ino, int ftype, uint32_t *lblk);
+/* The same for an on-disk name of len bytes (may hold NULs). */
+int f2_dirent_add_len(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
+		      size_t len, ext2_ino_t ino, int ftype, uint32_t *lblk);
 int f2_dirent_remove(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		     ext2_ino_t ino, uint32_t lblk);
 void f2_dcache_remove(struct fuse2fs *f2, ext2_ino_t dir, const char *name);
@@ -172,6 +280,9 @@ void f2_dcache_forget(struct fuse2fs *f2, ext2_ino_t dir);
 int f2_lookup_name(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		   ext2_ino_t *ino);
 int f2_mode_to_ftype(mode_t mode);
+/* A symlink's stored target (*bufp malloc()ed, NUL-terminated). */
+int f2_symlink_read(struct fuse2fs *f2, ext2_ino_t ino,
+		    struct ext2_inode_large *inode, char **bufp);
 /* Add an entry, growing a linear or inline directory as needed. */
 int f2_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		ext2_ino_t ino, int ftype);
@@ -185,6 +296,8 @@ void f2_dir_dec_nlink(struct ext2_inode_large *inode);
 extern const struct fuse_lowlevel_ops f2_ops;
 /* main.c */
 void f2_op_init(void *userdata, struct fuse_conn_info *conn);
+/* N for a path "/dev/fd/N" naming an open descriptor, else -1. */
+int f2_inherited_fd(const char *path);
 /* lookup.c / attr.c */
 void f2_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void f2_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);

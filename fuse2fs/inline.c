@@ -21,10 +21,13 @@
  */
 errcode_t ext2fs_inline_data_expand(ext2_filsys fs, ext2_ino_t ino);
 
-/* The stored inline bytes, zero-filled up to want bytes. */
+/*
+ * The stored inline bytes, zero-filled up to want bytes; *len (may be
+ * NULL) receives how many bytes are stored.
+ */
 static errcode_t f2_inline_load(struct fuse2fs *f2, ext2_ino_t ino,
 				struct ext2_inode_large *inode, size_t want,
-				char **bufp)
+				char **bufp, size_t *len)
 {
 	size_t stored = 0, cap, isize = EXT2_I_SIZE(inode);
 	errcode_t err;
@@ -47,6 +50,8 @@ static errcode_t f2_inline_load(struct fuse2fs *f2, ext2_ino_t ino,
 	if (stored > isize)
 		memset(buf + isize, 0, stored - isize);
 	*bufp = buf;
+	if (len)
+		*len = stored;
 	return 0;
 }
 
@@ -55,6 +60,7 @@ int f2_inline_read(struct fuse2fs *f2, ext2_ino_t ino,
 		   off_t off, size_t *got)
 {
 	uint64_t isize = EXT2_I_SIZE(inode);
+	size_t stored;
 	errcode_t err;
 	char *buf;
 
@@ -63,10 +69,16 @@ int f2_inline_read(struct fuse2fs *f2, ext2_ino_t ino,
 		return 0;
 	if (size > isize - off)
 		size = isize - off;
-	err = f2_inline_load(f2, ino, inode, isize, &buf);
+	/*
+	 * Only what is stored is loaded (i_size may claim anything): the
+	 * bytes between it and i_size read as zeroes, as ext4 reads them.
+	 */
+	err = f2_inline_load(f2, ino, inode, 0, &buf, &stored);
 	if (err)
 		return f2_errno(err);
-	memcpy(out, buf + off, size);
+	memset(out, 0, size);
+	if ((uint64_t)off < stored)
+		memcpy(out, buf + off, stored - off < size ? stored - off : size);
 	free(buf);
 	*got = size;
 	return 0;
@@ -154,7 +166,7 @@ static int f2_inline_store(struct fuse2fs *f2, ext2_ino_t ino,
 
 	if (nsize >= f2->fs->blocksize)
 		goto expand;
-	err = f2_inline_load(f2, ino, inode, nsize, &buf);
+	err = f2_inline_load(f2, ino, inode, nsize, &buf, NULL);
 	if (err)
 		return f2_errno(err);
 	if (size)

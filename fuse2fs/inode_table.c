@@ -8,11 +8,7 @@
  * readable) and is freed when the last reference drops, or at unmount.
  * Only referenced inodes have a slot; the table is a chained hash.
  */
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #include "fuse2fs.h"
 #include "iomap.h"
@@ -22,6 +18,7 @@ struct f2_iref {
 	ext2_ino_t ino;
 	uint64_t nlookup;
 	uint64_t nopen;
+	uint32_t resv;		/* conversion reserve, blocks (alloc.c) */
 };
 
 struct f2_inode_table {
@@ -123,16 +120,38 @@ static struct f2_iref *f2_itab_get(struct f2_inode_table *t, ext2_ino_t ino,
 	return r;
 }
 
-static void f2_itab_put(struct f2_inode_table *t, struct f2_iref *r)
+static void f2_itab_put(struct fuse2fs *f2, struct f2_iref *r)
 {
+	struct f2_inode_table *t = f2->itab;
 	struct f2_iref **p;
 
 	if (r->nlookup || r->nopen)
 		return;
+	/* No IOEND can come for an inode the kernel forgot. */
+	f2_resv_drop(f2, &r->resv);
 	p = f2_itab_slot(t, r->ino);
 	*p = r->next;
 	t->count--;
 	free(r);
+}
+
+void f2_itab_foreach(struct fuse2fs *f2, void (*fn)(struct fuse2fs *f2,
+						   ext2_ino_t ino))
+{
+	struct f2_inode_table *t = f2->itab;
+	size_t i;
+	struct f2_iref *r;
+
+	for (i = 0; t && i < t->nbuckets; i++)
+		for (r = t->buckets[i]; r; r = r->next)
+			fn(f2, r->ino);
+}
+
+uint32_t *f2_itab_resv(struct fuse2fs *f2, ext2_ino_t ino)
+{
+	struct f2_iref *r = f2_itab_get(f2->itab, ino, false);
+
+	return r ? &r->resv : NULL;
 }
 
 bool f2_inode_referenced(struct fuse2fs *f2, ext2_ino_t ino)
@@ -160,7 +179,7 @@ void f2_lookup_unref(struct fuse2fs *f2, ext2_ino_t ino, uint64_t n)
 		return;
 	r->nlookup = n >= r->nlookup ? 0 : r->nlookup - n;
 	if (!r->nlookup && !r->nopen) {
-		f2_itab_put(f2->itab, r);
+		f2_itab_put(f2, r);
 		f2_iomap_forget(f2, ino);
 		f2_maybe_free_inode(f2, ino);
 	}
@@ -183,76 +202,12 @@ void f2_open_unref(struct fuse2fs *f2, ext2_ino_t ino)
 	if (r->nopen)
 		r->nopen--;
 	if (!r->nlookup && !r->nopen) {
-		f2_itab_put(f2->itab, r);
+		f2_itab_put(f2, r);
 		f2_iomap_forget(f2, ino);
 		f2_maybe_free_inode(f2, ino);
 	} else if (!r->nopen) {
 		f2_iomap_released(f2, ino);
 	}
-}
-
-/*
- * Data and mapping blocks of an inode being deleted.  Not ext2fs_punch():
- * 1.47.0's refuses to free a range ending at the last block of the
- * filesystem, and a deleted inode needs no tidy extent tree anyway.
- */
-static int f2_release_block(ext2_filsys fs, blk64_t *blocknr,
-			    e2_blkcnt_t blockcnt, blk64_t ref_blk,
-			    int ref_offset, void *priv)
-{
-	ext2fs_block_alloc_stats2(fs, *blocknr, -1);
-	return 0;
-}
-
-/* Release the blocks, extended attributes and the inode number itself. */
-static int f2_free_inode(struct fuse2fs *f2, ext2_ino_t ino,
-			 struct ext2_inode_large *inode)
-{
-	ext2_filsys fs = f2->fs;
-	errcode_t err;
-	int ret;
-
-	if (ext2fs_inode_has_valid_blocks2(fs, (struct ext2_inode *)inode)) {
-		err = ext2fs_block_iterate3(fs, ino, BLOCK_FLAG_READ_ONLY, NULL,
-					    f2_release_block, NULL);
-		if (err)
-			return f2_errno(err);
-		ext2fs_iblk_set(fs, (struct ext2_inode *)inode, 0);
-	}
-	if (ext2fs_file_acl_block(fs, (struct ext2_inode *)inode)) {
-		err = ext2fs_free_ext_attr(fs, ino, inode);
-		if (err)
-			return f2_errno(err);
-	}
-	inode->i_dtime = (uint32_t)time(NULL);
-	ret = f2_write_inode(f2, ino, inode);
-	if (ret)
-		return ret;
-	ext2fs_inode_alloc_stats2(fs, ino, -1, LINUX_S_ISDIR(inode->i_mode));
-	if (LINUX_S_ISDIR(inode->i_mode))
-		f2_dcache_forget(f2, ino);
-	return 0;
-}
-
-int f2_maybe_free_inode(struct fuse2fs *f2, ext2_ino_t ino)
-{
-	struct ext2_inode_large inode;
-	int ret;
-
-	if (f2_inode_referenced(f2, ino))
-		return 0;
-	ret = f2_read_inode(f2, ino, &inode);
-	if (ret)
-		return ret;
-	/* Still linked, or already freed (the bitmap is the authority). */
-	if (inode.i_links_count ||
-	    !ext2fs_test_inode_bitmap2(f2->fs->inode_map, ino))
-		return 0;
-	ret = f2_free_inode(f2, ino, &inode);
-	if (ret)
-		fprintf(stderr, "fuse2fs: freeing inode %u: %s\n", ino,
-			strerror(ret));
-	return ret;
 }
 
 /*
@@ -271,8 +226,12 @@ void f2_itab_release_all(struct fuse2fs *f2)
 
 			t->buckets[i] = r->next;
 			t->count--;
+			f2_resv_drop(f2, &r->resv);
 			free(r);
 			f2_maybe_free_inode(f2, ino);
 		}
 	}
+	f2_free_retry(f2);
+	/* What follows is the final write-back: not a test's fault point. */
+	f2_fault_report();
 }

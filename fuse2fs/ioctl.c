@@ -17,6 +17,8 @@
 #include "fuse2fs.h"
 #include "blockmap.h"
 #include "iomap.h"
+#include "fsverity.h"
+#include "fscrypt.h"
 
 /* ext4's EXT4_FL_USER_MODIFIABLE and EXT4_FL_USER_VISIBLE. */
 #define F2_EOFBLOCKS_FL		0x00400000
@@ -204,6 +206,9 @@ void f2_op_ioctl(fuse_req_t req, fuse_ino_t nodeid, unsigned int cmd,
 	uint32_t word;
 	int ret;
 
+	if (f2v_ioctl(req, nodeid, cmd, in_buf, in_bufsz, out_bufsz) ||
+	    f2c_ioctl(req, cmd, in_buf, in_bufsz, out_bufsz))
+		return;
 	if (cmd_is(cmd, FS_IOC_GETFLAGS, FS_IOC32_GETFLAGS) ||
 	    cmd_is(cmd, FS_IOC_GETVERSION, FS_IOC32_GETVERSION)) {
 		if (out_bufsz < sizeof(word)) {

@@ -62,6 +62,13 @@ int f2_iomap_pref_classic(struct fuse2fs *f2, ext2_ino_t ino,
 			  const struct ext2_inode_large *inode);
 
 /*
+ * ext2fs_block_alloc_stats_range() that a transaction can undo (txn.c).
+ * Every range of blocks fuse2fs allocates or frees goes through it.
+ */
+void f2_block_stats_range(ext2_filsys fs, blk64_t blk, blk64_t num,
+			  int inuse);
+
+/*
  * Mapping of logical blocks, in filesystem blocks (iomap_map.c).
  * These only use libext2fs, so tests can drive them on an image directly.
  */
@@ -80,6 +87,18 @@ struct f2_run {
 /* Most extents one run glues together (64 x 128 MiB with 4 KiB blocks). */
 #define F2_MAX_GLUE		64
 
+/*
+ * The next leaf extent of the tree that starts at or after logical block
+ * after (one past the handle's current extent when walking), or
+ * EXT2_ET_EXTENT_NO_NEXT.  Not plain EXT2_EXTENT_NEXT_LEAF: after
+ * ext2fs_extent_goto2() the index entries it went down through may be
+ * marked unvisited, and NEXT_LEAF at the end of such a leaf goes down
+ * into the same leaf again and returns its extents a second time (in
+ * the last leaf, that is all it does).  Those repeats start before
+ * after and are skipped.
+ */
+errcode_t f2_extent_next_leaf(ext2_extent_handle_t h, blk64_t after,
+			      struct ext2fs_extent *e);
 /*
  * The longest run starting at lblk and ending before end: one extent or
  * several physically contiguous extents of the same type, or a hole up to

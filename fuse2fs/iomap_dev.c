@@ -213,7 +213,9 @@ static int open_device(struct fuse2fs *f2, bool *is_loop)
 			f2->device);
 		return -ENOTBLK;
 	}
-	fd = open(f2->device, mode);
+	/* A descriptor handed over may not be ours to reopen by path. */
+	fd = f2_inherited_fd(f2->device);
+	fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : open(f2->device, mode);
 	if (fd < 0) {
 		fd = -errno;
 		fprintf(stderr, "fuse2fs: iomap: cannot open %s: %s\n",
@@ -250,8 +252,27 @@ static bool is_blockdev(int fd)
 	return fstat(fd, &st) == 0 && S_ISBLK(st.st_mode);
 }
 
+/*
+ * The exclusive open main.c leaves to us on a block device that iomap
+ * would have claimed: nothing mounts it or uses it as swap while this
+ * server writes it, with or without iomap.  The sandbox keeps it open.
+ */
+static void claim_device(struct fuse2fs *f2)
+{
+	struct stat st;
+
+	if (f2->ro || f2->claim_fd >= 0 || !f2->device ||
+	    stat(f2->device, &st) || !S_ISBLK(st.st_mode))
+		return;
+	f2->claim_fd = open(f2->device, O_RDONLY | O_EXCL | O_CLOEXEC);
+	if (f2->claim_fd < 0)
+		fprintf(stderr, "fuse2fs: warning: %s: cannot open it exclusively: %s\n",
+			f2->device, strerror(errno));
+}
+
 static void fall_back(struct fuse2fs *f2, const char *why)
 {
+	claim_device(f2);
 	f2->iomap_active = false;
 	if (f2->iomap_mode == F2_IOMAP_ON) {
 		fprintf(stderr, "fuse2fs: -o iomap=on but %s; giving up\n",
@@ -319,6 +340,10 @@ void f2_iomap_release_device(struct fuse2fs *f2)
 	if (!f2)
 		return;
 	f2_iomap_notify_drain();
+	if (f2->claim_fd >= 0) {
+		close(f2->claim_fd);
+		f2->claim_fd = -1;
+	}
 	/* The kernel is gone: give back unused look-ahead blocks. */
 	if (f2->fs)
 		f2_iomap_forget_all(f2);

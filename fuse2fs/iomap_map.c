@@ -18,6 +18,17 @@ static int run_type(const struct ext2fs_extent *e)
 		FUSE_IOMAP_TYPE_UNWRITTEN : FUSE_IOMAP_TYPE_MAPPED;
 }
 
+errcode_t f2_extent_next_leaf(ext2_extent_handle_t h, blk64_t after,
+			       struct ext2fs_extent *e)
+{
+	errcode_t err;
+
+	do {
+		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, e);
+	} while (!err && e->e_lblk < after);
+	return err;
+}
+
 /*
  * Position the handle on the leaf extent containing lblk or, when lblk is
  * in a hole, find the first extent after it.  Returns 0 with *e the extent
@@ -41,9 +52,8 @@ static errcode_t find_extent(ext2_extent_handle_t h, blk64_t lblk,
 	if (err)
 		goto none_or_err;
 	if (!(e->e_flags & EXT2_EXTENT_FLAGS_LEAF) || e->e_lblk <= lblk) {
-		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &next);
-		/* NEXT_LEAF wraps around at the end of the tree. */
-		if (err || next.e_lblk <= lblk)
+		err = f2_extent_next_leaf(h, lblk + 1, &next);
+		if (err)
 			goto none_or_err;
 		*e = next;
 	}
@@ -89,7 +99,7 @@ static errcode_t map_run(ext2_extent_handle_t h, blk64_t lblk, blk64_t end,
 	 */
 	for (glued = 0; run->lblk + run->len < end && glued < F2_MAX_GLUE;
 	     glued++) {
-		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &next);
+		err = f2_extent_next_leaf(h, run->lblk + run->len, &next);
 		if (err || next.e_lblk != run->lblk + run->len ||
 		    next.e_pblk != run->pblk + run->len ||
 		    run_type(&next) != run->type)
@@ -200,7 +210,7 @@ errcode_t f2_alloc_holes(ext2_filsys fs, ext2_ino_t ino,
 			break;
 		if (plen > run.len)
 			plen = run.len;
-		ext2fs_block_alloc_stats_range(fs, pblk, plen, 1);
+		f2_block_stats_range(fs, pblk, plen, 1);
 		err = ext2fs_iblk_add_blocks(fs, (struct ext2_inode *)inode,
 					     plen);
 		if (!err)
@@ -214,7 +224,7 @@ errcode_t f2_alloc_holes(ext2_filsys fs, ext2_ino_t ino,
 		h = NULL;
 		if (err) {
 			/* Unmapped blocks go back; mapped ones stay the file's. */
-			ext2fs_block_alloc_stats_range(fs, pblk + done,
+			f2_block_stats_range(fs, pblk + done,
 						       plen - done, -1);
 			ext2fs_iblk_sub_blocks(fs, (struct ext2_inode *)inode,
 					       plen - done);
@@ -265,7 +275,7 @@ static errcode_t cut_extent(ext2_filsys fs, ext2_extent_handle_t h,
 	}
 	if (err)
 		return err;
-	ext2fs_block_alloc_stats_range(fs, pblk, n, -1);
+	f2_block_stats_range(fs, pblk, n, -1);
 	err = ext2fs_iblk_sub_blocks(fs, raw, n);
 	if (err)
 		return err;
@@ -302,19 +312,19 @@ static errcode_t cut_middle(ext2_filsys fs, ext2_extent_handle_t h,
 	err = ext2fs_extent_replace(h, 0, &head);
 	if (err)
 		return err;
-	ext2fs_block_alloc_stats_range(fs, mid, n, -1);
+	f2_block_stats_range(fs, mid, n, -1);
 	err = ext2fs_extent_insert(h, EXT2_EXTENT_INSERT_AFTER, &tail);
 	if (!err) {
 		err = ext2fs_iblk_sub_blocks(fs, raw, n);
 		return err ? err : ext2fs_extent_fix_parents(h);
 	}
 	if (ext2fs_test_block_bitmap_range2(fs->block_map, mid, n)) {
-		ext2fs_block_alloc_stats_range(fs, mid, n, 1);
+		f2_block_stats_range(fs, mid, n, 1);
 		if (!ext2fs_extent_goto2(h, 0, e->e_lblk))
 			ext2fs_extent_replace(h, 0, &back);
 		return err;
 	}
-	ext2fs_block_alloc_stats_range(fs, tail.e_pblk, tail.e_len, -1);
+	f2_block_stats_range(fs, tail.e_pblk, tail.e_len, -1);
 	err2 = ext2fs_iblk_sub_blocks(fs, raw, n + tail.e_len);
 	return err ? err : err2;
 }

@@ -26,6 +26,7 @@
 
 struct inval {
 	struct inval *next;
+	struct fuse_session *se;	/* a process may serve several in turn */
 	fuse_ino_t parent;
 	size_t namelen;
 	char name[];
@@ -36,7 +37,6 @@ static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
 static struct inval *q_head, **q_tail = &q_head;
 static bool q_thread_started;
 static bool q_busy;		/* the thread is sending one */
-static struct fuse_session *q_se;
 
 static void *notify_thread(void *arg)
 {
@@ -54,7 +54,7 @@ static void *notify_thread(void *arg)
 		q_busy = true;
 		pthread_mutex_unlock(&q_lock);
 		/* ENOENT: the kernel has no such dentry cached; fine. */
-		fuse_lowlevel_notify_inval_entry(q_se, iv->parent, iv->name,
+		fuse_lowlevel_notify_inval_entry(iv->se, iv->parent, iv->name,
 						 iv->namelen);
 		free(iv);
 		pthread_mutex_lock(&q_lock);
@@ -74,13 +74,13 @@ static int queue_inval(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 	if (!iv)
 		return ENOMEM;
 	iv->next = NULL;
+	iv->se = f2->se;
 	iv->parent = f2_nodeid(dir);
 	iv->namelen = len;
 	memcpy(iv->name, name, len);
 	iv->name[len] = '\0';
 	pthread_mutex_lock(&q_lock);
 	if (!q_thread_started) {
-		q_se = f2->se;
 		if (pthread_create(&t, NULL, notify_thread, NULL)) {
 			pthread_mutex_unlock(&q_lock);
 			free(iv);

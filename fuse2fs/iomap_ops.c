@@ -53,7 +53,8 @@ static int req_inode(struct fuse2fs *f2, fuse_ino_t nodeid, uint64_t attr_ino,
 }
 
 static void run_to_mapping(struct fuse2fs *f2, const struct f2_run *run,
-			   uint16_t flags, struct fuse_iomap_mapping *map)
+			   uint16_t flags, bool keep,
+			   struct fuse_iomap_mapping *map)
 {
 	uint64_t bs = f2->fs->blocksize;
 
@@ -72,7 +73,8 @@ static void run_to_mapping(struct fuse2fs *f2, const struct f2_run *run,
 		 * requests after which the kernel forgets its copies
 		 * (doc/protocol.md section 10), or after we notify it (chattr -e).
 		 */
-		map->flags |= FUSE_IOMAP_F_CACHE;
+		if (keep)
+			map->flags |= FUSE_IOMAP_F_CACHE;
 	}
 }
 
@@ -136,7 +138,8 @@ static int begin_write(struct fuse2fs *f2, ext2_ino_t ino,
 	if (run->type == FUSE_IOMAP_TYPE_HOLE)
 		return ENOSPC;
 	*flags |= FUSE_IOMAP_F_NEW;
-	return 0;
+	/* The allocation may have deepened the tree. */
+	return f2_resv_take(f2, ino, inode);
 }
 
 static void f2_iomap_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
@@ -149,7 +152,7 @@ static void f2_iomap_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 	uint16_t flags = 0;
 	uint64_t end, bs;
 	blk64_t lblk, end_blk;
-	bool write;
+	bool write, keep = true;
 	errcode_t err;
 	int ret;
 
@@ -188,6 +191,20 @@ static void f2_iomap_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		ret = f2_errno(err);
 		goto out_err;
 	}
+	/*
+	 * The kernel may write into unwritten blocks it is given (and keep
+	 * the mapping for more writes): their IOEND must not fail for lack
+	 * of tree blocks.  A write is refused now if that cannot be
+	 * promised; a read's mapping is just not kept.
+	 */
+	if (!f2->ro && (run.type == FUSE_IOMAP_TYPE_UNWRITTEN ||
+			(write && run.type == FUSE_IOMAP_TYPE_HOLE)) &&
+	    f2_resv_take(f2, f2_ino(nodeid), &inode)) {
+		ret = ENOSPC;
+		if (write)
+			goto out_err;
+		keep = false;
+	}
 	if (write && run.type == FUSE_IOMAP_TYPE_HOLE) {
 		if (lblk + run.len < end_blk)
 			end_blk = lblk + run.len;
@@ -196,7 +213,7 @@ static void f2_iomap_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		if (ret)
 			goto out_err;
 	}
-	run_to_mapping(f2, &run, flags, &map);
+	run_to_mapping(f2, &run, flags, keep, &map);
 	/* The kernel is about to touch blocks libext2fs may have cached. */
 	if (run.type != FUSE_IOMAP_TYPE_HOLE) {
 		ret = f2_iomap_sync_range(f2, map.addr, map.length);
@@ -278,8 +295,13 @@ static void f2_iomap_ioend(fuse_iomap_req_t req, fuse_ino_t nodeid,
 
 	bs = f2->fs->blocksize;
 	if (in->flags & FUSE_IOMAP_IOEND_UNWRITTEN) {
+		blk64_t free = ext2fs_free_blocks_count(f2->fs->super);
+
+		/* Tree blocks come from the reserve BEGIN took. */
+		f2_alloc_as(f2, ino);
 		err = f2_convert_written(f2->fs, ino, &inode, in->pos / bs,
 					 (end + bs - 1) / bs);
+		f2_resv_used(f2, ino, free, &inode);
 		dirty = true;
 		if (err) {
 			ret = f2_errno(err);

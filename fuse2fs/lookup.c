@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fuse2fs.h"
+#include "fscrypt.h"
 
 /* Find name in directory dir; 0 or a positive errno. */
 int f2_lookup_name(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
@@ -16,6 +17,8 @@ int f2_lookup_name(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 
 	if (len > EXT2_NAME_LEN)
 		return ENAMETOOLONG;
+	if (f2c_dir_encrypted(f2, dir))
+		return f2c_dir_lookup(f2, dir, name, ino);
 	if (f2->dcache)
 		return f2_dcache_lookup(f2, dir, name, ino);
 	err = ext2fs_lookup(f2->fs, dir, name, (int)len, NULL, ino);
@@ -25,6 +28,8 @@ int f2_lookup_name(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 void f2_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse2fs *f2 = f2_get(req);
+	/* Names in an encrypted directory change meaning with the key. */
+	bool crypt = f2c_dir_encrypted(f2, f2_ino(parent));
 	ext2_ino_t ino;
 	int ret;
 
@@ -37,7 +42,7 @@ void f2_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		struct fuse_entry_param e;
 
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = f2->timeout;
+		e.entry_timeout = crypt ? 0 : f2->timeout;
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -45,7 +50,7 @@ void f2_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ret);
 		return;
 	}
-	f2_reply_entry(req, f2, ino);
+	f2_reply_entry_ttl(req, f2, ino, crypt ? 0 : f2->timeout);
 }
 
 void f2_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)

@@ -18,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <syslog.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,13 @@
 
 #include "fuse2fs.h"
 #include "iomap.h"
+#include "journal.h"
+#include "sandbox.h"
+#include "fscrypt.h"
+#include "fsverity.h"
+#include "fscrypt_kdf.h"
+#include "mountcheck.h"
+#include "watchdog.h"
 
 #define F2_VERSION	"0.1"
 /* The largest request libfuse 3.14's buffer takes: 256 pages. */
@@ -39,11 +47,16 @@ struct f2_cli {
 	char *device;
 	char *mountpoint;
 	char *iomap;
+	char *sandbox;
+	char *user;
+	char *keyfile;
+	unsigned int watchdog;
 	int writeback_cache;
 	int foreground;
 	int debug;
 	int ro;
 	int fsname;
+	int subtype;
 	int help;
 	int version;
 };
@@ -56,6 +69,7 @@ enum {
 	F2_KEY_RO,
 	F2_KEY_RW,
 	F2_KEY_FSNAME,
+	F2_KEY_SUBTYPE,
 	F2_KEY_SINGLE,
 };
 
@@ -63,6 +77,10 @@ enum {
 
 static const struct fuse_opt f2_opt_spec[] = {
 	F2_OPT("iomap=%s", iomap),
+	F2_OPT("sandbox=%s", sandbox),
+	F2_OPT("user=%s", user),
+	F2_OPT("keyfile=%s", keyfile),
+	F2_OPT("watchdog=%u", watchdog),
 	F2_OPT("writeback_cache", writeback_cache),
 	FUSE_OPT_KEY("-h", F2_KEY_HELP),
 	FUSE_OPT_KEY("--help", F2_KEY_HELP),
@@ -75,6 +93,7 @@ static const struct fuse_opt f2_opt_spec[] = {
 	FUSE_OPT_KEY("ro", F2_KEY_RO),
 	FUSE_OPT_KEY("rw", F2_KEY_RW),
 	FUSE_OPT_KEY("fsname=", F2_KEY_FSNAME),
+	FUSE_OPT_KEY("subtype=", F2_KEY_SUBTYPE),
 	FUSE_OPT_END
 };
 
@@ -94,10 +113,23 @@ static void f2_usage(const char *prog)
 "    -o fsname=NAME         source shown in /proc/mounts (default: device)\n"
 "    -o writeback_cache     let the kernel cache writes\n"
 "    -o iomap=off|auto|on   kernel-mapped file IO (default: auto); 'on'\n"
-"                           fails the mount without kernel support\n\n"
-"Unsupported filesystem features, a journal that needs recovery or an\n"
-"unclean filesystem refuse a read-write mount; -o ro may still work.\n\n"
-"Low-level FUSE options:\n", prog);
+"                           fails the mount without kernel support\n"
+"    -o user=NAME           the user to serve as once mounted, when\n"
+"                           started as root (default: nobody)\n"
+"    -o sandbox=on|nofilter|off\n"
+"                           once mounted: no privileges, no files, a\n"
+"                           system call allow-list (on, the default);\n"
+"                           without the allow-list; nothing (debugging)\n"
+"    DEVICE as /dev/fd/N    serve the device or image already open as N\n"
+"    MOUNTPOINT as /dev/fd/N  /dev/fuse already open and mounted as N\n"
+"    -o keyfile=FILE[:FILE] fscrypt master keys (raw, 16-64 bytes); a v1\n"
+"                           key as DESCRIPTOR=FILE (16 hex digits)\n"
+"    -o watchdog=SECONDS    fail a request that reads for longer with EIO\n"
+"                           (default: %d; 0: never)\n\n"
+"A journal that needs recovery is replayed at a read-write mount.\n"
+"Unsupported filesystem features or an unclean filesystem refuse a\n"
+"read-write mount; -o ro may still work.\n\n"
+"Low-level FUSE options:\n", prog, F2_WD_DEFAULT_SECS);
 	fuse_lowlevel_help();
 }
 
@@ -141,149 +173,87 @@ static int f2_opt_proc(void *data, const char *arg, int key,
 	case F2_KEY_FSNAME:
 		cli->fsname = 1;
 		return 1;
+	case F2_KEY_SUBTYPE:
+		cli->subtype = 1;
+		return 1;
 	default:
 		return 1;
 	}
 }
 
-struct f2_feature {
-	uint32_t mask;
-	const char *name;
-};
-
-/* Read-write support: anything outside these masks refuses rw. */
-#define F2_INCOMPAT_RW (EXT2_FEATURE_INCOMPAT_FILETYPE |		\
-			EXT2_FEATURE_INCOMPAT_META_BG |			\
-			EXT3_FEATURE_INCOMPAT_EXTENTS |			\
-			EXT4_FEATURE_INCOMPAT_64BIT |			\
-			EXT4_FEATURE_INCOMPAT_FLEX_BG |			\
-			EXT4_FEATURE_INCOMPAT_CSUM_SEED |		\
-			EXT4_FEATURE_INCOMPAT_LARGEDIR |		\
-			EXT4_FEATURE_INCOMPAT_INLINE_DATA)
-#define F2_RO_COMPAT_RW (EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER |		\
-			 EXT2_FEATURE_RO_COMPAT_LARGE_FILE |		\
-			 EXT4_FEATURE_RO_COMPAT_HUGE_FILE |		\
-			 EXT4_FEATURE_RO_COMPAT_GDT_CSUM |		\
-			 EXT4_FEATURE_RO_COMPAT_DIR_NLINK |		\
-			 EXT4_FEATURE_RO_COMPAT_EXTRA_ISIZE |		\
-			 EXT4_FEATURE_RO_COMPAT_METADATA_CSUM)
-
-static const struct f2_feature f2_incompat_names[] = {
-	{ EXT2_FEATURE_INCOMPAT_COMPRESSION, "compression" },
-	{ EXT3_FEATURE_INCOMPAT_RECOVER, "needs_recovery" },
-	{ EXT3_FEATURE_INCOMPAT_JOURNAL_DEV, "journal_dev" },
-	{ EXT4_FEATURE_INCOMPAT_MMP, "mmp" },
-	{ EXT4_FEATURE_INCOMPAT_EA_INODE, "ea_inode" },
-	{ EXT4_FEATURE_INCOMPAT_DIRDATA, "dirdata" },
-	{ EXT4_FEATURE_INCOMPAT_ENCRYPT, "encrypt" },
-	{ EXT4_FEATURE_INCOMPAT_CASEFOLD, "casefold" },
-	{ 0, NULL }
-};
-
-static const struct f2_feature f2_ro_compat_names[] = {
-	{ EXT4_FEATURE_RO_COMPAT_HAS_SNAPSHOT, "snapshot" },
-	{ EXT4_FEATURE_RO_COMPAT_QUOTA, "quota" },
-	{ EXT4_FEATURE_RO_COMPAT_BIGALLOC, "bigalloc" },
-	{ EXT4_FEATURE_RO_COMPAT_REPLICA, "replica" },
-	{ EXT4_FEATURE_RO_COMPAT_READONLY, "read-only" },
-	{ EXT4_FEATURE_RO_COMPAT_PROJECT, "project" },
-	{ EXT4_FEATURE_RO_COMPAT_SHARED_BLOCKS, "shared_blocks" },
-	{ EXT4_FEATURE_RO_COMPAT_VERITY, "verity" },
-	{ EXT4_FEATURE_RO_COMPAT_ORPHAN_PRESENT, "orphan_present" },
-	{ 0, NULL }
-};
-
-static void f2_name_feature(char *buf, size_t len, const char *kind,
-			    const struct f2_feature *names, uint32_t bits)
-{
-	uint32_t bit = bits & -bits;	/* the lowest one is enough */
-	const struct f2_feature *f;
-
-	for (f = names; f->name; f++) {
-		if (f->mask == bit) {
-			snprintf(buf, len, "%s", f->name);
-			return;
-		}
-	}
-	snprintf(buf, len, "%s bit 0x%x", kind, bit);
-}
-
-/* May this filesystem be written?  0, or a message in why. */
-static int f2_check_rw(ext2_filsys fs, char *why, size_t len)
-{
-	struct ext2_super_block *sb = fs->super;
-	uint32_t bad;
-	char name[64];
-
-	if (ext2fs_has_feature_journal_needs_recovery(sb)) {
-		snprintf(why, len, "the journal needs recovery (feature "
-			 "needs_recovery); run e2fsck or mount it once with "
-			 "kernel ext4");
-		return -1;
-	}
-	bad = sb->s_feature_incompat & ~F2_INCOMPAT_RW;
-	if (bad) {
-		f2_name_feature(name, sizeof(name), "incompat",
-				f2_incompat_names, bad);
-		snprintf(why, len, "feature '%s' is not supported for writing",
-			 name);
-		return -1;
-	}
-	bad = sb->s_feature_ro_compat & ~F2_RO_COMPAT_RW;
-	if (bad) {
-		f2_name_feature(name, sizeof(name), "ro_compat",
-				f2_ro_compat_names, bad);
-		snprintf(why, len, "feature '%s' is not supported for writing",
-			 name);
-		return -1;
-	}
-	if (sb->s_state & EXT2_ERROR_FS) {
-		snprintf(why, len, "the filesystem has errors; run e2fsck");
-		return -1;
-	}
-	if (!(sb->s_state & EXT2_VALID_FS)) {
-		snprintf(why, len, "the filesystem was not cleanly unmounted "
-			 "(or is in use); run e2fsck");
-		return -1;
-	}
-	return 0;
-}
-
 /*
- * The group descriptors say where every bitmap and inode table is: a
- * damaged one would send reads and writes anywhere on the device.
+ * The device or image as a descriptor for libext2fs (unixfd_io_manager):
+ * one handed over as /dev/fd/N (a privileged helper opened it; reopening
+ * the path could be refused to us), else opened here.
  */
-static int f2_check_desc(ext2_filsys fs, char *why, size_t len)
+static int f2_open_device(struct fuse2fs *f2, const struct stat *st)
 {
-	errcode_t err;
-	dgrp_t g;
+	int mode = f2->ro ? O_RDONLY : O_RDWR;
+	int fd, fl;
 
-	if (ext2fs_has_group_desc_csum(fs)) {
-		for (g = 0; g < fs->group_desc_count; g++) {
-			if (!ext2fs_group_desc_csum_verify(fs, g)) {
-				snprintf(why, len, "group descriptor %u has a "
-					 "bad checksum", g);
-				return -1;
-			}
+	fd = f2_inherited_fd(f2->device);
+	if (fd >= 0) {
+		fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || (!f2->ro && (fl & O_ACCMODE) != O_RDWR)) {
+			fprintf(stderr, "fuse2fs: %s: %s\n", f2->device,
+				fl < 0 ? strerror(errno) :
+				"not open for reading and writing");
+			return -1;
 		}
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	} else {
+		/*
+		 * Like unix_io: O_EXCL keeps a block device to ourselves.
+		 * Not with iomap, whose registration claims the device for
+		 * the connection and would be refused by our claim
+		 * (doc/protocol.md, section 6); iomap_dev.c claims it itself
+		 * if the mount ends up classic.
+		 */
+		if (!f2->ro && S_ISBLK(st->st_mode) &&
+		    f2->iomap_mode == F2_IOMAP_OFF)
+			mode |= O_EXCL;
+		fd = open(f2->device, mode | O_CLOEXEC);
 	}
-	err = ext2fs_check_desc(fs);
-	if (err) {
-		snprintf(why, len, "group descriptors: %s", error_message(err));
+	if (fd < 0 && errno == EBUSY)
+		fprintf(stderr, "fuse2fs: %s: busy: the device is mounted or "
+			"in use\n", f2->device);
+	else if (fd < 0)
+		fprintf(stderr, "fuse2fs: %s: %s\n", f2->device,
+			strerror(errno));
+	return fd;
+}
+
+/* Replay what kernel ext4 left in the journal (journal.c). */
+static int f2_replay_journal(struct fuse2fs *f2)
+{
+	struct f2_journal_stats js;
+	char why[256];
+
+	if (f2_journal_recover(f2->dev_fd, &js, why, sizeof(why))) {
+		fprintf(stderr, "fuse2fs: %s: journal recovery failed: %s\n",
+			f2->device, why);
+		fprintf(stderr, "fuse2fs: -o ro may still mount it\n");
 		return -1;
 	}
+	if (js.replayed)
+		fprintf(stderr, "fuse2fs: %s: recovered the journal: %u "
+			"transactions, %lu blocks written, %lu revoked, %lu "
+			"with a bad checksum skipped\n", f2->device,
+			js.transactions, js.replayed_blocks,
+			js.skipped_revoked, js.bad_csum_blocks);
 	return 0;
 }
 
 /*
- * Open and check the filesystem.  Nothing is written here: an image that
- * fails a check is left exactly as it was.
+ * Open and check the filesystem.  Nothing is written here, but for the
+ * replay of a journal that needs recovery: an image that fails a check
+ * is left exactly as it was.
  */
 static int f2_open_fs(struct fuse2fs *f2)
 {
 	int flags = EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP;
-	char why[256];
-	int mflags = 0;
+	char fdname[16];
+	int mflags = 0, spare;
 	errcode_t err;
 	struct stat st;
 
@@ -297,58 +267,93 @@ static int f2_open_fs(struct fuse2fs *f2)
 			"or image\n", f2->device);
 		return -1;
 	}
+	f2->dev_fd = f2_open_device(f2, &st);
+	if (f2->dev_fd < 0)
+		return -1;
 
-	/* One server per image; a kernel mount is refused below. */
-	f2->lock_fd = open(f2->device, O_RDONLY | O_CLOEXEC);
+	/*
+	 * One server per image; a kernel mount is refused below.  The lock
+	 * is on the open file that libext2fs uses, so it holds while that
+	 * does, whatever else gets closed.
+	 */
+	f2->lock_fd = fcntl(f2->dev_fd, F_DUPFD_CLOEXEC, 3);
 	if (f2->lock_fd < 0) {
 		fprintf(stderr, "fuse2fs: %s: %s\n", f2->device,
 			strerror(errno));
+		close(f2->dev_fd);
 		return -1;
 	}
 	if (flock(f2->lock_fd, (f2->ro ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
 		fprintf(stderr, "fuse2fs: %s: busy: another fuse2fs uses it\n",
 			f2->device);
-		return -1;
+		goto out_fd;
 	}
 	err = ext2fs_check_if_mounted(f2->device, &mflags);
 	if (!err && (mflags & EXT2_MF_MOUNTED) && !f2->ro) {
 		fprintf(stderr, "fuse2fs: %s: busy: it is mounted already\n",
 			f2->device);
-		return -1;
+		goto out_fd;
 	}
 
+	if (!f2->ro && f2_journal_needs_recovery(f2->dev_fd) &&
+	    f2_replay_journal(f2))
+		goto out_fd;
 	if (!f2->ro)
-		flags |= EXT2_FLAG_RW | EXT2_FLAG_EXCLUSIVE;
-	err = ext2fs_open2(f2->device, NULL, flags, 0, 0, unix_io_manager,
+		flags |= EXT2_FLAG_RW;
+	/*
+	 * From here on the descriptor is libext2fs's: it closes it, also
+	 * when the open fails.  A read-only mount keeps a spare for the
+	 * second try below.
+	 */
+	spare = f2->ro ? fcntl(f2->dev_fd, F_DUPFD_CLOEXEC, 3) : -1;
+	snprintf(fdname, sizeof(fdname), "%d", f2->dev_fd);
+	err = ext2fs_open2(fdname, NULL, flags, 0, 0, unixfd_io_manager,
 			   &f2->fs);
+	if (err == EXT2_ET_SB_CSUM_INVALID && spare >= 0) {
+		/*
+		 * Read-only, a superblock whose checksum fails is used as
+		 * it is; every other checksum is checked as usual.
+		 */
+		f2->dev_fd = spare;
+		spare = -1;
+		snprintf(fdname, sizeof(fdname), "%d", f2->dev_fd);
+		err = ext2fs_open2(fdname, NULL,
+				   flags | EXT2_FLAG_IGNORE_CSUM_ERRORS, 0, 0,
+				   unixfd_io_manager, &f2->fs);
+		if (!err) {
+			f2->fs->flags &= ~EXT2_FLAG_IGNORE_CSUM_ERRORS;
+			fprintf(stderr, "fuse2fs: %s: mounting read-only "
+				"although the superblock's checksum does not "
+				"match: it is used as it is\n", f2->device);
+		}
+	}
+	if (spare >= 0)
+		close(spare);
 	if (err) {
 		f2->fs = NULL;
-		fprintf(stderr, "fuse2fs: %s: %s%s\n", f2->device,
-			error_message(err),
-			err == EBUSY ? " (device in use)" : "");
-		if (err == EXT2_ET_RO_UNSUPP_FEATURE)
-			fprintf(stderr, "fuse2fs: try -o ro\n");
+		f2->dev_fd = -1;
+		f2_explain_open_error(f2->device, err, f2->ro);
 		return -1;
 	}
-	if (f2_check_desc(f2->fs, why, sizeof(why))) {
-		fprintf(stderr, "fuse2fs: %s: %s; run e2fsck\n", f2->device,
-			why);
+	f2_io_install(f2->fs->io);
+	f2_alloc_install(f2);
+	if (f2_mount_checks(f2))
 		goto fail;
-	}
-	if (!f2->ro && f2_check_rw(f2->fs, why, sizeof(why))) {
-		fprintf(stderr, "fuse2fs: %s: cannot mount read-write: %s\n",
-			f2->device, why);
-		fprintf(stderr, "fuse2fs: -o ro may still mount it\n");
-		goto fail;
-	}
-	if (f2->ro && ext2fs_has_feature_journal_needs_recovery(f2->fs->super))
-		fprintf(stderr, "fuse2fs: %s: warning: the journal needs "
-			"recovery; recent changes are not visible\n",
-			f2->device);
 	if (!f2->ro) {
-		err = ext2fs_read_bitmaps(f2->fs);
+		/*
+		 * Ordered writes: without libext2fs's write-back block cache
+		 * every block goes to the image when it is written, in the
+		 * order fuse2fs writes them (new blocks are allocated
+		 * unwritten, filled, then converted; a new inode is written
+		 * before the entry naming it).  A killed server then loses
+		 * only the bitmaps, counters and superblock, which e2fsck
+		 * rebuilds, and the request it was serving; never a file it
+		 * had finished writing, never stale blocks.  iomap mode
+		 * needs the cache off anyway (iomap_dev.c).
+		 */
+		err = io_channel_set_options(f2->fs->io, "cache=off");
 		if (err) {
-			fprintf(stderr, "fuse2fs: %s: reading bitmaps: %s\n",
+			fprintf(stderr, "fuse2fs: %s: write-through: %s\n",
 				f2->device, error_message(err));
 			goto fail;
 		}
@@ -358,6 +363,11 @@ fail:
 	/* ext2fs_free(), not close: nothing may reach the image. */
 	ext2fs_free(f2->fs);
 	f2->fs = NULL;
+	f2->dev_fd = -1;
+	return -1;
+out_fd:
+	close(f2->dev_fd);
+	f2->dev_fd = -1;
 	return -1;
 }
 
@@ -375,15 +385,12 @@ static int f2_mark_mounted(struct fuse2fs *f2)
 	sb->s_state &= ~EXT2_VALID_FS;
 	sb->s_mnt_count++;
 	sb->s_mtime = (uint32_t)time(NULL);
-	if (f2->mountpoint) {
-		char *real = realpath(f2->mountpoint, NULL);
-
+	/* Only a path says where: not /dev/fd/N from a helper. */
+	if (f2->mountpoint && f2_inherited_fd(f2->mountpoint) < 0) {
 		/* A fixed-size field, NUL-padded, as ext4 writes it. */
 		memset(sb->s_last_mounted, 0, sizeof(sb->s_last_mounted));
 		snprintf((char *)sb->s_last_mounted,
-			 sizeof(sb->s_last_mounted), "%s",
-			 real ? real : f2->mountpoint);
-		free(real);
+			 sizeof(sb->s_last_mounted), "%s", f2->mountpoint);
 	}
 	ext2fs_mark_super_dirty(f2->fs);
 	err = ext2fs_flush2(f2->fs, 0);
@@ -418,25 +425,58 @@ static int f2_close_fs(struct fuse2fs *f2)
 	return 0;
 }
 
-/* Once detached, what would go to stderr goes to syslog instead. */
+/*
+ * Once detached, what would go to stderr goes to syslog instead, through
+ * a socket of our own rather than syslog(3): its descriptor is known, so
+ * the sandbox keeps it, and a datagram is all it takes to send a line,
+ * even from the SIGSYS handler (sandbox_filter.c).
+ */
 static ssize_t f2_syslog_write(void *cookie, const char *buf, size_t size)
 {
-	int len = size > INT_MAX ? INT_MAX : (int)size;
+	struct fuse2fs *f2 = cookie;
+	int len = size > 900 ? 900 : (int)size;
+	char line[1024];
+	int n;
 
 	while (len > 0 && buf[len - 1] == '\n')
 		len--;
-	if (len)
-		syslog(LOG_ERR, "%.*s", len, buf);
+	if (!len)
+		return size;
+	/* LOG_DAEMON | LOG_ERR; the daemon adds the time. */
+	n = snprintf(line, sizeof(line), "<27>fuse2fs[%d]: %.*s",
+		     (int)getpid(), len, buf);
+	/* Without a syslog daemon the line is lost, as with syslog(3). */
+	if (n > 0 && send(f2->syslog_fd, line, n, MSG_NOSIGNAL) < 0)
+		n = 0;
 	return size;
 }
 
-static void f2_log_to_syslog(void)
+/* Before detaching, while files can still be opened. */
+static void f2_open_syslog(struct fuse2fs *f2)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	f2->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "/dev/log");
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		close(fd);
+		return;		/* messages go to /dev/null then */
+	}
+	f2->syslog_fd = fd;
+}
+
+static void f2_log_to_syslog(struct fuse2fs *f2)
 {
 	cookie_io_functions_t io = { .write = f2_syslog_write };
 	FILE *f;
 
-	openlog("fuse2fs", LOG_PID, LOG_DAEMON);
-	f = fopencookie(NULL, "w", io);
+	if (f2->syslog_fd < 0)
+		return;
+	f = fopencookie(f2, "w", io);
 	if (!f)
 		return;
 	setvbuf(f, NULL, _IOLBF, 0);
@@ -446,7 +486,7 @@ static void f2_log_to_syslog(void)
 /* Tell the parent waiting in f2_daemonize() how the mount went. */
 static void f2_report_status(struct fuse2fs *f2, char status)
 {
-	int fd;
+	int fd = f2->null_fd;
 
 	if (f2->status_fd < 0)
 		return;
@@ -455,15 +495,14 @@ static void f2_report_status(struct fuse2fs *f2, char status)
 	close(f2->status_fd);
 	f2->status_fd = -1;
 	/* From now on nobody reads our terminal output. */
-	fd = open("/dev/null", O_RDWR);
 	if (fd >= 0) {
 		dup2(fd, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
+		close(fd);
+		f2->null_fd = -1;
 	}
-	f2_log_to_syslog();
+	f2_log_to_syslog(f2);
 }
 
 /*
@@ -506,6 +545,7 @@ static int f2_daemonize(struct fuse2fs *f2)
 	}
 	close(fds[0]);
 	f2->status_fd = fds[1];
+	f2_open_syslog(f2);
 	setsid();
 	if (chdir("/"))
 		perror("fuse2fs: chdir /");
@@ -562,15 +602,62 @@ void f2_op_init(void *userdata, struct fuse_conn_info *conn)
 	 */
 }
 
-/* After the INIT reply: the iomap side first, then release the caller. */
+/*
+ * The last step that needs privileges is done (the device is registered
+ * with the kernel): keep the open files, drop the rest (sandbox.c).
+ */
+static int f2_contain(struct fuse2fs *f2)
+{
+	int keep[9];
+
+	/* Who unmounts when we are told to stop (unmounter.c). */
+	if (f2->sandbox.level != F2_SANDBOX_OFF &&
+	    f2_inherited_fd(f2->mountpoint) < 0) {
+		f2->unmount_fd = f2_unmounter_start(f2->mountpoint);
+		if (f2->unmount_fd < 0)
+			fprintf(stderr, "fuse2fs: no unmount helper (%s): a "
+				"signal will leave %s to be unmounted by "
+				"hand\n", strerror(errno), f2->mountpoint);
+	}
+	keep[0] = fuse_session_fd(f2->se);
+	keep[1] = f2->dev_fd;
+	keep[2] = f2->lock_fd;
+	keep[3] = f2->iomap_bdev_fd;
+	keep[4] = f2->status_fd;
+	keep[5] = f2->null_fd;
+	keep[6] = f2->syslog_fd;
+	keep[7] = f2->unmount_fd;
+	keep[8] = f2->claim_fd;
+
+	/* A forbidden system call is reported where messages go. */
+	if (f2_sandbox_enter(&f2->sandbox, keep, sizeof(keep) / sizeof(*keep),
+			     f2->syslog_fd >= 0 ? f2->syslog_fd : 2))
+		return -1;
+	if (f2->debug && f2->sandbox.entered)
+		fprintf(stderr, "fuse2fs: sandbox entered (%s)\n",
+			f2->sandbox.level == F2_SANDBOX_ON ?
+			"system call filter on" : "no system call filter");
+	return 0;
+}
+
+/*
+ * After the INIT reply: the iomap side first, then the sandbox, then
+ * release the caller.
+ */
 static void f2_negotiated(void *userdata, bool iomap)
 {
 	struct fuse2fs *f2 = userdata;
 
 	if (f2_iomap_ops.negotiated)
 		f2_iomap_ops.negotiated(userdata, iomap);
-	if (!f2->init_failed)
-		f2_report_status(f2, 0);
+	if (f2->init_failed)
+		return;
+	if (f2_contain(f2)) {
+		f2->init_failed = true;
+		fuse_session_exit(f2->se);
+		return;
+	}
+	f2_report_status(f2, 0);
 }
 
 static int f2_parse_iomap(struct fuse2fs *f2, const char *s)
@@ -604,6 +691,39 @@ static int f2_add_fsname(struct fuse_args *args, const char *device)
 	return ret;
 }
 
+/*
+ * A sandboxed server cannot unmount (no privileges, no fusermount3, and
+ * the system call filter would kill it for trying): when the kernel has
+ * not unmounted already, the helper forked before the sandbox does it;
+ * without one, closing /dev/fuse (in fuse_session_destroy()) aborts the
+ * connection and the mount's owner detaches it.
+ */
+static void f2_unmount(struct fuse2fs *f2)
+{
+	struct pollfd pfd = { .fd = fuse_session_fd(f2->se) };
+	int fd = f2->unmount_fd;
+
+	f2->unmount_fd = -1;
+	if (!f2->sandbox.entered || f2_inherited_fd(f2->mountpoint) >= 0) {
+		if (fd >= 0)
+			close(fd);
+		fuse_session_unmount(f2->se);
+		return;
+	}
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR)) {
+		/* Unmounted already: fuse_session_unmount() only closes. */
+		if (fd >= 0)
+			close(fd);
+		fuse_session_unmount(f2->se);
+		return;
+	}
+	if (fd < 0 || f2_unmounter_run(fd))
+		fprintf(stderr, "fuse2fs: stopping while %s is mounted, and "
+			"the sandboxed server cannot unmount it; run "
+			"fusermount3 -u %s\n", f2->mountpoint,
+			f2->mountpoint);
+}
+
 static int f2_serve(struct fuse2fs *f2, struct fuse_args *args)
 {
 	static struct fuse_iomap_ops iomap_ops;
@@ -622,6 +742,7 @@ static int f2_serve(struct fuse2fs *f2, struct fuse_args *args)
 		goto out_close;
 	iomap_ops = f2_iomap_ops;
 	iomap_ops.negotiated = f2_negotiated;
+	iomap_ops.request = f2_wd_request;
 	f2->iomap = fuse_iomap_session_new(f2->se, &iomap_ops, f2);
 	if (!f2->iomap) {
 		fprintf(stderr, "fuse2fs: starting the session: %s\n",
@@ -629,6 +750,8 @@ static int f2_serve(struct fuse2fs *f2, struct fuse_args *args)
 		goto out_signals;
 	}
 	ret = fuse_iomap_session_loop(f2->iomap) ? 1 : 0;
+	/* The unmount's own work is not a request: never cut it. */
+	f2_wd_idle();
 	if (f2->init_failed)
 		ret = 1;
 	fuse_iomap_session_destroy(f2->iomap);
@@ -640,7 +763,7 @@ out_close:
 	if (f2_close_fs(f2))
 		ret = 1;
 out_unmount:
-	fuse_session_unmount(f2->se);
+	f2_unmount(f2);
 out_destroy:
 	fuse_session_destroy(f2->se);
 	f2->se = NULL;
@@ -651,12 +774,17 @@ out_destroy:
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct f2_cli cli = { 0 };
+	struct f2_cli cli = { .watchdog = F2_WD_DEFAULT_SECS };
 	struct fuse2fs f2 = {
 		.timeout = F2_TIMEOUT,
 		.iomap_bdev_fd = -1,
+		.claim_fd = -1,
+		.dev_fd = -1,
 		.lock_fd = -1,
 		.status_fd = -1,
+		.null_fd = -1,
+		.syslog_fd = -1,
+		.unmount_fd = -1,
 	};
 	int ret = 1;
 
@@ -688,7 +816,25 @@ int main(int argc, char *argv[])
 			"on\n", cli.iomap);
 		goto out;
 	}
+	f2.sandbox.level = f2_sandbox_default_level();
+	if (cli.sandbox &&
+	    f2_sandbox_parse_level(cli.sandbox, &f2.sandbox.level)) {
+		fprintf(stderr, "fuse2fs: -o sandbox=%s: expected on, nofilter "
+			"or off\n", cli.sandbox);
+		goto out;
+	}
+	if (f2_sandbox_prepare(&f2.sandbox, cli.user))
+		goto out;
 	f2.device = cli.device;
+	/* The unmount helper works from "/" (daemonized): a full path. */
+	if (f2_inherited_fd(cli.mountpoint) < 0) {
+		char *real = realpath(cli.mountpoint, NULL);
+
+		if (real) {
+			free(cli.mountpoint);
+			cli.mountpoint = real;
+		}
+	}
 	f2.mountpoint = cli.mountpoint;
 	f2.ro = cli.ro;
 	f2.debug = cli.debug;
@@ -697,20 +843,35 @@ int main(int argc, char *argv[])
 	f2.default_permissions = true;
 	srandom((unsigned int)time(NULL) ^ (unsigned int)getpid());
 
-	/* The server trusts the kernel's permission checks (attr.c). */
+	/*
+	 * The server trusts the kernel's permission checks (attr.c).  The
+	 * mount's type is fuse.fuse2fs-iomap, the type mount(8) and fstab
+	 * name it by (the fuse2fs of e2fsprogs owns fuse.fuse2fs).
+	 */
 	if (fuse_opt_add_arg(&args, "-odefault_permissions") ||
+	    (!cli.subtype &&
+	     fuse_opt_add_arg(&args, "-osubtype=fuse2fs-iomap")) ||
 	    (!cli.fsname && f2_add_fsname(&args, cli.device))) {
 		fprintf(stderr, "fuse2fs: out of memory\n");
 		goto out;
 	}
 	f2.itab = f2_itab_new();
 	f2.dcache = f2_dcache_new();
-	if (!f2.itab || !f2.dcache) {
+	f2.keys = f2c_keyring_new();
+	f2.vcache = f2v_cache_new();
+	if (!f2.itab || !f2.dcache || !f2.keys || !f2.vcache) {
 		fprintf(stderr, "fuse2fs: out of memory\n");
 		goto out;
 	}
+	if (f2c_crypto_init()) {
+		fprintf(stderr, "fuse2fs: libcrypto did not initialise\n");
+		goto out;
+	}
+	if (cli.keyfile && f2c_load_keyfiles(f2.keys, cli.keyfile))
+		goto out;
 	if (f2_open_fs(&f2))
 		goto out;
+	f2_wd_setup(&f2, cli.watchdog);
 	ret = f2_serve(&f2, &args);
 	if (f2.fs) {
 		/* The session never started: nothing was written. */
@@ -722,9 +883,14 @@ out:
 		close(f2.lock_fd);
 	f2_itab_free(f2.itab);
 	f2_dcache_free(f2.dcache);
+	f2c_keyring_free(f2.keys);
+	f2v_cache_free(f2.vcache);
 	fuse_opt_free_args(&args);
 	free(cli.device);
 	free(cli.mountpoint);
 	free(cli.iomap);
+	free(cli.sandbox);
+	free(cli.user);
+	free(cli.keyfile);
 	return ret;
 }

@@ -13,6 +13,9 @@
 
 #include "fuse2fs.h"
 #include "acl.h"
+#include "dircheck.h"
+#include "fscrypt.h"
+#include "watchdog.h"
 
 int f2_mode_to_ftype(mode_t mode)
 {
@@ -51,6 +54,20 @@ static int f2_dir_touch(struct fuse2fs *f2, ext2_ino_t dir, int nlink_delta)
 		f2_dir_dec_nlink(&inode);
 	f2_touch(&inode, F2_MTIME | F2_CTIME);
 	return f2_write_inode(f2, dir, &inode);
+}
+
+/*
+ * A directory's new times once its entries changed, when nothing else
+ * of it changes: the update is done and consistent either way, so a
+ * failure here is only logged.
+ */
+static void f2_dir_times(struct fuse2fs *f2, ext2_ino_t dir)
+{
+	int ret = f2_dir_touch(f2, dir, 0);
+
+	if (ret)
+		fprintf(stderr, "fuse2fs: directory %u: times not updated: %s\n",
+			dir, strerror(ret));
 }
 
 /*
@@ -93,6 +110,13 @@ int f2_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 	errcode_t err;
 	int ret;
 
+	/* libext2fs may only see a checked directory (dircheck.c). */
+	ret = f2_dir_usable(f2, dir);
+	if (ret)
+		return ret;
+	ret = f2c_add_link(f2, dir, name, ino, ftype);
+	if (ret != EAGAIN)
+		return ret;
 	ret = f2_dirent_add(f2, dir, name, ino, ftype, &lblk);
 	if (ret != EAGAIN) {
 		if (ret)
@@ -101,22 +125,30 @@ int f2_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 			f2_dcache_set(f2, dir, name, ino, lblk);
 		return ret;
 	}
+	/*
+	 * Growing the directory (a block, or out of the inode when inline)
+	 * takes several writes inside libext2fs: all or nothing.
+	 */
+	f2_txn_begin();
 	err = ext2fs_link(f2->fs, dir, name, ino, ftype);
 	if (err == EXT2_ET_DIR_NO_SPACE) {
 		ret = f2_read_inode(f2, dir, &inode);
-		if (ret)
-			return ret;
-		if (inode.i_flags & EXT2_INDEX_FL)
-			return ENOSPC;
+		if (!ret && inode.i_flags & EXT2_INDEX_FL)
+			ret = ENOSPC;
+		if (ret) {
+			f2_dcache_forget(f2, dir);
+			return f2_txn_end(ret);
+		}
 		err = ext2fs_expand_dir(f2->fs, dir);
 		if (!err)
 			err = ext2fs_link(f2->fs, dir, name, ino, ftype);
 	}
-	if (err)
+	ret = f2_txn_end(f2_errno(err));
+	if (ret)
 		f2_dcache_forget(f2, dir);
 	else
 		f2_dcache_set(f2, dir, name, ino, F2_LBLK_UNKNOWN);
-	return f2_errno(err);
+	return ret;
 }
 
 /* Remove name (which must point at ino) from dir. */
@@ -126,6 +158,12 @@ static int f2_remove_link(struct fuse2fs *f2, ext2_ino_t dir,
 	errcode_t err;
 	int ret;
 
+	ret = f2_dir_usable(f2, dir);
+	if (ret)
+		return ret;
+	ret = f2c_remove_entry(f2, dir, name, ino);
+	if (ret != EAGAIN)
+		return ret;
 	ret = f2_dirent_remove(f2, dir, name, ino,
 			       f2_dcache_where(f2, dir, name));
 	if (ret != EAGAIN) {
@@ -173,14 +211,28 @@ static int f2_set_entry(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 	struct f2_set_entry s = {
 		.name = name, .len = (int)strlen(name), .ino = ino,
 	};
+	char disk[EXT2_NAME_LEN];
+	size_t disk_len;
 	errcode_t err;
+	int ret;
 
+	ret = f2_dir_usable(f2, dir);
+	if (ret)
+		return ret;
+	/* An encrypted directory's entry goes by its on-disk name. */
+	ret = f2c_disk_name(f2, dir, name, disk, &disk_len);
+	if (!ret) {
+		s.name = disk;
+		s.len = (int)disk_len;
+	} else if (ret != EAGAIN) {
+		return ret;
+	}
 	s.ftype = ext2fs_has_feature_filetype(f2->fs->super) ? ftype : 0;
 	err = ext2fs_dir_iterate2(f2->fs, dir, 0,
 				  NULL, f2_set_entry_proc, &s);
-	if (err || !s.done) {
+	if (err || !s.done || s.name == disk) {
 		f2_dcache_forget(f2, dir);
-		return err ? f2_errno(err) : ENOENT;
+		return err ? f2_errno(err) : s.done ? 0 : ENOENT;
 	}
 	f2_dcache_set(f2, dir, name, ino, F2_LBLK_KEEP);
 	return 0;
@@ -204,10 +256,17 @@ static int f2_empty_proc(ext2_ino_t dir, int entry,
 static int f2_dir_is_empty(struct fuse2fs *f2, ext2_ino_t dir, bool *empty)
 {
 	errcode_t err;
+	int ret;
 
 	*empty = true;
-	err = ext2fs_dir_iterate2(f2->fs, dir, 0,
-				  NULL, f2_empty_proc, empty);
+	ret = f2_dir_usable(f2, dir);
+	if (ret)
+		return ret;
+	/* The test hook iterates until the watchdog fails a read. */
+	do {
+		err = ext2fs_dir_iterate2(f2->fs, dir, 0,
+					  NULL, f2_empty_proc, empty);
+	} while (!err && f2_wd_stall("dir_is_empty", dir));
 	return f2_errno(err);
 }
 
@@ -258,6 +317,8 @@ static int f2_check_new_name(struct fuse2fs *f2, ext2_ino_t parent,
 	if (f2->ro)
 		return EROFS;
 	ret = f2_may_create(f2, parent);
+	if (!ret)
+		ret = f2c_may_add(f2, parent);
 	if (ret)
 		return ret;
 	ret = f2_lookup_name(f2, parent, name, &ino);
@@ -368,7 +429,8 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 	f2_init_new_inode(req, f2, &pinode, &inode);
 	if (S_ISCHR(mode) || S_ISBLK(mode)) {
 		f2_set_inode_rdev(&inode, rdev);
-	} else if (S_ISREG(mode) && ext2fs_has_feature_inline_data(fs->super)) {
+	} else if (S_ISREG(mode) && ext2fs_has_feature_inline_data(fs->super) &&
+		   !f2c_dir_encrypted(f2, parent)) {
 		/* Small files live in the inode, as with ext4. */
 		inline_data = true;
 		inode.i_flags |= EXT4_INLINE_DATA_FL;
@@ -384,12 +446,19 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 		ext2fs_extent_free(handle);
 	}
 
-	ret = f2_write_inode(f2, *ino, &inode);
+	/*
+	 * A reused inode number still has the old inode's in-body xattrs
+	 * past the large inode: one write of the whole inode, zeroes past
+	 * the structure (two writes, ext2fs_write_new_inode()'s and ours,
+	 * could leave a half-made inode when the second fails).
+	 */
+	ret = f2_write_new_inode(f2, *ino, &inode);
 	if (ret)
 		return ret;
 	ext2fs_inode_alloc_stats2(fs, *ino, 1, 0);
+	ret = f2c_inherit(f2, parent, *ino);
 	/* The (empty) "system.data" attribute marks the inline area. */
-	if (inline_data)
+	if (!ret && inline_data)
 		ret = f2_errno(ext2fs_inline_data_init(fs, *ino));
 	if (!ret && f2->posix_acl)
 		ret = f2_acl_inherit(f2, parent, *ino, 0);
@@ -399,11 +468,12 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 	}
 
 	ret = f2_add_link(f2, parent, name, *ino, f2_mode_to_ftype(mode));
-	if (!ret)
-		ret = f2_dir_touch(f2, parent, 0);
-	if (ret)
+	if (ret) {
 		f2_abandon_inode(f2, *ino);
-	return ret;
+		return ret;
+	}
+	f2_dir_times(f2, parent);
+	return 0;
 }
 
 void f2_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -437,10 +507,18 @@ void f2_op_mkdir(fuse_req_t req, fuse_ino_t parent_id, const char *name,
 
 	err = ext2fs_new_inode(f2->fs, parent, LINUX_S_IFDIR | 0755, NULL,
 			       &ino);
-	/* Without a name, ext2fs_mkdir() builds the directory unlinked. */
-	if (!err)
-		err = ext2fs_mkdir(f2->fs, parent, ino, NULL);
-	ret = f2_errno(err);
+	if (err) {
+		ret = f2_errno(err);
+		goto out;
+	}
+	/*
+	 * Without a name, ext2fs_mkdir() builds the directory unlinked and
+	 * raises the parent's count last.  When it fails it gives the block
+	 * and the number back to the bitmaps, but not the inodes it wrote:
+	 * a transaction puts those back.
+	 */
+	f2_txn_begin();
+	ret = f2_txn_end(f2_errno(ext2fs_mkdir(f2->fs, parent, ino, NULL)));
 	if (ret)
 		goto out;
 
@@ -462,6 +540,8 @@ void f2_op_mkdir(fuse_req_t req, fuse_ino_t parent_id, const char *name,
 	inode.i_mode = LINUX_S_IFDIR | (mode & 07777);
 	f2_init_new_inode(req, f2, &pinode, &inode);
 	ret = f2_write_inode(f2, ino, &inode);
+	if (!ret)
+		ret = f2c_inherit(f2, parent, ino);
 	if (!ret && f2->posix_acl)
 		ret = f2_acl_inherit(f2, parent, ino, 0);
 	if (!ret)
@@ -471,7 +551,7 @@ void f2_op_mkdir(fuse_req_t req, fuse_ino_t parent_id, const char *name,
 		f2_abandon_inode(f2, ino);
 		goto out;
 	}
-	ret = f2_dir_touch(f2, parent, 0);
+	f2_dir_times(f2, parent);
 out:
 	if (ret)
 		fuse_reply_err(req, ret);
@@ -497,9 +577,15 @@ void f2_op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent_id,
 	err = ext2fs_new_inode(f2->fs, parent, LINUX_S_IFLNK | 0777, NULL,
 			       &ino);
 	/* Fast (in i_block), inline or one-block slow link, unlinked. */
-	if (!err)
-		err = ext2fs_symlink(f2->fs, parent, ino, NULL, target);
 	ret = f2_errno(err);
+	if (!ret)
+		ret = f2c_symlink(f2, parent, ino, target);
+	if (ret == EAGAIN) {
+		/* It takes the number last: a transaction undoes a failure. */
+		f2_txn_begin();
+		ret = f2_txn_end(f2_errno(ext2fs_symlink(f2->fs, parent, ino,
+							 NULL, target)));
+	}
 	if (ret)
 		goto out;
 
@@ -510,10 +596,10 @@ void f2_op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent_id,
 	ret = f2_write_inode(f2, ino, &inode);
 	if (!ret)
 		ret = f2_add_link(f2, parent, name, ino, EXT2_FT_SYMLINK);
-	if (!ret)
-		ret = f2_dir_touch(f2, parent, 0);
 	if (ret)
 		f2_abandon_inode(f2, ino);
+	else
+		f2_dir_times(f2, parent);
 out:
 	if (ret)
 		fuse_reply_err(req, ret);
@@ -521,11 +607,9 @@ out:
 		f2_reply_entry(req, f2, ino);
 }
 
-void f2_op_readlink(fuse_req_t req, fuse_ino_t nodeid)
+int f2_symlink_read(struct fuse2fs *f2, ext2_ino_t ino,
+		    struct ext2_inode_large *inode, char **bufp)
 {
-	struct fuse2fs *f2 = f2_get(req);
-	ext2_ino_t ino = f2_ino(nodeid);
-	struct ext2_inode_large inode;
 	char *buf = NULL;
 	ext2_file_t file;
 	unsigned int got = 0;
@@ -533,28 +617,21 @@ void f2_op_readlink(fuse_req_t req, fuse_ino_t nodeid)
 	errcode_t err;
 	int ret;
 
-	ret = f2_read_inode(f2, ino, &inode);
-	if (ret)
-		goto out;
-	if (!LINUX_S_ISLNK(inode.i_mode)) {
-		ret = EINVAL;
-		goto out;
-	}
-	size = EXT2_I_SIZE(&inode);
-	if (size >= f2->fs->blocksize) {
-		ret = EUCLEAN;
-		goto out;
-	}
+	*bufp = NULL;
+	if (!LINUX_S_ISLNK(inode->i_mode))
+		return EINVAL;
+	size = EXT2_I_SIZE(inode);
+	if (size >= f2->fs->blocksize)
+		return EUCLEAN;
 	buf = calloc(1, size + 1);
-	if (!buf) {
-		ret = ENOMEM;
-		goto out;
+	if (!buf)
+		return ENOMEM;
+	if (ext2fs_is_fast_symlink((struct ext2_inode *)inode)) {
+		memcpy(buf, inode->i_block, size);
+		*bufp = buf;
+		return 0;
 	}
-	if (ext2fs_is_fast_symlink((struct ext2_inode *)&inode)) {
-		memcpy(buf, inode.i_block, size);
-		goto out;
-	}
-	err = ext2fs_file_open2(f2->fs, ino, (struct ext2_inode *)&inode, 0,
+	err = ext2fs_file_open2(f2->fs, ino, (struct ext2_inode *)inode, 0,
 				&file);
 	if (!err) {
 		err = ext2fs_file_read(file, buf, (unsigned int)size, &got);
@@ -563,7 +640,30 @@ void f2_op_readlink(fuse_req_t req, fuse_ino_t nodeid)
 	ret = f2_errno(err);
 	if (!ret && got != size)
 		ret = EUCLEAN;
-out:
+	if (ret)
+		free(buf);
+	else
+		*bufp = buf;
+	return ret;
+}
+
+void f2_op_readlink(fuse_req_t req, fuse_ino_t nodeid)
+{
+	struct fuse2fs *f2 = f2_get(req);
+	ext2_ino_t ino = f2_ino(nodeid);
+	struct ext2_inode_large inode;
+	char *buf = NULL, *target;
+	int ret;
+
+	ret = f2_read_inode(f2, ino, &inode);
+	if (!ret)
+		ret = f2_symlink_read(f2, ino, &inode, &buf);
+	if (!ret && f2c_encrypted(&inode)) {
+		ret = f2c_symlink_target(f2, ino, (uint8_t *)buf,
+					 EXT2_I_SIZE(&inode), &target);
+		free(buf);
+		buf = target;
+	}
 	if (ret)
 		fuse_reply_err(req, ret);
 	else
@@ -571,7 +671,10 @@ out:
 	free(buf);
 }
 
-/* Drop one link of ino, freeing it once nothing references it. */
+/*
+ * Drop one link of ino (all of a directory's), not freeing it yet: the
+ * caller removes the name next and may have to put this back.
+ */
 static int f2_drop_link(struct fuse2fs *f2, ext2_ino_t ino, bool whole_dir)
 {
 	struct ext2_inode_large inode;
@@ -585,11 +688,9 @@ static int f2_drop_link(struct fuse2fs *f2, ext2_ino_t ino, bool whole_dir)
 	else if (inode.i_links_count)
 		inode.i_links_count--;
 	f2_touch(&inode, F2_CTIME);
-	ret = f2_write_inode(f2, ino, &inode);
-	if (ret)
-		return ret;
-	return f2_maybe_free_inode(f2, ino);
+	return f2_write_inode(f2, ino, &inode);
 }
+
 
 static void f2_remove(fuse_req_t req, fuse_ino_t parent_id, const char *name,
 		      bool rmdir)
@@ -597,6 +698,7 @@ static void f2_remove(fuse_req_t req, fuse_ino_t parent_id, const char *name,
 	struct fuse2fs *f2 = f2_get(req);
 	ext2_ino_t parent = f2_ino(parent_id), ino;
 	struct ext2_inode_large inode;
+	struct f2_undo u = { 0 };
 	bool empty;
 	int ret;
 
@@ -625,11 +727,26 @@ static void f2_remove(fuse_req_t req, fuse_ino_t parent_id, const char *name,
 	if (ret)
 		goto out;
 
-	ret = f2_remove_link(f2, parent, name, ino);
+	/*
+	 * The counts first, the name last: if removing the name fails, the
+	 * saved inodes go back and nothing changed.
+	 */
+	ret = f2_undo_save(f2, &u, parent);
+	if (!ret)
+		ret = f2_undo_save(f2, &u, ino);
+	if (!ret)
+		ret = f2_drop_link(f2, ino, rmdir);
 	if (!ret)
 		ret = f2_dir_touch(f2, parent, rmdir ? -1 : 0);
 	if (!ret)
-		ret = f2_drop_link(f2, ino, rmdir);
+		ret = f2_remove_link(f2, parent, name, ino);
+	if (ret) {
+		f2_undo_restore(f2, &u);
+		goto out;
+	}
+	f2_undo_done(&u);
+	/* A failure to free is logged; the inode is then an orphan. */
+	f2_maybe_free_inode(f2, ino);
 out:
 	fuse_reply_err(req, ret);
 }
@@ -652,7 +769,9 @@ void f2_op_link(fuse_req_t req, fuse_ino_t nodeid, fuse_ino_t newparent_id,
 	struct ext2_inode_large inode;
 	int ret;
 
-	ret = f2_check_new_name(f2, newparent, newname);
+	ret = f2->ro ? EROFS : f2c_check_link(f2, newparent, ino);
+	if (!ret)
+		ret = f2_check_new_name(f2, newparent, newname);
 	if (!ret)
 		ret = f2_read_inode(f2, ino, &inode);
 	if (ret)
@@ -672,34 +791,22 @@ void f2_op_link(fuse_req_t req, fuse_ino_t nodeid, fuse_ino_t newparent_id,
 		goto out;
 	/* The link may have rewritten an inline parent: reread the inode. */
 	ret = f2_read_inode(f2, ino, &inode);
-	if (ret)
+	if (!ret) {
+		inode.i_links_count++;
+		f2_touch(&inode, F2_CTIME);
+		ret = f2_write_inode(f2, ino, &inode);
+	}
+	if (ret) {
+		/* No name without its count. */
+		f2_remove_link(f2, newparent, newname, ino);
 		goto out;
-	inode.i_links_count++;
-	f2_touch(&inode, F2_CTIME);
-	ret = f2_write_inode(f2, ino, &inode);
-	if (!ret)
-		ret = f2_dir_touch(f2, newparent, 0);
+	}
+	f2_dir_times(f2, newparent);
 out:
 	if (ret)
 		fuse_reply_err(req, ret);
 	else
 		f2_reply_entry(req, f2, ino);
-}
-
-/* Move directory ino from one parent to another: its ".." and the counts. */
-static int f2_reparent_dir(struct fuse2fs *f2, ext2_ino_t ino,
-			   ext2_ino_t from, ext2_ino_t to)
-{
-	int ret;
-
-	if (from == to)
-		return 0;
-	ret = f2_set_entry(f2, ino, "..", to, EXT2_FT_DIR);
-	if (!ret)
-		ret = f2_dir_touch(f2, from, -1);
-	if (!ret)
-		ret = f2_dir_touch(f2, to, 1);
-	return ret;
 }
 
 static int f2_touch_ctime(struct fuse2fs *f2, ext2_ino_t ino)
@@ -714,30 +821,148 @@ static int f2_touch_ctime(struct fuse2fs *f2, ext2_ino_t ino)
 	return f2_write_inode(f2, ino, &inode);
 }
 
-static int f2_rename_exchange(struct fuse2fs *f2, ext2_ino_t parent,
-			      const char *name, ext2_ino_t src,
-			      struct ext2_inode_large *si, ext2_ino_t newparent,
-			      const char *newname, ext2_ino_t dst,
-			      struct ext2_inode_large *di)
+/* One rename: src leaves name in parent for newname in newparent. */
+struct f2_rename {
+	ext2_ino_t parent, newparent, src, dst;	/* dst 0: none */
+	const char *name, *newname;
+	int src_type, dst_type;			/* EXT2_FT_* */
+	bool exchange;				/* dst takes name */
+	struct f2_undo undo;
+};
+
+/*
+ * The inodes' side of a rename: link counts (a moved directory's "..",
+ * a replaced directory, the replaced inode's link) and times, written
+ * after all four inodes were saved, so that a failure of any later step
+ * puts them back.  The replaced inode is not freed here.
+ */
+static int f2_rename_counts(struct fuse2fs *f2, struct f2_rename *r)
+{
+	bool src_dir = r->src_type == EXT2_FT_DIR;
+	bool dst_dir = r->dst_type == EXT2_FT_DIR;
+	int from = 0, to = 0, ret;
+
+	ret = f2_undo_save(f2, &r->undo, r->parent);
+	if (!ret)
+		ret = f2_undo_save(f2, &r->undo, r->newparent);
+	if (!ret)
+		ret = f2_undo_save(f2, &r->undo, r->src);
+	if (!ret && r->dst)
+		ret = f2_undo_save(f2, &r->undo, r->dst);
+	if (ret)
+		return ret;
+	if (r->parent != r->newparent && src_dir) {
+		from--;
+		to++;
+	}
+	if (r->parent != r->newparent && r->exchange && dst_dir) {
+		from++;
+		to--;
+	}
+	/* A replaced directory's ".." no longer counts. */
+	if (!r->exchange && dst_dir)
+		to--;
+	ret = f2_touch_ctime(f2, r->src);
+	if (!ret && r->dst)
+		ret = r->exchange ? f2_touch_ctime(f2, r->dst) :
+				    f2_drop_link(f2, r->dst, dst_dir);
+	if (ret)
+		return ret;
+	if (r->parent == r->newparent)
+		return f2_dir_touch(f2, r->parent, from + to);
+	ret = f2_dir_touch(f2, r->parent, from);
+	return ret ? ret : f2_dir_touch(f2, r->newparent, to);
+}
+
+/*
+ * Point the ".." of directories that changed parent at the new one, or
+ * (back) at the old one again.  *done has bit 0 set once src's was set,
+ * bit 1 once dst's was, so that going back undoes only those.
+ */
+static int f2_rename_dotdot(struct fuse2fs *f2, const struct f2_rename *r,
+			    bool back, unsigned int *done)
+{
+	int ret = 0;
+
+	if (r->parent == r->newparent)
+		return 0;
+	if (r->src_type == EXT2_FT_DIR && (!back || *done & 1)) {
+		ret = f2_set_entry(f2, r->src, "..",
+				   back ? r->parent : r->newparent,
+				   EXT2_FT_DIR);
+		if (!ret)
+			*done |= 1;
+	}
+	if (!ret && r->exchange && r->dst_type == EXT2_FT_DIR &&
+	    (!back || *done & 2)) {
+		ret = f2_set_entry(f2, r->dst, "..",
+				   back ? r->newparent : r->parent,
+				   EXT2_FT_DIR);
+		if (!ret)
+			*done |= 2;
+	}
+	return ret;
+}
+
+/*
+ * The steps of a rename, each undone in reverse when a later one fails
+ * (and the undo itself is the opposite change, which does not fail
+ * where the change did not): the new name (added, or pointed at src),
+ * the counts and times, the ".." of moved directories, the old name
+ * (removed, or pointed at dst for an exchange).  Only then is a
+ * replaced inode whose last link went freed.
+ */
+static int f2_rename_steps(struct fuse2fs *f2, struct f2_rename *r)
+{
+	unsigned int dotdot = 0;
+	int ret;
+
+	if (r->dst)
+		ret = f2_set_entry(f2, r->newparent, r->newname, r->src,
+				   r->src_type);
+	else
+		ret = f2_add_link(f2, r->newparent, r->newname, r->src,
+				  r->src_type);
+	if (ret)
+		return ret;
+	ret = f2_rename_counts(f2, r);
+	if (!ret)
+		ret = f2_rename_dotdot(f2, r, false, &dotdot);
+	if (!ret && r->exchange)
+		ret = f2_set_entry(f2, r->parent, r->name, r->dst,
+				   r->dst_type);
+	else if (!ret)
+		ret = f2_remove_link(f2, r->parent, r->name, r->src);
+	if (ret) {
+		f2_rename_dotdot(f2, r, true, &dotdot);
+		f2_undo_restore(f2, &r->undo);
+		if (r->dst)
+			f2_set_entry(f2, r->newparent, r->newname, r->dst,
+				     r->dst_type);
+		else
+			f2_remove_link(f2, r->newparent, r->newname, r->src);
+		return ret;
+	}
+	f2_undo_done(&r->undo);
+	if (r->dst && !r->exchange)
+		f2_maybe_free_inode(f2, r->dst);
+	return 0;
+}
+
+static int f2_rename_dirs_usable(struct fuse2fs *f2, ext2_ino_t parent,
+				 ext2_ino_t newparent, ext2_ino_t src,
+				 struct ext2_inode_large *si, ext2_ino_t dst,
+				 struct ext2_inode_large *di)
 {
 	int ret;
 
-	ret = f2_set_entry(f2, parent, name, dst, f2_mode_to_ftype(di->i_mode));
-	if (!ret)
-		ret = f2_set_entry(f2, newparent, newname, src,
-				   f2_mode_to_ftype(si->i_mode));
-	if (!ret && LINUX_S_ISDIR(si->i_mode))
-		ret = f2_reparent_dir(f2, src, parent, newparent);
-	if (!ret && LINUX_S_ISDIR(di->i_mode))
-		ret = f2_reparent_dir(f2, dst, newparent, parent);
-	if (!ret)
-		ret = f2_touch_ctime(f2, src);
-	if (!ret)
-		ret = f2_touch_ctime(f2, dst);
-	if (!ret)
-		ret = f2_dir_touch(f2, parent, 0);
+	ret = f2_dir_usable(f2, parent);
 	if (!ret && newparent != parent)
-		ret = f2_dir_touch(f2, newparent, 0);
+		ret = f2_dir_usable(f2, newparent);
+	if (!ret && LINUX_S_ISDIR(si->i_mode))
+		ret = f2_dir_usable(f2, src);
+	if (!ret && di && LINUX_S_ISDIR(di->i_mode))
+		ret = f2_dir_usable(f2, dst);
 	return ret;
 }
 
@@ -745,6 +970,10 @@ static int f2_do_rename(struct fuse2fs *f2, ext2_ino_t parent,
 			const char *name, ext2_ino_t newparent,
 			const char *newname, unsigned int flags)
 {
+	struct f2_rename r = {
+		.parent = parent, .newparent = newparent, .name = name,
+		.newname = newname, .exchange = flags & RENAME_EXCHANGE,
+	};
 	struct ext2_inode_large si, di;
 	ext2_ino_t src, dst = 0;
 	bool src_dir, empty;
@@ -778,6 +1007,10 @@ static int f2_do_rename(struct fuse2fs *f2, ext2_ino_t parent,
 	} else if (flags & RENAME_EXCHANGE) {
 		return ENOENT;
 	}
+	ret = f2c_check_rename(f2, parent, src, newparent, dst,
+			       flags & RENAME_EXCHANGE);
+	if (ret)
+		return ret;
 	/* Two names of one inode: POSIX says do nothing. */
 	if (dst == src)
 		return 0;
@@ -790,12 +1023,14 @@ static int f2_do_rename(struct fuse2fs *f2, ext2_ino_t parent,
 		ret = f2_may_create(f2, parent);
 	if (ret)
 		return ret;
-	if (flags & RENAME_EXCHANGE)
-		return f2_rename_exchange(f2, parent, name, src, &si,
-					  newparent, newname, dst, &di);
+	/* Every directory the rename changes, checked before the first change. */
+	ret = f2_rename_dirs_usable(f2, parent, newparent, src, &si, dst,
+				    dst ? &di : NULL);
+	if (ret)
+		return ret;
 
 	src_dir = LINUX_S_ISDIR(si.i_mode);
-	if (dst) {
+	if (dst && !r.exchange) {
 		if (src_dir && !LINUX_S_ISDIR(di.i_mode))
 			return ENOTDIR;
 		if (!src_dir && LINUX_S_ISDIR(di.i_mode))
@@ -807,42 +1042,20 @@ static int f2_do_rename(struct fuse2fs *f2, ext2_ino_t parent,
 			if (!empty)
 				return ENOTEMPTY;
 		}
-		/* Replace in place so newname never disappears. */
-		ret = f2_set_entry(f2, newparent, newname, src,
-				   f2_mode_to_ftype(si.i_mode));
-	} else {
-		if (src_dir && newparent != parent) {
-			struct ext2_inode_large np;
+	} else if (!dst && src_dir && newparent != parent) {
+		struct ext2_inode_large np;
 
-			ret = f2_read_inode(f2, newparent, &np);
-			if (!ret && f2_dir_full(f2, &np))
-				ret = EMLINK;
-			if (ret)
-				return ret;
-		}
-		ret = f2_add_link(f2, newparent, newname, src,
-				  f2_mode_to_ftype(si.i_mode));
+		ret = f2_read_inode(f2, newparent, &np);
+		if (!ret && f2_dir_full(f2, &np))
+			ret = EMLINK;
+		if (ret)
+			return ret;
 	}
-	if (ret)
-		return ret;
-
-	ret = f2_remove_link(f2, parent, name, src);
-	if (!ret && src_dir)
-		ret = f2_reparent_dir(f2, src, parent, newparent);
-	if (!ret)
-		ret = f2_touch_ctime(f2, src);
-	if (!ret)
-		ret = f2_dir_touch(f2, parent, 0);
-	if (!ret && newparent != parent)
-		ret = f2_dir_touch(f2, newparent, 0);
-	if (!ret && dst) {
-		/* The replaced directory's ".." no longer counts. */
-		if (src_dir)
-			ret = f2_dir_touch(f2, newparent, -1);
-		if (!ret)
-			ret = f2_drop_link(f2, dst, src_dir);
-	}
-	return ret;
+	r.src = src;
+	r.dst = dst;
+	r.src_type = f2_mode_to_ftype(si.i_mode);
+	r.dst_type = dst ? f2_mode_to_ftype(di.i_mode) : 0;
+	return f2_rename_steps(f2, &r);
 }
 
 void f2_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,

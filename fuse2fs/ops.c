@@ -5,6 +5,11 @@
  */
 #include "fuse2fs.h"
 
+#ifdef F2_TEST_HOOKS
+void f2_test_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		      size_t size);
+#endif
+
 const struct fuse_lowlevel_ops f2_ops = {
 	.init		= f2_op_init,
 	.lookup		= f2_op_lookup,
@@ -35,7 +40,11 @@ const struct fuse_lowlevel_ops f2_ops = {
 	.statfs		= f2_op_statfs,
 	/* xattr.c, fallocate.c, seek.c, ioctl.c */
 	.setxattr	= f2_op_setxattr,
+#ifdef F2_TEST_HOOKS
+	.getxattr	= f2_test_getxattr,	/* test_hooks.c */
+#else
 	.getxattr	= f2_op_getxattr,
+#endif
 	.listxattr	= f2_op_listxattr,
 	.removexattr	= f2_op_removexattr,
 	.fallocate	= f2_op_fallocate,

@@ -9,9 +9,11 @@
 
 /*
  * Blocks holding metadata (superblocks, descriptors, bitmaps, inode
- * tables, the journal): ext4 leaves them out of f_blocks.  mke2fs records
- * the count in s_overhead_clusters; older images make us add it up as
- * ext4_calculate_overhead() does.
+ * tables, the journal): ext4 leaves them out of f_blocks.  Like ext4,
+ * the count recorded in s_overhead_clusters is taken only on bigalloc
+ * (where adding it up is slow) and only when it is not larger than the
+ * filesystem; otherwise it is added up as ext4_calculate_overhead()
+ * does: a field from the image must not make f_blocks wrap.
  */
 static uint64_t f2_overhead(struct fuse2fs *f2)
 {
@@ -22,8 +24,10 @@ static uint64_t f2_overhead(struct fuse2fs *f2)
 	blk_t used;
 	dgrp_t g;
 
-	if (sb->s_overhead_clusters)
-		return sb->s_overhead_clusters;
+	if (sb->s_overhead_clusters && ext2fs_has_feature_bigalloc(sb) &&
+	    EXT2FS_C2B(fs, (uint64_t)sb->s_overhead_clusters) <=
+	    ext2fs_blocks_count(sb))
+		return EXT2FS_C2B(fs, (uint64_t)sb->s_overhead_clusters);
 	if (f2->overhead)
 		return f2->overhead;
 	total = sb->s_first_data_block;

@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 
 #include "fuse2fs.h"
+#include "fscrypt.h"
 
 int f2_errno(errcode_t err)
 {
@@ -84,6 +85,31 @@ int f2_errno(errcode_t err)
 	}
 }
 
+/* ext4's EXT4_MAX_EXTENT_DEPTH: deeper trees cannot address 2^32 blocks. */
+#define F2_MAX_EXTENT_DEPTH	5
+
+/*
+ * The extent tree root in i_block, as ext4 checks it when it reads the
+ * inode: libext2fs takes any depth, and walks that many levels down on
+ * every lookup of a block.
+ */
+static bool f2_extent_root_sound(const struct ext2_inode_large *inode)
+{
+	const struct ext3_extent_header *eh = (const void *)inode->i_block;
+	unsigned int max = (sizeof(inode->i_block) - sizeof(*eh)) /
+			   sizeof(struct ext3_extent);
+
+	if (!(inode->i_flags & EXT4_EXTENTS_FL) ||
+	    (inode->i_flags & EXT4_INLINE_DATA_FL) ||
+	    !(LINUX_S_ISREG(inode->i_mode) || LINUX_S_ISDIR(inode->i_mode)))
+		return true;
+	return ext2fs_le16_to_cpu(eh->eh_magic) == EXT3_EXT_MAGIC &&
+	       ext2fs_le16_to_cpu(eh->eh_max) <= max &&
+	       ext2fs_le16_to_cpu(eh->eh_entries) <=
+			ext2fs_le16_to_cpu(eh->eh_max) &&
+	       ext2fs_le16_to_cpu(eh->eh_depth) <= F2_MAX_EXTENT_DEPTH;
+}
+
 int f2_read_inode(struct fuse2fs *f2, ext2_ino_t ino,
 		  struct ext2_inode_large *inode)
 {
@@ -92,6 +118,8 @@ int f2_read_inode(struct fuse2fs *f2, ext2_ino_t ino,
 	memset(inode, 0, sizeof(*inode));
 	err = ext2fs_read_inode_full(f2->fs, ino, (struct ext2_inode *)inode,
 				     sizeof(*inode));
+	if (!err && inode->i_links_count && !f2_extent_root_sound(inode))
+		return EUCLEAN;
 	return f2_errno(err);
 }
 
@@ -102,6 +130,26 @@ int f2_write_inode(struct fuse2fs *f2, ext2_ino_t ino,
 
 	err = ext2fs_write_inode_full(f2->fs, ino, (struct ext2_inode *)inode,
 				      sizeof(*inode));
+	return f2_errno(err);
+}
+
+int f2_write_new_inode(struct fuse2fs *f2, ext2_ino_t ino,
+		       const struct ext2_inode_large *inode)
+{
+	size_t size = EXT2_INODE_SIZE(f2->fs->super);
+	errcode_t err;
+	char *buf;
+
+	if (size < sizeof(*inode))
+		return f2_write_inode(f2, ino,
+				      (struct ext2_inode_large *)inode);
+	err = ext2fs_get_memzero(size, &buf);
+	if (err)
+		return f2_errno(err);
+	memcpy(buf, inode, sizeof(*inode));
+	err = ext2fs_write_inode_full(f2->fs, ino, (struct ext2_inode *)buf,
+				      size);
+	ext2fs_free_mem(&buf);
 	return f2_errno(err);
 }
 
@@ -253,6 +301,8 @@ void f2_inode_to_stat(struct fuse2fs *f2, ext2_ino_t ino,
 	if (LINUX_S_ISCHR(inode->i_mode) || LINUX_S_ISBLK(inode->i_mode))
 		st->st_rdev = f2_inode_rdev(inode);
 	f2_get_times(inode, &st->st_atim, &st->st_mtim, &st->st_ctim);
+	if (LINUX_S_ISLNK(inode->i_mode) && f2c_encrypted(inode))
+		f2c_symlink_size(f2, ino, inode, st);
 }
 
 int f2_fill_entry(struct fuse2fs *f2, ext2_ino_t ino,
@@ -268,13 +318,23 @@ int f2_fill_entry(struct fuse2fs *f2, ext2_ino_t ino,
 	e->ino = f2_nodeid(ino);
 	e->generation = inode.i_generation;
 	e->attr_timeout = f2->timeout;
-	e->entry_timeout = f2->timeout;
+	/*
+	 * An encrypted inode's name (in an encrypted directory) reads
+	 * differently once a key comes or goes: never cached.
+	 */
+	e->entry_timeout = f2c_encrypted(&inode) ? 0 : f2->timeout;
 	f2_inode_to_stat(f2, ino, &inode, &e->attr);
 	*attr_flags = f2_attr_flags(f2, ino, &inode);
 	return 0;
 }
 
 void f2_reply_entry(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino)
+{
+	f2_reply_entry_ttl(req, f2, ino, f2->timeout);
+}
+
+void f2_reply_entry_ttl(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino,
+			double entry_timeout)
 {
 	struct fuse_entry_param e;
 	uint32_t flags;
@@ -285,6 +345,8 @@ void f2_reply_entry(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino)
 		fuse_reply_err(req, ret);
 		return;
 	}
+	if (entry_timeout < e.entry_timeout)
+		e.entry_timeout = entry_timeout;
 	/* Count the reference before replying: a FORGET may follow at once. */
 	f2_lookup_ref(f2, ino);
 	if (fuse_iomap_reply_entry(req, &e, flags))

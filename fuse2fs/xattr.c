@@ -105,20 +105,27 @@ static int xattr_errno(errcode_t err)
 	}
 }
 
-static bool in_group(fuse_req_t req, const struct fuse_ctx *ctx, gid_t gid)
+/*
+ * 1 if the caller is in group gid, 0 if not, -1 if that cannot be known:
+ * the supplementary groups come from /proc/PID/task/TID/status, which a
+ * sandboxed server cannot open (sandbox.c).
+ */
+static int in_group(fuse_req_t req, const struct fuse_ctx *ctx, gid_t gid)
 {
 	gid_t groups[64];
 	int i, n;
 
 	if (ctx->gid == gid)
-		return true;
+		return 1;
 	if (!req)
-		return false;
+		return 0;
+	if (f2_get(req)->sandbox.entered)
+		return -1;
 	n = fuse_req_getgroups(req, 64, groups);
 	for (i = 0; i < n && i < 64; i++)
 		if (groups[i] == gid)
-			return true;
-	return false;
+			return 1;
+	return 0;
 }
 
 /* May the caller write to the inode (the mode bits' w for its class)? */
@@ -132,8 +139,13 @@ static bool may_write(fuse_req_t req, const struct fuse_ctx *ctx,
 		return true;
 	if (ctx->uid == uid)
 		return inode->i_mode & S_IWUSR;
-	if (in_group(req, ctx, gid))
+	switch (in_group(req, ctx, gid)) {
+	case 1:
 		return inode->i_mode & S_IWGRP;
+	case -1:
+		/* The kernel checked it (default_permissions is always on). */
+		return true;
+	}
 	return inode->i_mode & S_IWOTH;
 }
 
@@ -225,8 +237,9 @@ int f2_xattr_read(struct fuse2fs *f2, ext2_ino_t ino, const char *name,
 	return xattr_errno(err);
 }
 
-int f2_xattr_write(struct fuse2fs *f2, ext2_ino_t ino, const char *name,
-		   const void *value, size_t size)
+static int f2_do_xattr_write(struct fuse2fs *f2, ext2_ino_t ino,
+			     const char *name, const void *value,
+			     size_t size)
 {
 	struct ext2_inode_large inode;
 	struct ext2_xattr_handle *h;
@@ -251,6 +264,17 @@ int f2_xattr_write(struct fuse2fs *f2, ext2_ino_t ino, const char *name,
 		return ret;
 	f2_touch(&inode, F2_CTIME);
 	return f2_write_inode(f2, ino, &inode);
+}
+
+/*
+ * libext2fs allocates and writes an attribute block, then the inode (or
+ * releases the block, then writes the inode): all or nothing.
+ */
+int f2_xattr_write(struct fuse2fs *f2, ext2_ino_t ino, const char *name,
+		   const void *value, size_t size)
+{
+	f2_txn_begin();
+	return f2_txn_end(f2_do_xattr_write(f2, ino, name, value, size));
 }
 
 /* Read an ACL stored on disk; *acl is NULL when there is none. */
@@ -350,7 +374,8 @@ static int acl_set(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino,
 		free(acl);
 		acl = NULL;
 	}
-	if (ctx->uid && !in_group(req, ctx, inode_gid(inode)))
+	/* Unknown membership (sandboxed) clears it too, to be safe. */
+	if (ctx->uid && in_group(req, ctx, inode_gid(inode)) != 1)
 		mode &= ~(mode_t)S_ISGID;
 	ret = acl ? acl_write(f2, ino, name, acl) : xattr_drop(f2, ino, name);
 	if (ret)

@@ -65,6 +65,12 @@ struct fuse_iomap_ops {
 		    const struct fuse_iomap_end_in *in);
 	void (*ioend)(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		      const struct fuse_iomap_ioend_in *in);
+	/*
+	 * Called before each request is handed to libfuse or to the
+	 * callbacks above, in the thread that will handle it: a server's
+	 * per-request bookkeeping (fuse2fs's watchdog starts the clock).
+	 */
+	void (*request)(void *userdata, uint32_t opcode);
 };
 
 /* Wrap a mounted (or /dev/fd/N attached) session; NULL and errno on error. */

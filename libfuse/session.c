@@ -247,6 +247,8 @@ static void handle_request(struct fuse_iomap_session *is,
 		reject(is, in, ESHUTDOWN);
 		return;
 	}
+	if (is->ops->request)
+		is->ops->request(is->userdata, in->opcode);
 	switch (in->opcode) {
 	case FUSE_IOMAP_BEGIN:
 	case FUSE_IOMAP_END:

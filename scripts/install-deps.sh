@@ -6,9 +6,11 @@ set -euo pipefail
 packages=(
 	build-essential autoconf automake libtool pkg-config
 	libfuse3-dev fuse3 e2fslibs-dev comerr-dev e2fsprogs attr acl
-	linux-source-6.12 bc flex bison libelf-dev libssl-dev ccache
+	linux-source-6.12 bc flex bison libelf-dev ccache
+	libssl-dev	# the kernel build, and fuse2fs's fscrypt/fs-verity (libcrypto)
 	fio fuse2fs gnuplot-nox libaio-dev liburing-dev xz-utils python3
-	kmod util-linux python3-ply python3-git
+	kmod util-linux python3-ply python3-git libseccomp-dev
+	clang libclang-rt-14-dev
 )
 
 missing=()

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Bad input: damaged images (superblock magic, group descriptor checksum,
- * inode checksum), a journal that needs recovery, a feature fuse2fs cannot
- * write, bad options, a missing device, a busy one, a full filesystem,
- * and -o iomap=on/auto on a kernel without FUSE iomap.  fuse2fs must
- * refuse (or mount read-only) with a clear message, exit by itself,
- * never crash, never leave a mount behind and never write to an image it
- * refused; a full filesystem gives ENOSPC and stays fsck-clean.
+ * Bad input: damaged images, a journal flagged as needing recovery
+ * (replayed at a read-write mount, untouched by a read-only one), features
+ * fuse2fs cannot write, bad options, a missing device, a busy one, a
+ * full filesystem, and -o iomap=on/auto on a kernel without FUSE iomap.
+ * fuse2fs must refuse (or mount read-only) with a clear message, exit by
+ * itself, never crash, never leave a mount behind and never write to an
+ * image it refused; a full filesystem gives ENOSPC and stays fsck-clean.
+ *
+ * The damaged images (fixture "damaged") are made by debugfs -w and byte
+ * edits of fresh mke2fs images.  Each refusal must say what is wrong,
+ * what to do and what -o ro would change; what can be read is mounted
+ * read-only, saying what that mount will not see.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -90,21 +95,31 @@ static uint64_t image_hash(struct __test_metadata *_metadata,
 }
 
 /*
- * image is refused read-write (naming words), but mounts read-only (with
- * a warning); neither attempt changes a byte of it.
+ * image is refused read-write (naming words), but mounts read-only,
+ * saying ro_words (may be NULL); neither attempt changes a byte of it.
  */
 static void expect_read_only_mount(struct __test_metadata *_metadata,
 				   struct tfs_mount *m, const char *image,
-				   const char *const words[])
+				   const char *const words[],
+				   const char *const ro_words[])
 {
 	uint64_t before = image_hash(_metadata, image);
+	char *log;
 
 	expect_refusal(_metadata, m, image, NULL, words);
 	EXPECT_EQ(before, image_hash(_metadata, image));
 	ASSERT_EQ(0, tfs_mount_fuse(m, image, "ro"));
 	EXPECT_EQ(0, access(tfs_p(m, "lost+found"), F_OK));
+	log = tfs_log_read(m);
+	ASSERT_NE(NULL, log);
+	for (; ro_words && *ro_words; ro_words++)
+		EXPECT_NE(NULL, strcasestr(log, *ro_words))
+			TH_LOG("no \"%s\" in the read-only mount's message",
+			       *ro_words);
+	free(log);
 	ASSERT_EQ(0, tfs_umount(m));
 	EXPECT_EQ(before, image_hash(_metadata, image));
+	unlink(m->log);
 }
 
 TEST_F(bad, bad_options)
@@ -142,47 +157,6 @@ TEST_F(bad, missing_device)
 	expect_refusal(_metadata, self->m, self->env.image, NULL, NULL);
 }
 
-TEST_F(bad, damaged_superblock)
-{
-	static const char zero[2];
-	uint64_t before;
-	int fd;
-
-	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
-	/* s_magic is at byte 56 of the superblock, which starts at 1024. */
-	fd = open(self->env.image, O_WRONLY);
-	ASSERT_GE(fd, 0);
-	ASSERT_EQ(2, pwrite(fd, zero, 2, 1024 + 56));
-	close(fd);
-	before = image_hash(_metadata, self->env.image);
-	expect_refusal(_metadata, self->m, self->env.image, NULL, NULL);
-	expect_refusal(_metadata, self->m, self->env.image, "ro", NULL);
-	EXPECT_EQ(before, image_hash(_metadata, self->env.image));
-}
-
-TEST_F(bad, damaged_group_descriptor)
-{
-	static const char *const words[] = { "group descriptor", NULL };
-	uint64_t before;
-	char c;
-	int fd;
-
-	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
-	/* Group 0's descriptor starts block 1; flip a bitmap location bit. */
-	fd = open(self->env.image, O_RDWR);
-	ASSERT_GE(fd, 0);
-	ASSERT_EQ(1, pread(fd, &c, 1, 4096 + 0));
-	c ^= 0x40;
-	ASSERT_EQ(1, pwrite(fd, &c, 1, 4096 + 0));
-	close(fd);
-	before = image_hash(_metadata, self->env.image);
-	expect_refusal(_metadata, self->m, self->env.image, NULL, words);
-	/* Read-only is refused too: the tables could point anywhere. */
-	expect_refusal(_metadata, self->m, self->env.image, "ro", words);
-	EXPECT_EQ(before, image_hash(_metadata, self->env.image));
-}
-
-/* A damaged inode: the mount may work, that file must give an error. */
 TEST_F(bad, damaged_inode_checksum)
 {
 	char *out = NULL, *p;
@@ -235,17 +209,36 @@ TEST_F(bad, damaged_inode_checksum)
 	EXPECT_EQ(4, tfs_fsck(self->env.image));
 }
 
+/*
+ * needs_recovery with an empty log: a read-only mount warns and writes
+ * nothing; a read-write mount replays (nothing here), clears the flag
+ * and leaves a clean image.  A log with transactions in it is
+ * tests/fs/test_journal.c's.
+ */
 TEST_F(bad, journal_needs_recovery)
 {
-	static const char *const words[] = { "recovery", NULL };
-	char *out = NULL;
+	char *out = NULL, features[512];
+	uint64_t before;
 
 	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
 	ASSERT_EQ(0, tfs_runl(30000, &out, "debugfs", "-w", "-R",
 			      "feature needs_recovery", self->env.image, NULL))
 		TH_LOG("%s", out);
 	free(out);
-	expect_read_only_mount(_metadata, self->m, self->env.image, words);
+	before = image_hash(_metadata, self->env.image);
+	ASSERT_EQ(0, tfs_mount_fuse(self->m, self->env.image, "ro"));
+	EXPECT_EQ(1, tfs_log_count(self->m, "the journal needs recovery"));
+	ASSERT_EQ(0, tfs_umount(self->m));
+	EXPECT_EQ(before, image_hash(_metadata, self->env.image));
+
+	ASSERT_EQ(0, tfs_mount_fuse(self->m, self->env.image, NULL));
+	EXPECT_EQ(1, tfs_log_count(self->m,
+				   "recovered the journal: 0 transactions"));
+	EXPECT_EQ(0, access(tfs_p(self->m, "lost+found"), F_OK));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+	ASSERT_EQ(0, tfs_sb_string(self->env.image, "Filesystem features",
+				   features, sizeof(features)));
+	EXPECT_EQ(NULL, strstr(features, "needs_recovery"));
 }
 
 TEST_F(bad, unsupported_feature_read_only)
@@ -256,7 +249,8 @@ TEST_F(bad, unsupported_feature_read_only)
 	static const char *const words[] = { "bigalloc", NULL };
 
 	ASSERT_EQ(0, tfs_mkfs(self->env.image, &bigalloc));
-	expect_read_only_mount(_metadata, self->m, self->env.image, words);
+	expect_read_only_mount(_metadata, self->m, self->env.image, words,
+			       words);
 }
 
 TEST_F(bad, busy_image)
@@ -388,6 +382,170 @@ TEST_F(bad, iomap_auto_falls_back_once)
 		tfs_log_text("fuse2fs said", log);
 		free(log);
 	}
+}
+
+/*
+ * Damaged images, one per variant: the damage, the words the read-write
+ * refusal must contain, whether -o ro mounts it, and the words of the
+ * read-only mount's warning (or of its refusal).
+ */
+FIXTURE(damaged) {
+	struct tfs_env env;
+	struct tfs_mount *m;
+};
+
+FIXTURE_VARIANT(damaged) {
+	uint64_t size_mb;	/* 0: 64 MiB, one block group */
+	const char *debugfs;	/* debugfs -w -f commands */
+	long long poke_off;	/* byte edit: poke_len bytes of poke */
+	const char *poke;
+	size_t poke_len;
+	uint64_t cut_mb;	/* truncate the image to this size */
+	bool ro_mounts;
+	const char *words[6];
+	const char *ro_words[4];
+};
+
+/* s_magic is at byte 56 of the superblock, which starts at 1024. */
+FIXTURE_VARIANT_ADD(damaged, bad_magic) {
+	.poke_off = 1024 + 56, .poke = "\0\0", .poke_len = 2,
+	.words = { "not an ext2/ext3/ext4 filesystem", "e2fsck -b",
+		   "-o ro does not help" },
+	.ro_words = { "not an ext2/ext3/ext4 filesystem",
+		      "-o ro does not help" },
+};
+
+FIXTURE_VARIANT_ADD(damaged, superblock_geometry) {
+	.debugfs = "ssv log_block_size 7",
+	.words = { "superblock is corrupt", "block size", "e2fsck -b",
+		   "-o ro does not help" },
+	.ro_words = { "superblock is corrupt", "-o ro does not help" },
+};
+
+FIXTURE_VARIANT_ADD(damaged, descriptor_size) {
+	.debugfs = "ssv desc_size 48",
+	.words = { "group descriptor size (48 bytes)", "e2fsck -b",
+		   "-o ro does not help" },
+	.ro_words = { "group descriptor size", "-o ro does not help" },
+};
+
+/* A byte of the volume name, with the checksum left as it was. */
+FIXTURE_VARIANT_ADD(damaged, superblock_checksum) {
+	.poke_off = 1024 + 0x78, .poke = "X", .poke_len = 1,
+	.ro_mounts = true,
+	.words = { "superblock's checksum does not match", "e2fsck -fy",
+		   "-o ro mounts it" },
+	.ro_words = { "read-only although the superblock's checksum" },
+};
+
+/* Four groups; the second one's flags changed behind its checksum. */
+FIXTURE_VARIANT_ADD(damaged, group_descriptor_checksum) {
+	.size_mb = 256, .debugfs = "set_bg 1 flags 0", .ro_mounts = true,
+	.words = { "group descriptor 1 has a bad checksum", "e2fsck -fy",
+		   "-o ro mounts it" },
+	.ro_words = { "read-only although group descriptor 1" },
+};
+
+/* Group 0's block bitmap moved by a flipped bit: anywhere on the disk. */
+FIXTURE_VARIANT_ADD(damaged, group_descriptor_location) {
+	.poke_off = 4096, .poke = "\x49", .poke_len = 1, .ro_mounts = true,
+	.words = { "group descriptor 0", "e2fsck -fy", "-o ro mounts it" },
+	.ro_words = { "read-only although group descriptor 0" },
+};
+
+FIXTURE_VARIANT_ADD(damaged, block_bitmap_checksum) {
+	.debugfs = "set_bg 0 block_bitmap_csum 0\nset_bg 0 checksum calc",
+	.ro_mounts = true,
+	.words = { "block bitmap of group 0 fails its checksum",
+		   "e2fsck -fy", "-o ro mounts it", "bitmaps are not read" },
+};
+
+FIXTURE_VARIANT_ADD(damaged, unknown_incompat_features) {
+	.debugfs = "feature dirdata FEATURE_I31",
+	.words = { "unsupported incompatible feature(s): dirdata, "
+		   "FEATURE_I31", "-o ro does not help" },
+	.ro_words = { "dirdata, FEATURE_I31", "-o ro does not help" },
+};
+
+FIXTURE_VARIANT_ADD(damaged, unwritable_incompat_features) {
+	.debugfs = "feature mmp casefold", .ro_mounts = true,
+	.words = { "cannot write incompatible feature(s): mmp, casefold",
+		   "kernel ext4", "-o ro mounts it" },
+	.ro_words = { "read-only although", "mmp, casefold" },
+};
+
+FIXTURE_VARIANT_ADD(damaged, unknown_ro_compat_features) {
+	.debugfs = "feature FEATURE_R31 quota", .ro_mounts = true,
+	.words = { "read-only-compatible feature(s): quota, FEATURE_R31",
+		   "-o ro mounts it", "only to writers" },
+	.ro_words = { "read-only although", "quota, FEATURE_R31" },
+};
+
+FIXTURE_VARIANT_ADD(damaged, marked_with_errors) {
+	.debugfs = "ssv state 3", .ro_mounts = true,
+	.words = { "marked with errors", "e2fsck -fy", "-o ro mounts it" },
+	.ro_words = { "read-only although the filesystem is marked with "
+		      "errors" },
+};
+
+FIXTURE_VARIANT_ADD(damaged, image_cut_short) {
+	.cut_mb = 32, .ro_mounts = true,
+	.words = { "holds 8192 of the filesystem's 16384 blocks",
+		   "restore the rest", "-o ro mounts it" },
+	.ro_words = { "read-only although the device holds 8192" },
+};
+
+FIXTURE_SETUP(damaged)
+{
+	TFS_SKIP_UNLESS_MOUNTABLE();
+	ASSERT_EQ(0, tfs_env_init(&self->env));
+	self->m = &self->env.fuse;
+}
+
+FIXTURE_TEARDOWN_PARENT(damaged)
+{
+	tfs_env_cleanup(&self->env);
+}
+
+TEST_F(damaged, refused_or_read_only)
+{
+	struct tfs_mkfs_opts o = { .size_mb = variant->size_mb };
+	const char *img = self->env.image;
+	char *out = NULL;
+	uint64_t before;
+	int fd;
+
+	ASSERT_EQ(0, tfs_mkfs(img, &o));
+	if (variant->debugfs) {
+		const char *cmds = tfs_ep(&self->env, "damage.cmd");
+
+		ASSERT_EQ(0, tfs_write_file(cmds, variant->debugfs,
+					    strlen(variant->debugfs)));
+		ASSERT_EQ(0, tfs_runl(30000, &out, "debugfs", "-w", "-f",
+				      cmds, img, NULL));
+		tfs_log_text("debugfs", out);
+		free(out);
+	}
+	if (variant->poke_len) {
+		fd = open(img, O_WRONLY);
+		ASSERT_GE(fd, 0);
+		ASSERT_EQ((ssize_t)variant->poke_len,
+			  pwrite(fd, variant->poke, variant->poke_len,
+				 variant->poke_off));
+		close(fd);
+	}
+	if (variant->cut_mb)
+		ASSERT_EQ(0, truncate(img, (off_t)(variant->cut_mb << 20)));
+
+	if (variant->ro_mounts) {
+		expect_read_only_mount(_metadata, self->m, img,
+				       variant->words, variant->ro_words);
+		return;
+	}
+	before = image_hash(_metadata, img);
+	expect_refusal(_metadata, self->m, img, NULL, variant->words);
+	expect_refusal(_metadata, self->m, img, "ro", variant->ro_words);
+	EXPECT_EQ(before, image_hash(_metadata, img));
 }
 
 TEST_HARNESS_MAIN

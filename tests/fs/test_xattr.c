@@ -90,6 +90,35 @@ TEST_F(xa, set_get_list_remove)
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
+/*
+ * A new file that gets the inode number of a deleted one starts with no
+ * attributes (fuse2fs used to keep the old inode's in-body xattrs).
+ */
+TEST_F(xa, reused_inode_starts_clean)
+{
+	const char *a = tfs_p(self->m, "a"), *b = tfs_p(self->m, "b");
+	char names[512];
+	struct stat sa, sb;
+	int i;
+
+	ASSERT_EQ(0, fsext_create(a, 0644));
+	TFS_ASSERT_OK(setxattr(a, "user.secret", "old", 3, 0));
+	TFS_ASSERT_OK(stat(a, &sa));
+	TFS_ASSERT_OK(unlink(a));
+	/* The number comes free once the kernel forgot the old inode. */
+	for (i = 0; i < 50; i++) {
+		ASSERT_EQ(0, fsext_create(b, 0644));
+		TFS_ASSERT_OK(stat(b, &sb));
+		if (sb.st_ino == sa.st_ino)
+			break;
+		TFS_ASSERT_OK(unlink(b));
+		usleep(100000);
+	}
+	ASSERT_EQ(sa.st_ino, sb.st_ino);
+	EXPECT_EQ(0, list_names(b, names, sizeof(names))) TH_LOG("%s", names);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
 TEST_F(xa, create_replace_flags)
 {
 	const char *f = tfs_p(self->m, "f");

@@ -181,3 +181,31 @@ int f2g_stat_with_ext4(const char *name, struct stat *st)
 	ext4_unmount(dir);
 	return ret;
 }
+
+/* After unmount: kernel ext4 reads exactly want[0, size) as the file. */
+int f2g_compare_with_ext4(const char *name, const void *want, size_t size)
+{
+	char dir[KT_PATH_MAX], path[2 * KT_PATH_MAX];
+	char *got = kt_alloc(size + 4096);
+	ssize_t n = -1;
+	int fd;
+
+	if (!got || ext4_mount(dir, sizeof(dir))) {
+		free(got);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0) {
+		n = pread(fd, got, size + 4096, 0);
+		close(fd);
+	}
+	ext4_unmount(dir);
+	if (n != (ssize_t)size || memcmp(got, want, size)) {
+		fprintf(stderr, "# ext4 reads %zd bytes of %s, %s\n", n, name,
+			n == (ssize_t)size ? "different" : "wrong size");
+		n = -1;
+	}
+	free(got);
+	return n < 0 ? -1 : 0;
+}

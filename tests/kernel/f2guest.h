@@ -8,6 +8,7 @@
 #define TESTS_KERNEL_F2GUEST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -38,6 +39,8 @@ int f2g_write_regions(const char *path, const struct region *r, int n);
 /* After unmount: kernel ext4 reads the same bytes and size. */
 int f2g_check_with_ext4(const char *name, const struct region *r, int n,
 			uint64_t size);
+/* After unmount: kernel ext4 reads exactly want[0, size) as the file. */
+int f2g_compare_with_ext4(const char *name, const void *want, size_t size);
 /* After unmount: what kernel ext4 says of the file (0 or -errno). */
 int f2g_stat_with_ext4(const char *name, struct stat *st);
 

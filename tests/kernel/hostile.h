@@ -38,12 +38,15 @@ enum hostile_attr_kind {
 	HOSTILE_FLIP,	/* iomap until "flip_now" is looked up, then classic */
 	HOSTILE_IOEND_FAIL,	/* unwritten blocks; IOEND answers EIO */
 	HOSTILE_CACHED,	/* like "good" and kept, once; later BEGINs: EIO */
+	HOSTILE_GROW_FAIL,	/* 64 MiB unwritten from 0; IOEND answers EIO */
+	HOSTILE_STREAM_FAIL,	/* kept unwritten from the block asked about
+				 * to 64 MiB; IOEND answers EIO */
 	HOSTILE_NR_FILES
 };
 
 /* Looking this name up (ENOENT) switches "flip" to classic. */
 #define HOSTILE_FLIP_TRIGGER	"flip_now"
-/* Looking this name up (ENOENT) sends FUSE_NOTIFY_INVAL_INODE for "cached". */
+/* Looking this name up (ENOENT) sends FUSE_NOTIFY_INVAL_INODE (offset 0) for "cached". */
 #define HOSTILE_INVAL_TRIGGER	"inval_now"
 
 static const char *const hostile_kinds[HOSTILE_NR_FILES] = {
@@ -51,7 +54,7 @@ static const char *const hostile_kinds[HOSTILE_NR_FILES] = {
 	"file_overflow", "dev_overflow", "misaligned", "bad_type",
 	"bad_device", "bad_flags", "hole_write", "hole_addr", "inline_direct",
 	"outside_cached", "ino_zero", "blksize_odd", "blksize_big", "enosys",
-	"flip", "ioend_fail", "cached",
+	"flip", "ioend_fail", "cached", "grow_fail", "stream_fail",
 };
 
 /* Where "good" lives on the device, and what the classic path returns. */

@@ -40,6 +40,8 @@
 
 #define FILE_SIZE	(1ULL << 20)
 #define BLOCK		4096
+/* "grow_fail" and "stream_fail" map this much, beyond their size */
+#define GROW_SIZE	(64ULL << 20)
 
 static struct {
 	struct fuse_session *se;
@@ -109,9 +111,14 @@ static void hs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	if (!strcmp(name, HOSTILE_INVAL_TRIGGER)) {
-		/* The kernel takes no lock of ours: safe from a handler. */
+		/*
+		 * A data range: the barrier of doc/protocol.md section 10,
+		 * which waits for the file's lock and direct IO.  Safe from
+		 * a handler here only because the test does no IO on
+		 * "cached" while it looks this name up.
+		 */
 		fuse_lowlevel_notify_inval_inode(hs.se, 2 + HOSTILE_CACHED,
-						 -1, 0);
+						 0, 0);
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
@@ -239,6 +246,50 @@ static void try_bad_registrations(void)
 	fclose(f);
 }
 
+/*
+ * HOSTILE_EXTRA_DEVS="name:path ...": register each device too and note
+ * the outcome under its name.  A name starting with "ro" is set
+ * read-only (BLKROSET) after it was opened read-write.
+ */
+static void try_extra_registrations(void)
+{
+	const char *env = getenv("HOSTILE_EXTRA_DEVS");
+	char *list, *tok, *save = NULL;
+	FILE *f;
+
+	if (!env)
+		return;
+	f = fopen(hs.results, "a");
+	list = strdup(env);
+	if (!f || !list)
+		goto out;
+	for (tok = strtok_r(list, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save)) {
+		char *path = strchr(tok, ':');
+		struct fuse_iomap_dev_map map = { 0 };
+		int one = 1, fd;
+
+		if (!path)
+			continue;
+		*path++ = 0;
+		fd = open(path, O_RDWR);
+		if (fd < 0) {
+			note(f, tok, -1);
+			continue;
+		}
+		if (!strncmp(tok, "ro", 2) && ioctl(fd, BLKROSET, &one))
+			perror("hostile_server: BLKROSET");
+		map.fd = fd;
+		note(f, tok, ioctl(fuse_session_fd(hs.se),
+				   FUSE_DEV_IOC_IOMAP_DEV_ADD, &map));
+		close(fd);
+	}
+out:
+	free(list);
+	if (f)
+		fclose(f);
+}
+
 static void hs_negotiated(void *userdata, bool iomap)
 {
 	int err;
@@ -250,6 +301,7 @@ static void hs_negotiated(void *userdata, bool iomap)
 		return;
 	}
 	try_bad_registrations();
+	try_extra_registrations();
 	err = fuse_iomap_add_device(hs.is, hs.dev_fd, &hs.dev_id);
 	if (err) {
 		fprintf(stderr, "hostile_server: registration: %s\n",
@@ -351,6 +403,18 @@ static void hs_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 	case HOSTILE_IOEND_FAIL:
 		map.type = FUSE_IOMAP_TYPE_UNWRITTEN;
 		break;
+	case HOSTILE_GROW_FAIL:
+		map.type = FUSE_IOMAP_TYPE_UNWRITTEN;
+		map.length = GROW_SIZE;
+		break;
+	case HOSTILE_STREAM_FAIL:
+		/* what the kernel defers: a kept run starting where it writes */
+		map.type = FUSE_IOMAP_TYPE_UNWRITTEN;
+		map.flags = FUSE_IOMAP_F_CACHE;
+		map.offset = in->pos & ~(uint64_t)(BLOCK - 1);
+		map.length = GROW_SIZE - map.offset;
+		map.addr += map.offset;
+		break;
 	case HOSTILE_INLINE_DIRECT:
 		map.type = FUSE_IOMAP_TYPE_INLINE;
 		map.length = BLOCK;
@@ -372,8 +436,11 @@ static void hs_end(fuse_iomap_req_t req, fuse_ino_t nodeid,
 static void hs_ioend(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		     const struct fuse_iomap_ioend_in *in)
 {
+	int kind = kind_of(nodeid);
+
 	(void)in;
-	if (kind_of(nodeid) == HOSTILE_IOEND_FAIL)
+	if (kind == HOSTILE_IOEND_FAIL || kind == HOSTILE_GROW_FAIL ||
+	    kind == HOSTILE_STREAM_FAIL)
 		fuse_iomap_reply_err(req, EIO);
 	else
 		fuse_iomap_reply_ioend(req, FILE_SIZE);

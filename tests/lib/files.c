@@ -220,3 +220,26 @@ int tfs_file_hash(const char *path, uint64_t *hash)
 	*hash = h;
 	return ret;
 }
+
+int tfs_status_field(const char *status_path, const char *key, char *val,
+		     size_t len)
+{
+	FILE *f = fopen(status_path, "re");
+	size_t klen = strlen(key);
+	char line[512];
+	int ret = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen) || line[klen] != ':')
+			continue;
+		snprintf(val, len, "%s", line + klen + 1 +
+			 strspn(line + klen + 1, " \t"));
+		val[strcspn(val, "\n")] = '\0';
+		ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}

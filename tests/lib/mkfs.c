@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,53 @@ int tfs_fsck(const char *image)
 		tfs_log_text("e2fsck output", out);
 	}
 	free(out);
+	return r;
+}
+
+/* Is every line of e2fsck -p's output an orphan release or the summary? */
+static bool tfs_only_orphan_lines(char *out, int *orphans)
+{
+	char *line, *save;
+
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strstr(line, "Clearing orphaned inode"))
+			(*orphans)++;
+		else if (!strstr(line, " files (") && strncmp(line, "e2fsck ", 7))
+			return false;
+	}
+	return true;
+}
+
+int tfs_fsck_orphans_only(const char *image, int *orphans)
+{
+	char copy[TFS_PATH_MAX + 16], *out = NULL;
+	int r;
+
+	*orphans = 0;
+	r = tfs_runl(TFS_FSCK_TIMEOUT_MS, &out, "e2fsck", "-fn", image, NULL);
+	free(out);
+	out = NULL;
+	if (!r)
+		return 0;
+	/* Let e2fsck release the orphans in a copy, then check it again. */
+	snprintf(copy, sizeof(copy), "%s.orphans", image);
+	r = tfs_runl(TFS_FSCK_TIMEOUT_MS, NULL, "cp", "--sparse=always", image,
+		     copy, NULL);
+	if (!r)
+		r = tfs_runl(TFS_FSCK_TIMEOUT_MS, &out, "e2fsck", "-fp", copy,
+			     NULL);
+	if ((r == 0 || r == 1) && out && tfs_only_orphan_lines(out, orphans) &&
+	    *orphans)
+		r = tfs_fsck(copy);
+	else if (r >= 0)
+		r = r ? r : 4;
+	if (r) {
+		fprintf(stderr, "# %s: more than orphans to repair\n", image);
+		tfs_fsck(image);
+	}
+	free(out);
+	unlink(copy);
 	return r;
 }
 

@@ -125,6 +125,14 @@ int tfs_mkfs(const char *image, const struct tfs_mkfs_opts *opts);
 int tfs_fsck(const char *image);
 
 /*
+ * Like tfs_fsck(), but an image whose only problems are inodes on the
+ * orphan list (e2fsck -p releases them and then finds nothing) passes
+ * too: 0, with their number in *orphans; else e2fsck's status, with the
+ * output of `e2fsck -fn` printed.
+ */
+int tfs_fsck_orphans_only(const char *image, int *orphans);
+
+/*
  * A superblock field as `dumpe2fs -h` prints it, e.g. "Free blocks",
  * "Free inodes", "Filesystem state".  Numeric: the value, or -1.
  */
@@ -292,6 +300,12 @@ void tfs_pattern(void *buf, size_t size, off_t offset, unsigned int seed);
 /* Write/read a whole small file; read returns a malloc()ed, NUL-ended copy. */
 int tfs_write_file(const char *path, const void *data, size_t size);
 char *tfs_read_file(const char *path, size_t *size);
+/*
+ * The value of "key:" in a /proc status file (/proc/PID/status or
+ * /proc/PID/task/TID/status), blanks around it trimmed; 0 or -1.
+ */
+int tfs_status_field(const char *status_path, const char *key, char *val,
+		     size_t len);
 /* 64-bit FNV-1a of a file's contents (all of it); 0 or -1. */
 int tfs_file_hash(const char *path, uint64_t *hash);
 

@@ -1082,6 +1082,92 @@ TEST_F(f2, direct_writes_to_enospc_give_back_the_lookahead)
 	ASSERT_EQ(0, tfs_fsck(self->image));
 }
 
+/* One direct write of blocks [blk, blk + n) of nodeid, BEGIN to IOEND. */
+static int write_blocks(struct wire *w, uint64_t nodeid, uint64_t blk,
+			uint64_t n)
+{
+	unsigned int begins = 0;
+	uint64_t size;
+
+	return kernel_write(w, -1, nodeid, blk * BS, n * BS,
+			    FUSE_IOMAP_OP_WRITE | FUSE_IOMAP_OP_DIRECT, &size,
+			    &begins);
+}
+
+/*
+ * Issue 13, E: a direct write lands in unwritten blocks while other
+ * writes fill the disk; its IOEND then splits the extent, and with the
+ * inode's four extent slots full that needs a tree block.  The BEGIN
+ * that handed the unwritten blocks out kept enough back for that, so
+ * the IOEND succeeds and the filler got ENOSPC a few blocks earlier.
+ * Once the reserve is used and the disk is full, the next write BEGIN
+ * into unwritten blocks is refused (before any data is written), and a
+ * read of them is answered without F_CACHE, so the kernel cannot write
+ * through it later either.
+ */
+TEST_F(f2, ioend_on_a_full_disk_uses_the_reserve_from_begin)
+{
+	struct tfs_mkfs_opts o = { .size_mb = 16 };
+	struct fuse_iomap_ioend_in io = { 0 };
+	struct fuse_iomap_mapping m;
+	struct fuse_entry_out e, fe;
+	struct fuse_open_out op, fop;
+	struct f2_truth t;
+	uint64_t size = 0, b;
+	int rc = 0;
+
+	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	ASSERT_EQ(0, wire_create(&self->w, 1, "u", O_RDWR, 0100644, &e, &op));
+	/* Three written extents, then a fourth, unwritten, in flight. */
+	for (b = 0; b < 6; b += 2)
+		ASSERT_EQ(0, write_blocks(&self->w, e.nodeid, b, 1));
+	ASSERT_EQ(0, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino, 10 * BS,
+				      8 * BS, FUSE_IOMAP_OP_WRITE |
+				      FUSE_IOMAP_OP_DIRECT, &m));
+	ASSERT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, m.type);
+	ASSERT_EQ(8 * BS, m.length);
+
+	/* Another file takes every block it can get. */
+	ASSERT_EQ(0, wire_create(&self->w, 1, "fill", O_RDWR, 0100644, &fe,
+				 &fop));
+	for (b = 0; !rc; b++)
+		rc = write_blocks(&self->w, fe.nodeid, b, 1);
+	EXPECT_EQ(-ENOSPC, rc);
+
+	/* The write's IOEND: block 12 only, the middle of the extent. */
+	io.attr_ino = e.attr.ino;
+	io.pos = 12 * BS;
+	io.written = BS;
+	io.flags = FUSE_IOMAP_IOEND_UNWRITTEN | FUSE_IOMAP_IOEND_APPEND |
+		   FUSE_IOMAP_IOEND_DIRECT;
+	EXPECT_EQ(0, wire_iomap_ioend(&self->w, e.nodeid, &io, &size));
+	EXPECT_EQ(13 * BS, size);
+
+	/* Reserve spent, disk full: no promise for another conversion. */
+	EXPECT_EQ(-ENOSPC, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino,
+					    14 * BS, BS, FUSE_IOMAP_OP_WRITE |
+					    FUSE_IOMAP_OP_DIRECT, &m));
+	ASSERT_EQ(0, wire_iomap_begin(&self->w, e.nodeid, e.attr.ino, 14 * BS,
+				      BS, 0, &m));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, m.type);
+	EXPECT_FALSE(m.flags & FUSE_IOMAP_F_CACHE);
+	ASSERT_EQ(0, wire_release(&self->w, fe.nodeid, fop.fh, false));
+	ASSERT_EQ(0, wire_release(&self->w, e.nodeid, op.fh, false));
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+
+	ASSERT_EQ(0, f2_truth_load(self->image, "/u", 18, &t));
+	for (b = 0; b < 18; b++)
+		EXPECT_EQ(b < 6 ? (b % 2 ? FUSE_IOMAP_TYPE_HOLE :
+				   FUSE_IOMAP_TYPE_MAPPED) :
+			  b < 10 ? FUSE_IOMAP_TYPE_HOLE :
+			  b == 12 ? FUSE_IOMAP_TYPE_MAPPED :
+			  FUSE_IOMAP_TYPE_UNWRITTEN, t.type[b])
+			TH_LOG("block %llu", (unsigned long long)b);
+	f2_truth_free(&t);
+}
+
 /*
  * Random BEGIN/IOEND/ZERO/FORGET sequences over three files, some IOs
  * failing or completing partly: the image stays e2fsck clean, sizes only

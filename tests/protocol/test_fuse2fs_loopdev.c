@@ -19,6 +19,7 @@
 #include "kselftest_harness.h"
 #include "mount_helpers.h"
 #include "../../fuse2fs/iomap_dev.c"
+#include "../../fuse2fs/inherited_fd.c"
 
 /* What iomap_dev.c needs from the rest of fuse2fs and the library. */
 static int add_device_calls;
@@ -151,7 +152,8 @@ TEST_F(dev, image_becomes_autoclear_loop_device)
 
 TEST_F(dev, negotiation_registers_loop_or_falls_back)
 {
-	struct fuse2fs f2 = { .iomap_mode = F2_IOMAP_AUTO, .iomap_bdev_fd = -1 };
+	struct fuse2fs f2 = { .iomap_mode = F2_IOMAP_AUTO, .iomap_bdev_fd = -1,
+			      .claim_fd = -1 };
 	ext2_filsys fs = NULL;
 	char *out = NULL;
 	bool is_loop;
@@ -217,7 +219,8 @@ TEST_F(dev, negotiation_registers_loop_or_falls_back)
  */
 TEST_F(dev, block_device_tracks_libext2fs_writes)
 {
-	struct fuse2fs f2 = { .iomap_mode = F2_IOMAP_AUTO, .iomap_bdev_fd = -1 };
+	struct fuse2fs f2 = { .iomap_mode = F2_IOMAP_AUTO, .iomap_bdev_fd = -1,
+			      .claim_fd = -1 };
 	struct ext2_inode inode;
 	ext2_filsys fs = NULL;
 	char name[32], *out = NULL;

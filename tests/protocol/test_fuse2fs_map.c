@@ -318,6 +318,41 @@ TEST_F(img, many_extents_match_debugfs)
 	ASSERT_EQ(0, tfs_fsck(self->image));
 }
 
+/*
+ * A thousand extents with a hole after each: several leaves, so some
+ * lookups land in the hole between the last extent of one leaf and the
+ * first of the next, where libext2fs's goto leaves the handle on the
+ * extent before and NEXT_LEAF first revisits that leaf.  The hole must
+ * end where the next leaf starts, not at the end of the file's range.
+ */
+TEST_F(img, holes_between_leaves)
+{
+	char *script = malloc(65536);
+	size_t n;
+	unsigned int runs;
+	ext2_filsys fs;
+	struct gt g;
+	int i;
+
+	ASSERT_NE(NULL, script);
+	ASSERT_EQ(0, make_data(self->data, 16 << 20));
+	n = snprintf(script, 65536, "write %s f\n", self->data);
+	for (i = 1; i < 4000; i += 4)
+		n += snprintf(script + n, 65536 - n, "punch f %d %d\n", i,
+			      i + 1);
+	ASSERT_EQ(0, debugfs_script(self->image, script));
+	free(script);
+	ASSERT_EQ(0, gt_load(self->image, "f", 4096, &g));
+	ASSERT_GT(g.nextents, 2 * 340);
+
+	fs = open_fs(self->image, false);
+	ASSERT_NE(NULL, fs);
+	EXPECT_EQ(0, walk_and_check(fs, lookup(fs, "f"), &g, 4096, &runs));
+	ext2fs_close_free(&fs);
+	gt_free(&g);
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
 /* A sparse source copied in by mke2fs -d: holes everywhere, one at 0. */
 TEST_F(img, sparse_file_from_mke2fs_d)
 {

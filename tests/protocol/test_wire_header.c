@@ -49,13 +49,33 @@ TEST(struct_layout)
 	EXPECT_EQ(8, OFF(fuse_iomap_dev_map, padding));
 }
 
+/*
+ * The opcodes collide with nothing public (doc/protocol.md, section 4):
+ * not upstream's (below 100), not CUSE's (4096 on), not the fuse-iomap
+ * proposal's 4089-4095, not the byte-swapped INIT markers.
+ */
+TEST(opcodes_are_private)
+{
+	const uint32_t ours[] = {
+		FUSE_IOMAP_BEGIN, FUSE_IOMAP_END, FUSE_IOMAP_IOEND,
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
+		EXPECT_LE(100U, ours[i]);
+		EXPECT_FALSE(ours[i] >= 4089 && ours[i] <= 4096);
+		EXPECT_NE((uint32_t)CUSE_INIT, ours[i]);
+		EXPECT_GT(1U << 20, ours[i]);
+	}
+}
+
 TEST(constants)
 {
 	EXPECT_EQ(0x80000000U, (uint32_t)(FUSE_IOMAP >> 32));
 	EXPECT_EQ(0x80000000U, FUSE_ATTR_IOMAP);
-	EXPECT_EQ(4090, FUSE_IOMAP_BEGIN);
-	EXPECT_EQ(4091, FUSE_IOMAP_END);
-	EXPECT_EQ(4092, FUSE_IOMAP_IOEND);
+	EXPECT_EQ(8100, FUSE_IOMAP_BEGIN);
+	EXPECT_EQ(8101, FUSE_IOMAP_END);
+	EXPECT_EQ(8102, FUSE_IOMAP_IOEND);
 	EXPECT_EQ(0, FUSE_IOMAP_TYPE_HOLE);
 	EXPECT_EQ(1, FUSE_IOMAP_TYPE_MAPPED);
 	EXPECT_EQ(2, FUSE_IOMAP_TYPE_UNWRITTEN);

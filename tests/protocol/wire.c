@@ -43,12 +43,9 @@ static void grow_buffer(int fd, int opt, int force_opt)
 		setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
 }
 
-int wire_start(struct wire *w, char *const argv[])
+int wire_pair(struct wire *w, int *server_fd)
 {
-	int sv[2], argc, i;
-	char fdarg[32];
-	char **args;
-	pid_t pid;
+	int sv[2];
 
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
@@ -57,27 +54,43 @@ int wire_start(struct wire *w, char *const argv[])
 	w->uid = getuid();
 	w->gid = getgid();
 	w->pid_hdr = getpid();
-
-	for (argc = 0; argv[argc]; argc++)
-		;
-	args = calloc(argc + 1, sizeof(*args));
-	if (!args)
-		return -ENOMEM;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		free(args);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	}
 	/* room for large replies: as much as we may get (root: 4 MiB) */
 	grow_buffer(sv[1], SO_SNDBUF, SO_SNDBUFFORCE);
 	grow_buffer(sv[0], SO_RCVBUF, SO_RCVBUFFORCE);
+	w->fd = sv[0];
+	*server_fd = sv[1];
+	return 0;
+}
+
+int wire_start(struct wire *w, char *const argv[])
+{
+	int sv[2], argc, i, err;
+	char fdarg[32];
+	char **args;
+	pid_t pid;
+
+	err = wire_pair(w, &sv[1]);
+	if (err)
+		return err;
+	sv[0] = w->fd;
+	w->fd = -1;
+	for (argc = 0; argv[argc]; argc++)
+		;
+	args = calloc(argc + 1, sizeof(*args));
+	if (!args) {
+		close(sv[0]);
+		close(sv[1]);
+		return -ENOMEM;
+	}
 	snprintf(fdarg, sizeof(fdarg), "/dev/fd/%d", sv[1]);
 	for (i = 0; i < argc; i++)
 		args[i] = strcmp(argv[i], WIRE_FD_ARG) ? argv[i] : fdarg;
 
 	pid = fork();
 	if (pid < 0) {
-		int err = -errno;
-
+		err = -errno;
 		close(sv[0]);
 		close(sv[1]);
 		free(args);

@@ -85,6 +85,13 @@ int wire_start(struct wire *w, char *const argv[]);
 int wire_stop(struct wire *w);
 /* True while the server process has not exited. */
 bool wire_alive(struct wire *w);
+/*
+ * For a server run in this very process (tests/fuzz): set w up on our
+ * end of a fresh socket pair and give the server's end (close-on-exec,
+ * to be named "/dev/fd/N") in *server_fd.  w->pid stays 0, so
+ * wire_stop() only closes our end.  0 or -errno.
+ */
+int wire_pair(struct wire *w, int *server_fd);
 
 /* --- raw messages --- */
 

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Installed like a real filesystem, next to Debian's fuse2fs package
+ * (which owns /usr/bin/fuse2fs and the mount type fuse.fuse2fs):
+ *
+ * - `make install` (prefix /usr, into a DESTDIR) installs the server as
+ *   fuse2fs-iomap with its man page, and fuse2fs-iomapattr with its own,
+ *   and nothing named fuse2fs;
+ * - `mount -t fuse.fuse2fs-iomap IMAGE DIR -o iomap=auto` and an fstab
+ *   line of that type (a private fstab, `mount -T FILE DIR`) run this
+ *   server: mount(8) hands fuse.* types to mount.fuse3, which runs the
+ *   program named after the dot from the standard PATH.  The test puts
+ *   the build's binary there as fuse2fs-iomap by bind-mounting a
+ *   directory over /usr/local/sbin in a private mount namespace, so the
+ *   system stays untouched.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "mount_helpers.h"
+
+#ifndef TFS_TOP_BUILDDIR
+#define TFS_TOP_BUILDDIR "."
+#endif
+
+#define TYPE		"fuse2fs-iomap"
+#define EXIT_WAIT_MS	30000
+
+FIXTURE(inst) {
+	struct tfs_env env;
+};
+
+FIXTURE_SETUP(inst)
+{
+	TFS_SKIP_UNLESS_MOUNTABLE();
+	ASSERT_EQ(0, tfs_env_init(&self->env));
+}
+
+FIXTURE_TEARDOWN_PARENT(inst)
+{
+	tfs_env_cleanup(&self->env);
+}
+
+static bool exists(const char *dir, const char *rel)
+{
+	char path[2 * TFS_PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	return access(path, F_OK) == 0;
+}
+
+/* The installed man page renders without a warning and says word. */
+static void expect_man_page(struct __test_metadata *_metadata,
+			    const char *dest, const char *page,
+			    const char *word)
+{
+	char path[2 * TFS_PATH_MAX], *out = NULL;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/usr/share/man/man1/%s", dest, page);
+	r = tfs_runl(30000, &out, "man", "--warnings=w", "-l", "-P", "cat",
+		     path, NULL);
+	EXPECT_EQ(0, r);
+	EXPECT_NE(NULL, strstr(out ? out : "", word));
+	EXPECT_EQ(NULL, strstr(out ? out : "", "warning"));
+	free(out);
+}
+
+TEST_F(inst, make_install_names)
+{
+	char dest[TFS_PATH_MAX], arg[2 * TFS_PATH_MAX], lib[TFS_PATH_MAX];
+	char *out = NULL;
+	int r;
+
+	snprintf(dest, sizeof(dest), "%s", tfs_ep(&self->env, "dest"));
+	snprintf(arg, sizeof(arg), "DESTDIR=%s", dest);
+	/* The outer make's jobserver is not ours to use. */
+	r = tfs_runl(300000, &out, "env", "-u", "MAKEFLAGS", "-u", "MFLAGS",
+		     "-u", "MAKELEVEL", "make", "-s", "-C",
+		     TFS_TOP_BUILDDIR "/fuse2fs", "install", "prefix=/usr",
+		     arg, NULL);
+	ASSERT_EQ(0, r) tfs_log_text("make install", out);
+	free(out);
+	out = NULL;
+	EXPECT_TRUE(exists(dest, "usr/bin/fuse2fs-iomap"));
+	EXPECT_TRUE(exists(dest, "usr/bin/fuse2fs-iomapattr"));
+	EXPECT_TRUE(exists(dest, "usr/share/man/man1/fuse2fs-iomap.1"));
+	EXPECT_TRUE(exists(dest, "usr/share/man/man1/fuse2fs-iomapattr.1"));
+	/* Debian's fuse2fs package owns these. */
+	EXPECT_FALSE(exists(dest, "usr/bin/fuse2fs"));
+	EXPECT_FALSE(exists(dest, "usr/share/man/man1/fuse2fs.1"));
+
+	/* The installed program is this server. */
+	snprintf(lib, sizeof(lib), "LD_LIBRARY_PATH=%s",
+		 TFS_TOP_BUILDDIR "/libfuse/.libs");
+	snprintf(arg, sizeof(arg), "%s/usr/bin/fuse2fs-iomap", dest);
+	r = tfs_runl(30000, &out, "env", lib, arg, "--help", NULL);
+	EXPECT_EQ(0, r);
+	EXPECT_NE(NULL, strstr(out ? out : "", "iomap=off|auto|on"));
+	free(out);
+
+	/* Both man pages render without a warning. */
+	expect_man_page(_metadata, dest, "fuse2fs-iomapattr.1",
+			"fuse2fs-iomapattr");
+	expect_man_page(_metadata, dest, "fuse2fs-iomap.1",
+			"fuse.fuse2fs-iomap");
+}
+
+/* The server serving image, found by its command line; 0 if none. */
+static pid_t server_of(const char *image)
+{
+	char path[64], args[4096];
+	struct dirent *de;
+	pid_t found = 0;
+	ssize_t n, i;
+	DIR *d;
+	int fd;
+
+	d = opendir("/proc");
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d))) {
+		pid_t pid = atoi(de->d_name);
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, args, sizeof(args) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		args[n] = '\0';
+		/* Arguments are NUL-separated: look for one equal to image. */
+		for (i = 0; i < n; i += strlen(args + i) + 1)
+			if (!strcmp(args + i, image) &&
+			    strstr(args, "fuse2fs"))
+				found = pid;
+	}
+	closedir(d);
+	return found;
+}
+
+/* Wait for a server that is not our child to go away. */
+static bool gone(pid_t pid, int timeout_ms)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	int waited;
+
+	for (waited = 0; waited < timeout_ms; waited += 50) {
+		if (kill(pid, 0) < 0 && errno == ESRCH)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/*
+ * Mount with `mount ARGS...` (NULL-terminated), check this server serves
+ * it under the type fuse.fuse2fs-iomap and that the data written before
+ * is there, write more, unmount; the image must be e2fsck-clean.
+ */
+static void mount_check_umount(struct __test_metadata *_metadata,
+			       struct tfs_env *env, const char *const argv[],
+			       const char *expect, const char *write)
+{
+	char type[128], *out = NULL, *data;
+	const char *dir = env->fuse.dir;
+	pid_t server;
+	int r;
+
+	r = tfs_run(TFS_MOUNT_TIMEOUT_MS, &out, argv);
+	/* Whatever happened, a server left behind must be stopped. */
+	server = server_of(env->image);
+	if (server)
+		tfs_guard_server(server, dir, true);
+	tfs_guard_mount(dir, true);
+	ASSERT_EQ(0, r) tfs_log_text("mount", out);
+	free(out);
+	ASSERT_NE(0, server);
+	ASSERT_TRUE(tfs_is_mounted(dir, type, sizeof(type)));
+	EXPECT_STREQ("fuse." TYPE, type);
+	if (expect) {
+		data = tfs_read_file(tfs_p(&env->fuse, "file"), NULL);
+		EXPECT_STREQ(expect, data ? data : "(none)");
+		free(data);
+	}
+	EXPECT_EQ(0, tfs_write_file(tfs_p(&env->fuse, "file"), write,
+				    strlen(write)));
+	ASSERT_EQ(0, umount(dir));
+	tfs_guard_mount(dir, false);
+	EXPECT_TRUE(gone(server, EXIT_WAIT_MS));
+	tfs_guard_server(server, dir, false);
+	EXPECT_EQ(0, tfs_fsck(env->image));
+}
+
+TEST_F(inst, mount_type_and_fstab_line)
+{
+	static const char *const helper_dirs[] = {
+		"/usr/local/sbin", "/usr/local/bin",
+	};
+	char bin[TFS_PATH_MAX], link[2 * TFS_PATH_MAX], fstab[TFS_PATH_MAX];
+	const char *helper_dir = NULL;
+	struct tfs_env *env = &self->env;
+	char line[3 * TFS_PATH_MAX];
+	unsigned int i;
+
+	ASSERT_EQ(0, tfs_mkfs(env->image, NULL));
+	/* The program, named as the mount type says, in a PATH directory. */
+	snprintf(bin, sizeof(bin), "%s", tfs_ep(env, "bin"));
+	ASSERT_EQ(0, mkdir(bin, 0755));
+	snprintf(link, sizeof(link), "%s/" TYPE, bin);
+	ASSERT_EQ(0, symlink(tfs_fuse2fs_bin(), link));
+	for (i = 0; i < sizeof(helper_dirs) / sizeof(*helper_dirs); i++)
+		if (!helper_dir && access(helper_dirs[i], F_OK) == 0)
+			helper_dir = helper_dirs[i];
+	ASSERT_NE(NULL, helper_dir);
+	ASSERT_EQ(0, unshare(CLONE_NEWNS));
+	ASSERT_EQ(0, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	ASSERT_EQ(0, mount(bin, helper_dir, NULL, MS_BIND, NULL));
+
+	/* mount -t: the options reach this server (Debian's rejects them). */
+	{
+		const char *argv[] = {
+			"mount", "-t", "fuse." TYPE, "-o", "iomap=auto",
+			env->image, env->fuse.dir, NULL,
+		};
+
+		mount_check_umount(_metadata, env, argv, NULL, "first");
+	}
+	/* An fstab line, from a private fstab: /etc/fstab stays as it is. */
+	snprintf(fstab, sizeof(fstab), "%s", tfs_ep(env, "fstab"));
+	snprintf(line, sizeof(line), "%s %s fuse.%s iomap=auto,noauto 0 0\n",
+		 env->image, env->fuse.dir, TYPE);
+	ASSERT_EQ(0, tfs_write_file(fstab, line, strlen(line)));
+	{
+		const char *argv[] = {
+			"mount", "-T", fstab, env->fuse.dir, NULL,
+		};
+
+		mount_check_umount(_metadata, env, argv, "first", "second");
+	}
+}
+
+TEST_HARNESS_MAIN
