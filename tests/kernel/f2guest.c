@@ -209,3 +209,15 @@ int f2g_compare_with_ext4(const char *name, const void *want, size_t size)
 	free(got);
 	return n < 0 ? -1 : 0;
 }
+
+/* The mode the kernel applies at open: ask through a descriptor. */
+int f2g_path_iomap(const char *path)
+{
+	int fd = open(path, O_RDONLY), mode;
+
+	if (fd < 0)
+		return -1;
+	mode = kt_fd_iomap(fd, NULL);
+	close(fd);
+	return mode;
+}

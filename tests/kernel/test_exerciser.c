@@ -87,18 +87,6 @@ static unsigned long long ops(void)
 	return s ? strtoull(s, NULL, 0) : OPS;
 }
 
-/* The mode of the file as the kernel applies it at open. */
-static int mode_of(const char *path)
-{
-	int fd = open(path, O_RDONLY), mode;
-
-	if (fd < 0)
-		return -1;
-	mode = kt_fd_iomap(fd, NULL);
-	close(fd);
-	return mode;
-}
-
 /* The exerciser's summary: the last line of its output. */
 static void print_summary(const char *out)
 {
@@ -127,7 +115,7 @@ TEST_F_TIMEOUT(xr, exercise, 8 * 3600)
 		ASSERT_EQ(0, setxattr(path, "user.fuse2fs.iomap",
 				      variant->preference,
 				      strlen(variant->preference), 0));
-	ASSERT_EQ(variant->mode_before, mode_of(path));
+	ASSERT_EQ(variant->mode_before, f2g_path_iomap(path));
 
 	/* the exerciser prints its report on failure; kt_sh shows it */
 	status = kt_sh(120 + n * MS_PER_OP / 1000,
@@ -140,7 +128,7 @@ TEST_F_TIMEOUT(xr, exercise, 8 * 3600)
 		print_summary(self->out);
 	/* the inline file now has extents: iomap from its next open */
 	EXPECT_EQ(variant->features ? 1 : variant->mode_before,
-		  mode_of(path));
+		  f2g_path_iomap(path));
 
 	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	if (status)

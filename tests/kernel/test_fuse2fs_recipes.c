@@ -95,24 +95,12 @@ static int same_direct(const char *path, const char *want, size_t size)
 	return i < size ? -1 : 0;
 }
 
-/* 1 when the kernel serves the file through iomap. */
-static int iomap_mode(const char *path)
-{
-	int fd = open(path, O_RDONLY), mode;
-
-	if (fd < 0)
-		return -1;
-	mode = kt_fd_iomap(fd, NULL);
-	close(fd);
-	return mode;
-}
-
 /*
  * The checks every recipe ends with: the file is an iomap file, its
  * bytes read with O_DIRECT now and by kernel ext4 after unmount.
  */
 #define CHECK_FILE_AND_UNMOUNT(name, want, size) do {			\
-		EXPECT_EQ(1, iomap_mode(kt_path(&self->srv, name)));	\
+		EXPECT_EQ(1, f2g_path_iomap(kt_path(&self->srv, name)));	\
 		EXPECT_EQ(0, same_direct(kt_path(&self->srv, name),	\
 					 want, size));			\
 		ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));		\
