@@ -41,6 +41,17 @@ enum hostile_attr_kind {
 	HOSTILE_GROW_FAIL,	/* 64 MiB unwritten from 0; IOEND answers EIO */
 	HOSTILE_STREAM_FAIL,	/* kept unwritten from the block asked about
 				 * to 64 MiB; IOEND answers EIO */
+	HOSTILE_BARRIER_BEGIN,	/* kept; the first BEGIN is answered after
+				 * 500 ms, and starts a barrier meanwhile */
+	HOSTILE_BARRIER_IOEND,	/* unwritten; the first IOEND is answered
+				 * after 500 ms, and starts a barrier */
+	HOSTILE_STREAM,		/* like stream_fail, IOEND succeeds */
+	HOSTILE_IOEND_ENOSYS,	/* unwritten; IOEND answers ENOSYS */
+	HOSTILE_GROW,		/* 64 MiB mapped from 0, size stays 1 MiB */
+	HOSTILE_WANT_END,	/* like good, with FUSE_IOMAP_F_WANT_END */
+	HOSTILE_NEW,		/* like good, with FUSE_IOMAP_F_NEW */
+	HOSTILE_CLASSIC_CAP,	/* classic; gains security.capability on
+				 * the server's side (HOSTILE_SETCAP_TRIGGER) */
 	HOSTILE_NR_FILES
 };
 
@@ -48,6 +59,18 @@ enum hostile_attr_kind {
 #define HOSTILE_FLIP_TRIGGER	"flip_now"
 /* Looking this name up (ENOENT) sends FUSE_NOTIFY_INVAL_INODE (offset 0) for "cached". */
 #define HOSTILE_INVAL_TRIGGER	"inval_now"
+/*
+ * Looking this name up (ENOENT) gives "classic_cap" a security.capability
+ * attribute without telling the kernel, as another client of a network
+ * file system could.
+ */
+#define HOSTILE_SETCAP_TRIGGER	"setcap_now"
+/*
+ * With $HOSTILE_LOG set, the server appends one line per request about a
+ * file, "NAME OPCODE", and for the barrier files a line
+ * "NAME barrier waited=0|1": 1 when FUSE_NOTIFY_INVAL_INODE returned
+ * only after the held reply was sent.
+ */
 
 static const char *const hostile_kinds[HOSTILE_NR_FILES] = {
 	"good", "outside", "past_end", "not_covering", "zero_length",
@@ -55,6 +78,8 @@ static const char *const hostile_kinds[HOSTILE_NR_FILES] = {
 	"bad_device", "bad_flags", "hole_write", "hole_addr", "inline_direct",
 	"outside_cached", "ino_zero", "blksize_odd", "blksize_big", "enosys",
 	"flip", "ioend_fail", "cached", "grow_fail", "stream_fail",
+	"barrier_begin", "barrier_ioend", "stream", "ioend_enosys", "grow",
+	"want_end", "new", "classic_cap",
 };
 
 /* Where "good" lives on the device, and what the classic path returns. */

@@ -19,14 +19,24 @@
  *
  * When FUSE_IOMAP is negotiated the server also tries the registration
  * ioctl with bad arguments and writes "name errno" lines to RESULTS.
+ *
+ * Some files are not hostile at all but let a test see what the kernel
+ * sends and when (hostile.h): the log of $HOSTILE_LOG, replies held back
+ * while a FUSE_NOTIFY_INVAL_INODE barrier is under way, an attribute the
+ * server adds behind the kernel's back.
  */
 #define FUSE_USE_VERSION 314
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -53,7 +63,14 @@ static struct {
 	uint32_t dev_id;
 	bool flipped;		/* "flip" is classic now */
 	unsigned int cached_begins;	/* BEGINs "cached" got so far */
-} hs;
+	int log_fd;		/* $HOSTILE_LOG, or -1 */
+	bool has_cap;		/* "classic_cap" has security.capability */
+	bool barrier_started[2];	/* barrier_begin, barrier_ioend */
+	atomic_bool barrier_replied;	/* the held reply went out */
+} hs = { .log_fd = -1 };
+
+/* A valid security.capability value (VFS_CAP_REVISION_2: cap_net_raw+ep) */
+static const uint32_t hs_cap_value[5] = { 0x02000001, 1 << 13, 0, 0, 0 };
 
 
 /* nodeid 1 is the root; file i has nodeid 2 + i, backing inode 100 + i. */
@@ -64,11 +81,41 @@ static int kind_of(fuse_ino_t nodeid)
 	return nodeid - 2;
 }
 
+/* One line "NAME WHAT..." in the log, written at once (threads). */
+static void hs_log(fuse_ino_t nodeid, const char *fmt, ...)
+{
+	int kind = kind_of(nodeid);
+	char line[160];
+	va_list ap;
+	int n;
+
+	if (hs.log_fd < 0 || kind < 0)
+		return;
+	n = snprintf(line, sizeof(line), "%s ", hostile_kinds[kind]);
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(hs.log_fd, line, n) != n)
+		perror("hostile_server: log");
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
 static uint32_t attr_flags(fuse_ino_t nodeid)
 {
 	if (nodeid == FUSE_ROOT_ID)
 		return 0;
 	if (kind_of(nodeid) == HOSTILE_FLIP && hs.flipped)
+		return 0;
+	if (kind_of(nodeid) == HOSTILE_CLASSIC_CAP)
 		return 0;
 	return FUSE_ATTR_IOMAP;
 }
@@ -110,6 +157,11 @@ static void hs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	if (!strcmp(name, HOSTILE_SETCAP_TRIGGER)) {
+		hs.has_cap = true;
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
 	if (!strcmp(name, HOSTILE_INVAL_TRIGGER)) {
 		/*
 		 * A data range: the barrier of doc/protocol.md section 10,
@@ -133,7 +185,11 @@ static void hs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	e.ino = 2 + i;
 	e.attr_timeout = 1.0;
 	e.entry_timeout = 1.0;
+	/* nothing may refresh its attributes while a test runs */
+	if (i == HOSTILE_CLASSIC_CAP)
+		e.attr_timeout = e.entry_timeout = 600.0;
 	fill_stat(e.ino, &e.attr);
+	hs_log(e.ino, "LOOKUP");
 	fuse_iomap_reply_entry(req, &e, attr_flags(e.ino));
 }
 
@@ -148,7 +204,94 @@ static void hs_getattr(fuse_req_t req, fuse_ino_t nodeid,
 		return;
 	}
 	fill_stat(nodeid, &st);
+	hs_log(nodeid, "GETATTR");
 	fuse_iomap_reply_attr(req, &st, 1.0, attr_flags(nodeid));
+}
+
+/*
+ * Attributes do not change (the size stays 1 MiB but for a truncate): the
+ * kernel keeps the size of iomap inodes and must not take the server's.
+ */
+static void hs_setattr(fuse_req_t req, fuse_ino_t nodeid, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	struct stat st;
+
+	(void)fi;
+	if (kind_of(nodeid) < 0) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	fill_stat(nodeid, &st);
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		st.st_size = attr->st_size;
+	hs_log(nodeid, "SETATTR");
+	fuse_iomap_reply_attr(req, &st, 1.0, attr_flags(nodeid));
+}
+
+static void hs_getxattr(fuse_req_t req, fuse_ino_t nodeid, const char *name,
+			size_t size)
+{
+	hs_log(nodeid, "GETXATTR %s", name);
+	if (kind_of(nodeid) != HOSTILE_CLASSIC_CAP || !hs.has_cap ||
+	    strcmp(name, "security.capability")) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	if (!size)
+		fuse_reply_xattr(req, sizeof(hs_cap_value));
+	else if (size < sizeof(hs_cap_value))
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, (const char *)hs_cap_value,
+			       sizeof(hs_cap_value));
+}
+
+static void hs_removexattr(fuse_req_t req, fuse_ino_t nodeid,
+			   const char *name)
+{
+	hs_log(nodeid, "REMOVEXATTR %s", name);
+	if (kind_of(nodeid) != HOSTILE_CLASSIC_CAP || !hs.has_cap ||
+	    strcmp(name, "security.capability")) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	hs.has_cap = false;
+	fuse_reply_err(req, 0);
+}
+
+static void hs_forget(fuse_req_t req, fuse_ino_t nodeid, uint64_t nlookup)
+{
+	(void)nlookup;
+	hs_log(nodeid, "FORGET");
+	fuse_reply_none(req);
+}
+
+static void hs_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		hs_log(forgets[i].ino, "FORGET");
+	fuse_reply_none(req);
+}
+
+/* Logged under both names; the server copies nothing. */
+static void hs_copy_file_range(fuse_req_t req, fuse_ino_t in,
+			       off_t off_in, struct fuse_file_info *fi_in,
+			       fuse_ino_t out, off_t off_out,
+			       struct fuse_file_info *fi_out, size_t len,
+			       int flags)
+{
+	(void)off_in;
+	(void)fi_in;
+	(void)off_out;
+	(void)fi_out;
+	(void)flags;
+	hs_log(in, "COPY_FILE_RANGE from");
+	hs_log(out, "COPY_FILE_RANGE to");
+	fuse_reply_write(req, len);
 }
 
 static void hs_open(fuse_req_t req, fuse_ino_t nodeid,
@@ -167,8 +310,8 @@ static void hs_read(fuse_req_t req, fuse_ino_t nodeid, size_t size,
 {
 	static char buf[128 << 10];
 
-	(void)nodeid;
 	(void)fi;
+	hs_log(nodeid, "READ off=%lld size=%zu", (long long)off, size);
 	if (off >= (off_t)FILE_SIZE)
 		size = 0;
 	else if (size > FILE_SIZE - off)
@@ -182,10 +325,10 @@ static void hs_read(fuse_req_t req, fuse_ino_t nodeid, size_t size,
 static void hs_write(fuse_req_t req, fuse_ino_t nodeid, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
-	(void)nodeid;
 	(void)buf;
 	(void)off;
 	(void)fi;
+	hs_log(nodeid, "WRITE");
 	fuse_reply_write(req, size);
 }
 
@@ -200,9 +343,15 @@ static const struct fuse_lowlevel_ops hs_ops = {
 	.init = hs_init,
 	.lookup = hs_lookup,
 	.getattr = hs_getattr,
+	.setattr = hs_setattr,
 	.open = hs_open,
 	.read = hs_read,
 	.write = hs_write,
+	.getxattr = hs_getxattr,
+	.removexattr = hs_removexattr,
+	.forget = hs_forget,
+	.forget_multi = hs_forget_multi,
+	.copy_file_range = hs_copy_file_range,
 };
 
 static void note(FILE *f, const char *name, int ret)
@@ -328,6 +477,87 @@ static void reply_raw(fuse_iomap_req_t req,
 	free(req);
 }
 
+/*
+ * The barrier files (hostile.h): the first BEGIN or IOEND is answered
+ * 500 ms late from a thread of its own, while another thread sends
+ * FUSE_NOTIFY_INVAL_INODE with a data range for the file.  The IO in
+ * flight needs the held reply, so a real barrier returns only after it
+ * went out; the log says which came first.
+ */
+struct held_reply {
+	fuse_iomap_req_t req;
+	bool begin;
+	struct fuse_iomap_mapping map;	/* for a BEGIN */
+};
+
+static void reply_raw(fuse_iomap_req_t req,
+		      const struct fuse_iomap_mapping *map);
+
+static void *held_reply_thread(void *arg)
+{
+	struct held_reply *h = arg;
+
+	sleep_ms(500);
+	atomic_store(&hs.barrier_replied, true);
+	if (h->begin)
+		reply_raw(h->req, &h->map);
+	else
+		fuse_iomap_reply_ioend(h->req, FILE_SIZE);
+	free(h);
+	return NULL;
+}
+
+static void *barrier_thread(void *arg)
+{
+	fuse_ino_t nodeid = (uintptr_t)arg;
+	int err;
+
+	err = fuse_lowlevel_notify_inval_inode(hs.se, nodeid, 0, 0);
+	hs_log(nodeid, "barrier waited=%d error=%d",
+	       atomic_load(&hs.barrier_replied), err);
+	return NULL;
+}
+
+static bool spawn(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, fn, arg))
+		return false;
+	pthread_detach(t);
+	return true;
+}
+
+/*
+ * Hold this reply back and start the barrier, once per barrier file;
+ * false when the reply is for the caller to send now.
+ */
+static bool hold_for_barrier(fuse_iomap_req_t req, fuse_ino_t nodeid,
+			     const struct fuse_iomap_mapping *map)
+{
+	int kind = kind_of(nodeid);
+	bool *started = &hs.barrier_started[kind == HOSTILE_BARRIER_IOEND];
+	struct held_reply *h;
+
+	if (*started)
+		return false;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return false;
+	*started = true;
+	h->req = req;
+	h->begin = map != NULL;
+	if (map)
+		h->map = *map;
+	if (!spawn(barrier_thread, (void *)(uintptr_t)nodeid))
+		hs_log(nodeid, "barrier not started");
+	if (!spawn(held_reply_thread, h)) {
+		free(h);
+		return false;
+	}
+	return true;
+}
+
 static void hs_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		     const struct fuse_iomap_begin_in *in)
 {
@@ -344,6 +574,7 @@ static void hs_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		fuse_iomap_reply_err(req, ESTALE);
 		return;
 	}
+	hs_log(nodeid, "BEGIN");
 	if (kind == HOSTILE_ENOSYS) {
 		fuse_iomap_reply_err(req, ENOSYS);
 		return;
@@ -407,6 +638,25 @@ static void hs_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		map.type = FUSE_IOMAP_TYPE_UNWRITTEN;
 		map.length = GROW_SIZE;
 		break;
+	case HOSTILE_BARRIER_BEGIN:
+		map.flags = FUSE_IOMAP_F_CACHE;
+		if (hold_for_barrier(req, nodeid, &map))
+			return;
+		break;
+	case HOSTILE_BARRIER_IOEND:
+	case HOSTILE_IOEND_ENOSYS:
+		map.type = FUSE_IOMAP_TYPE_UNWRITTEN;
+		break;
+	case HOSTILE_GROW:
+		map.length = GROW_SIZE;
+		break;
+	case HOSTILE_WANT_END:
+		map.flags = FUSE_IOMAP_F_WANT_END;
+		break;
+	case HOSTILE_NEW:
+		map.flags = FUSE_IOMAP_F_NEW;
+		break;
+	case HOSTILE_STREAM:
 	case HOSTILE_STREAM_FAIL:
 		/* what the kernel defers: a kept run starting where it writes */
 		map.type = FUSE_IOMAP_TYPE_UNWRITTEN;
@@ -428,8 +678,8 @@ static void hs_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 static void hs_end(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		   const struct fuse_iomap_end_in *in)
 {
-	(void)nodeid;
-	(void)in;
+	hs_log(nodeid, "END written=%llu count=%llu",
+	       (unsigned long long)in->written, (unsigned long long)in->count);
 	fuse_iomap_reply_end(req);
 }
 
@@ -438,11 +688,16 @@ static void hs_ioend(fuse_iomap_req_t req, fuse_ino_t nodeid,
 {
 	int kind = kind_of(nodeid);
 
-	(void)in;
+	hs_log(nodeid, "IOEND pos=%llu written=%llu flags=0x%x error=%d",
+	       (unsigned long long)in->pos, (unsigned long long)in->written,
+	       in->flags, in->error);
 	if (kind == HOSTILE_IOEND_FAIL || kind == HOSTILE_GROW_FAIL ||
 	    kind == HOSTILE_STREAM_FAIL)
 		fuse_iomap_reply_err(req, EIO);
-	else
+	else if (kind == HOSTILE_IOEND_ENOSYS)
+		fuse_iomap_reply_err(req, ENOSYS);
+	else if (kind != HOSTILE_BARRIER_IOEND ||
+		 !hold_for_barrier(req, nodeid, NULL))
 		fuse_iomap_reply_ioend(req, FILE_SIZE);
 }
 
@@ -466,6 +721,12 @@ int main(int argc, char *argv[])
 	}
 	hs.device = argv[1];
 	hs.results = argv[3];
+	if (getenv("HOSTILE_LOG")) {
+		hs.log_fd = open(getenv("HOSTILE_LOG"),
+				 O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (hs.log_fd < 0)
+			perror(getenv("HOSTILE_LOG"));
+	}
 	hs.dev_fd = open(hs.device, O_RDWR);
 	if (hs.dev_fd < 0 || ioctl(hs.dev_fd, BLKGETSIZE64, &hs.dev_size)) {
 		perror(hs.device);

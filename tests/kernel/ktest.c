@@ -360,3 +360,103 @@ int kt_sh(int timeout_s, const char *fmt, ...)
 		return -1;
 	return WEXITSTATUS(status);
 }
+
+#define KT_TRACEFS	"/sys/kernel/tracing"
+
+static int kt_trace_write(const char *file, const char *text)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), KT_TRACEFS "/%s", file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0) {
+		fprintf(stderr, "# %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static int kt_trace_enable(const char *const events[], const char *on)
+{
+	char file[128];
+	int i, ret = 0;
+
+	for (i = 0; events[i]; i++) {
+		snprintf(file, sizeof(file), "events/%s/enable", events[i]);
+		if (kt_trace_write(file, on))
+			ret = -1;
+	}
+	return ret;
+}
+
+int kt_trace_start(const char *const events[])
+{
+	if (access(KT_TRACEFS "/trace", F_OK) &&
+	    mount("tracefs", KT_TRACEFS, "tracefs", 0, NULL)) {
+		fprintf(stderr, "# mount tracefs: %s\n", strerror(errno));
+		return -1;
+	}
+	if (kt_trace_write("tracing_on", "0") || kt_trace_write("trace", "") ||
+	    kt_trace_enable(events, "1"))
+		return -1;
+	return kt_trace_write("tracing_on", "1");
+}
+
+char *kt_trace_stop(const char *const events[])
+{
+	size_t len = 0, cap = 1 << 16;
+	char *buf = malloc(cap);
+	ssize_t n;
+	int fd;
+
+	kt_trace_write("tracing_on", "0");
+	kt_trace_enable(events, "0");
+	fd = open(KT_TRACEFS "/trace", O_RDONLY);
+	if (!buf || fd < 0) {
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += n;
+		if (cap - len < 4096) {
+			char *more = realloc(buf, cap * 2);
+
+			if (!more)
+				break;
+			buf = more;
+			cap *= 2;
+		}
+	}
+	close(fd);
+	buf[len] = 0;
+	return buf;
+}
+
+int kt_trace_count(const char *trace, const char *const needles[])
+{
+	const char *line = trace, *end;
+	char one[1024];
+	int i, n = 0;
+
+	for (; line && *line; line = end ? end + 1 : NULL) {
+		size_t len;
+
+		end = strchr(line, '\n');
+		len = end ? (size_t)(end - line) : strlen(line);
+		if (len >= sizeof(one))
+			len = sizeof(one) - 1;
+		memcpy(one, line, len);
+		one[len] = 0;
+		for (i = 0; needles[i] && strstr(one, needles[i]); i++)
+			;
+		if (!needles[i])
+			n++;
+	}
+	return n;
+}

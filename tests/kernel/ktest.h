@@ -68,6 +68,17 @@ int kt_direct_pwrite(const char *path, const void *buf, size_t len,
 /* Number of kernel log lines containing needle, or -1. */
 int kt_klog_count(const char *needle);
 
+/*
+ * Kernel tracing through tracefs (mounted at /sys/kernel/tracing if need
+ * be): kt_trace_start() empties the buffer and enables the events named
+ * "system/event" in the NULL-terminated list; kt_trace_stop() disables
+ * them and returns what was recorded (malloc'd, NULL on failure).
+ */
+int kt_trace_start(const char *const events[]);
+char *kt_trace_stop(const char *const events[]);
+/* Lines of a trace that contain every one of the NULL-terminated needles. */
+int kt_trace_count(const char *trace, const char *const needles[]);
+
 /* Run a shell command with a time-out (seconds); its exit status or -1. */
 int kt_sh(int timeout_s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * What the server hears from an iomap connection, and when
+ * (doc/protocol.md sections 9 and 10), seen in hostile_server's request
+ * log: FUSE_NOTIFY_INVAL_INODE with a data range returns only after the
+ * IO that may still use an old mapping is done, and IO after it asks
+ * again; a deferred conversion reaches the server before the mmap
+ * writeback and the COPY_FILE_RANGE that concern its blocks; an IOEND
+ * answered ENOSYS makes writes into unwritten blocks fail; FUSE_IOMAP_END
+ * comes only for what the server asked for or a BEGIN allocated.
+ * Runs inside the UML guest, as root.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "kselftest_harness.h"
+#include "hsguest.h"
+
+FIXTURE(req) {
+	struct hsg hs;
+	char *buf;
+};
+
+FIXTURE_SETUP(req)
+{
+	self->buf = kt_alloc(1 << 20);
+	ASSERT_NE(NULL, self->buf);
+	ASSERT_EQ(0, hsg_start(&self->hs));
+}
+
+FIXTURE_TEARDOWN(req)
+{
+	hsg_stop(&self->hs);
+	free(self->buf);
+}
+
+static int open_file(FIXTURE_DATA(req) *self, int kind, int flags)
+{
+	return open(hsg_file(&self->hs, kind), O_RDWR | flags);
+}
+
+/*
+ * A direct read whose BEGIN the server answers late, with a barrier
+ * started meanwhile: the notification must wait for the read (which holds
+ * the inode lock while it maps), and drop the mapping the read kept, so
+ * the next read asks the server again.
+ */
+TEST_F(req, inval_barrier_waits_for_mapping_io)
+{
+	int fd = open_file(self, HOSTILE_BARRIER_BEGIN, O_DIRECT);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(4096, pread(fd, self->buf, 4096, 0));
+	ASSERT_TRUE(hsg_wait(&self->hs, HOSTILE_BARRIER_BEGIN, "barrier",
+			     5000));
+	EXPECT_STREQ("barrier waited=1 error=0",
+		     hsg_line(&self->hs, HOSTILE_BARRIER_BEGIN, "barrier"));
+	EXPECT_EQ(0, kt_fd_iomap_cached(fd));
+	EXPECT_EQ(1, hsg_count(&self->hs, HOSTILE_BARRIER_BEGIN, "BEGIN"));
+	ASSERT_EQ(4096, pread(fd, self->buf, 4096, 8192));
+	EXPECT_EQ(2, hsg_count(&self->hs, HOSTILE_BARRIER_BEGIN, "BEGIN"));
+	EXPECT_EQ(1, kt_fd_iomap_cached(fd));
+	close(fd);
+}
+
+/*
+ * A direct write into unwritten blocks whose IOEND the server answers
+ * late, with a barrier started meanwhile: the write is in flight (its
+ * conversion not done) until the IOEND reply, and the notification must
+ * not return before.
+ */
+TEST_F(req, inval_barrier_waits_for_io_in_flight)
+{
+	int fd = open_file(self, HOSTILE_BARRIER_IOEND, O_DIRECT);
+
+	ASSERT_LE(0, fd);
+	kt_fill(self->buf, 65536, 0, 3);
+	ASSERT_EQ(65536, pwrite(fd, self->buf, 65536, 0));
+	ASSERT_TRUE(hsg_wait(&self->hs, HOSTILE_BARRIER_IOEND, "barrier",
+			     5000));
+	EXPECT_STREQ("barrier waited=1 error=0",
+		     hsg_line(&self->hs, HOSTILE_BARRIER_IOEND, "barrier"));
+	EXPECT_EQ(1, hsg_count(&self->hs, HOSTILE_BARRIER_IOEND, "IOEND"));
+	close(fd);
+}
+
+/*
+ * An extending direct write on "stream" (fd open with O_DIRECT) whose
+ * conversion the kernel keeps back (protocol section 10.1): nothing
+ * reaches the server yet.  fd must stay open (its close would send the
+ * IOEND).
+ */
+static void defer_one_write(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(req) *self, int fd)
+{
+	ASSERT_LE(0, fd);
+	kt_fill(self->buf, 65536, 1 << 20, 5);
+	ASSERT_EQ(65536, pwrite(fd, self->buf, 65536, 1 << 20));
+	ASSERT_EQ(0, hsg_count(&self->hs, HOSTILE_STREAM, "IOEND")) {
+		TH_LOG("the conversion was not deferred");
+	}
+}
+
+/* The first IOEND of "stream" came before the first line starting with what. */
+static void ioend_came_before(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(req) *self, const char *what)
+{
+	int ioend = hsg_find(&self->hs, HOSTILE_STREAM, "IOEND", 0);
+	int other = hsg_find(&self->hs, HOSTILE_STREAM, what, 0);
+
+	ASSERT_LE(0, other) {
+		TH_LOG("no %s reached the server", what);
+	}
+	EXPECT_LE(0, ioend);
+	EXPECT_LT(ioend, other) {
+		TH_LOG("%s at log line %d, IOEND at %d", what, other, ioend);
+	}
+}
+
+/*
+ * A page of a shared mapping, in the page cache from before the deferred
+ * write, is written to: its writeback (FUSE_WRITE, from sync_file_range,
+ * which neither fsyncs nor writes the inode) must not reach the server
+ * before the conversion.
+ */
+TEST_F(req, deferred_conversion_before_mmap_writeback)
+{
+	/* opened first: an open without FOPEN_KEEP_CACHE drops the pages */
+	int dfd = open_file(self, HOSTILE_STREAM, O_DIRECT);
+	int fd = open_file(self, HOSTILE_STREAM, 0);
+	volatile char *map;
+
+	ASSERT_LE(0, fd);
+	map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	/* no readahead at the faults: reading would send the IOEND */
+	ASSERT_EQ(0, madvise((void *)map, 4096, MADV_RANDOM));
+	EXPECT_EQ(HOSTILE_CLASSIC_BYTE, map[0]);
+	defer_one_write(_metadata, self, dfd);
+	map[0] = 1;
+	ASSERT_EQ(0, sync_file_range(fd, 0, 4096, SYNC_FILE_RANGE_WRITE |
+				     SYNC_FILE_RANGE_WAIT_AFTER));
+	/* the page's writeback ends before the server answers */
+	EXPECT_TRUE(hsg_wait(&self->hs, HOSTILE_STREAM, "WRITE", 5000));
+	ioend_came_before(_metadata, self, "WRITE");
+	munmap((void *)map, 4096);
+	close(dfd);
+	close(fd);
+}
+
+/* COPY_FILE_RANGE from a file with a deferred conversion. */
+TEST_F(req, deferred_conversion_before_copy_from)
+{
+	int dfd = open_file(self, HOSTILE_STREAM, O_DIRECT);
+	int in = open_file(self, HOSTILE_STREAM, 0);
+	int out = open_file(self, HOSTILE_GOOD, 0);
+
+	ASSERT_LE(0, in);
+	ASSERT_LE(0, out);
+	defer_one_write(_metadata, self, dfd);
+	EXPECT_EQ(4096, copy_file_range(in, NULL, out, NULL, 4096, 0));
+	ioend_came_before(_metadata, self, "COPY_FILE_RANGE from");
+	close(in);
+	close(out);
+	close(dfd);
+}
+
+/* COPY_FILE_RANGE into a file with a deferred conversion. */
+TEST_F(req, deferred_conversion_before_copy_to)
+{
+	int dfd = open_file(self, HOSTILE_STREAM, O_DIRECT);
+	int in = open_file(self, HOSTILE_GOOD, 0);
+	int out = open_file(self, HOSTILE_STREAM, 0);
+
+	ASSERT_LE(0, in);
+	ASSERT_LE(0, out);
+	defer_one_write(_metadata, self, dfd);
+	EXPECT_EQ(4096, copy_file_range(in, NULL, out, NULL, 4096, 0));
+	ioend_came_before(_metadata, self, "COPY_FILE_RANGE to");
+	close(in);
+	close(out);
+	close(dfd);
+}
+
+/*
+ * A server without FUSE_IOMAP_IOEND cannot convert unwritten blocks: a
+ * write into them fails with EIO (its data would read back as zeroes),
+ * the first time and after the kernel stopped asking; writes that need
+ * no conversion still work.
+ */
+TEST_F(req, ioend_enosys_fails_unwritten_writes)
+{
+	int fd = open_file(self, HOSTILE_IOEND_ENOSYS, O_DIRECT);
+	int good = open_file(self, HOSTILE_GOOD, O_DIRECT);
+
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, good);
+	kt_fill(self->buf, 65536, 0, 7);
+	EXPECT_EQ(-1, pwrite(fd, self->buf, 65536, 0));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(-1, pwrite(fd, self->buf, 65536, 65536));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(1, hsg_count(&self->hs, HOSTILE_IOEND_ENOSYS, "IOEND"));
+	EXPECT_EQ(65536, pwrite(good, self->buf, 65536, 0));
+	close(good);
+	close(fd);
+}
+
+/*
+ * A direct write of 8 KiB from a buffer whose second page is not mapped:
+ * the first page is written, then the write fails (EFAULT), so iomap
+ * ends both of its iterations with less written than mapped.
+ */
+static void short_write(struct __test_metadata *_metadata, int fd)
+{
+	char *buf = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, buf);
+	memset(buf, 0x21, 4096);
+	ASSERT_EQ(0, munmap(buf + 4096, 4096));
+	EXPECT_NE(8192, pwrite(fd, buf, 8192, 0));
+	munmap(buf, 4096);
+}
+
+/*
+ * FUSE_IOMAP_END is for the server that asked for it (F_WANT_END) and for
+ * blocks a BEGIN allocated (F_NEW) that a write did not use; never for a
+ * mapping that allocated nothing, kept or not.
+ */
+TEST_F(req, end_only_when_asked_or_allocated)
+{
+	int good = open_file(self, HOSTILE_GOOD, O_DIRECT);
+	int cached = open_file(self, HOSTILE_CACHED, O_DIRECT);
+	int fresh = open_file(self, HOSTILE_NEW, O_DIRECT);
+	int want = open_file(self, HOSTILE_WANT_END, O_DIRECT);
+
+	ASSERT_LE(0, good);
+	ASSERT_LE(0, cached);
+	ASSERT_LE(0, fresh);
+	ASSERT_LE(0, want);
+	memset(self->buf, 0x42, 8192);
+
+	ASSERT_EQ(8192, pwrite(good, self->buf, 8192, 0));
+	short_write(_metadata, good);
+	EXPECT_EQ(0, hsg_count(&self->hs, HOSTILE_GOOD, "END"));
+
+	ASSERT_EQ(4096, pread(cached, self->buf, 4096, 0));
+	ASSERT_EQ(1, kt_fd_iomap_cached(cached));
+	short_write(_metadata, cached);
+	EXPECT_EQ(0, hsg_count(&self->hs, HOSTILE_CACHED, "END"));
+
+	ASSERT_EQ(8192, pwrite(fresh, self->buf, 8192, 0));
+	EXPECT_EQ(0, hsg_count(&self->hs, HOSTILE_NEW, "END"));
+	short_write(_metadata, fresh);
+	EXPECT_LE(1, hsg_count(&self->hs, HOSTILE_NEW, "END"));
+
+	ASSERT_EQ(4096, pread(want, self->buf, 4096, 0));
+	EXPECT_EQ(1, hsg_count(&self->hs, HOSTILE_WANT_END, "END"));
+	ASSERT_EQ(4096, pwrite(want, self->buf, 4096, 0));
+	EXPECT_EQ(2, hsg_count(&self->hs, HOSTILE_WANT_END, "END"));
+
+	close(good);
+	close(cached);
+	close(fresh);
+	close(want);
+}
+
+TEST_HARNESS_MAIN
