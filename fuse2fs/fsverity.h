@@ -45,6 +45,7 @@ struct f2v_info {
 	uint8_t root_hash[F2V_MAX_DIGEST];
 	uint8_t desc[F2V_DESC_SIZE];	/* the descriptor, signature cut */
 	size_t desc_size;		/* with the signature, as stored */
+	uint64_t desc_pos;		/* its byte offset in the file */
 };
 
 /* Hash buf (salted when the info has a salt) into out. */
@@ -74,6 +75,13 @@ int f2v_enable(struct fuse2fs *f2, ext2_ino_t ino, const void *in,
 /* OPEN of a verity file: its descriptor must be sound. */
 int f2v_open_check(struct fuse2fs *f2, ext2_ino_t ino,
 		   struct ext2_inode_large *inode);
+/*
+ * FS_IOC_READ_VERITY_METADATA with the ioctl's argument: up to out_size
+ * bytes into out, their number in *got (0 past the end).
+ */
+int f2v_read_metadata(struct fuse2fs *f2, ext2_ino_t ino, const void *in,
+		      size_t in_size, uint8_t *out, size_t out_size,
+		      size_t *got);
 /* The verity ioctls; false when cmd is not one of them. */
 bool f2v_ioctl(fuse_req_t req, fuse_ino_t nodeid, unsigned int cmd,
 	       const void *in_buf, size_t in_bufsz, size_t out_bufsz);

@@ -207,6 +207,7 @@ int f2v_load(struct fuse2fs *f2, ext2_ino_t ino,
 	if (ret)
 		return ret;
 	vi->desc_size = desc_size;
+	vi->desc_pos = desc_pos;
 	/* validate_fsverity_descriptor(), then the tree's parameters. */
 	if (vi->desc[0] != 1 || vi->desc[3] > F2V_MAX_SALT ||
 	    le64(vi->desc + 8) != vi->data_size)
@@ -423,6 +424,8 @@ bool f2v_ioctl(fuse_req_t req, fuse_ino_t nodeid, unsigned int cmd,
 	struct fuse2fs *f2 = f2_get(req);
 	uint8_t out[4 + F2V_MAX_DIGEST];
 	uint16_t alg, size, room;
+	uint8_t *meta;
+	size_t got;
 	int ret;
 
 	switch (cmd) {
@@ -454,10 +457,25 @@ bool f2v_ioctl(fuse_req_t req, fuse_ino_t nodeid, unsigned int cmd,
 		break;
 	case FS_IOC_READ_VERITY_METADATA:
 		/*
-		 * The argument points at the caller's buffer, which FUSE
-		 * does not forward (it does for MEASURE and ENABLE only).
+		 * Only a kernel with the fuse-iomap series sends the caller's
+		 * buffer as the output; others send the argument itself, which
+		 * metadata must not overwrite (doc/protocol.md section 14).
+		 * fsverity_metadata.c has the rest.
 		 */
 		ret = EOPNOTSUPP;
+		if (!f2->kernel_iomap)
+			break;
+		meta = malloc(out_bufsz ? out_bufsz : 1);
+		ret = ENOMEM;
+		if (!meta)
+			break;
+		ret = f2v_read_metadata(f2, f2_ino(nodeid), in_buf, in_bufsz,
+					meta, out_bufsz, &got);
+		if (!ret)
+			fuse_reply_ioctl(req, (int)got, meta, got);
+		free(meta);
+		if (!ret)
+			return true;
 		break;
 	default:
 		return false;

@@ -7,7 +7,8 @@
  * them classic, and measure the same digests.  Then a data block, a
  * Merkle tree block and the descriptor's root hash are damaged on the
  * device: fuse2fs must return EIO for exactly the blocks ext4 refuses.
- * Last, verity enabled by fuse2fs must satisfy ext4.  Runs in the UML
+ * FS_IOC_READ_VERITY_METADATA must return ext4's bytes.  Last, verity
+ * enabled by fuse2fs must satisfy ext4.  Runs in the UML
  * guest, as root; every test ends with `e2fsck -fn` clean.
  */
 #include <errno.h>
@@ -272,6 +273,152 @@ TEST_F(verity, damage_gives_eio_where_ext4_does)
 			TH_LOG("probe %zu", i);
 	EXPECT_EQ(0, kt_server_stop(&self->srv));
 	self->srv.pid = 0;
+}
+
+#define META_MAX	(256 << 10)
+#define NTYPES		3
+
+static const uint64_t meta_types[NTYPES] = {
+	FS_VERITY_METADATA_TYPE_MERKLE_TREE,
+	FS_VERITY_METADATA_TYPE_DESCRIPTOR,
+	FS_VERITY_METADATA_TYPE_SIGNATURE,
+};
+
+/*
+ * All of one kind of a file's fs-verity metadata, asking for chunk bytes
+ * at a time from where the last answer ended, until an answer of 0: its
+ * length, or -errno (-EMSGSIZE for an answer longer than asked).
+ */
+static ssize_t read_meta(const char *path, uint64_t type, uint8_t *buf,
+			 size_t chunk)
+{
+	struct fsverity_read_metadata_arg arg = { .metadata_type = type };
+	int fd = open(path, O_RDONLY);
+	ssize_t len = 0;
+	int n;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		arg.offset = len;
+		arg.length = chunk < (size_t)(META_MAX - len) ? chunk :
+			(size_t)(META_MAX - len);
+		arg.buf_ptr = (uintptr_t)(buf + len);
+		n = ioctl(fd, FS_IOC_READ_VERITY_METADATA, &arg);
+		if (n < 0)
+			len = -errno;
+		else if ((uint64_t)n > arg.length)
+			len = -EMSGSIZE;
+		else
+			len += n;
+		if (n <= 0 || len < 0 || len == META_MAX)
+			break;
+	}
+	close(fd);
+	return len;
+}
+
+/* The errno of the ioctl with one bad field, 0 if it passed. */
+static int bad_meta_arg(const char *path, bool reserved)
+{
+	struct fsverity_read_metadata_arg arg = {
+		.metadata_type = reserved ? FS_VERITY_METADATA_TYPE_DESCRIPTOR :
+			99,
+		.length = 256,
+		.__reserved = reserved,
+	};
+	uint8_t buf[256];
+	int fd = open(path, O_RDONLY), err;
+
+	if (fd < 0)
+		return -1;
+	arg.buf_ptr = (uintptr_t)buf;
+	err = ioctl(fd, FS_IOC_READ_VERITY_METADATA, &arg) < 0 ? errno : 0;
+	close(fd);
+	return err;
+}
+
+struct meta {
+	ssize_t len[NFILES][NTYPES];
+	uint8_t *buf[NFILES][NTYPES];
+	int bad[2];
+};
+
+/* Every file's metadata under dir; tree chunks not block-aligned. */
+static void read_all_meta(struct __test_metadata *_metadata,
+			  const char *dir, struct meta *m)
+{
+	char path[2 * KT_PATH_MAX];
+	size_t i, t;
+
+	for (i = 0; i < NFILES; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
+		for (t = 0; t < NTYPES; t++) {
+			m->buf[i][t] = malloc(META_MAX);
+			ASSERT_NE(NULL, m->buf[i][t]);
+			m->len[i][t] = read_meta(path, meta_types[t],
+						 m->buf[i][t],
+						 t ? 100 : 4096 + 17);
+		}
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, files[0].name);
+	m->bad[0] = bad_meta_arg(path, true);
+	m->bad[1] = bad_meta_arg(path, false);
+}
+
+static void free_meta(struct meta *m)
+{
+	size_t i, t;
+
+	for (i = 0; i < NFILES; i++)
+		for (t = 0; t < NTYPES; t++)
+			free(m->buf[i][t]);
+}
+
+/*
+ * FS_IOC_READ_VERITY_METADATA through fuse2fs returns what ext4 returns
+ * for the same files: the Merkle tree, the descriptor (sig_size zeroed),
+ * the signature (none: ENODATA), read in pieces; the same errors for a
+ * reserved field set and an unknown metadata type.
+ */
+TEST_F(verity, metadata_matches_ext4)
+{
+	char dir[KT_PATH_MAX];
+	struct meta want = { 0 }, got = { 0 };
+	size_t i, t;
+
+	ASSERT_EQ(0, ext4_up(dir, sizeof(dir), false));
+	read_all_meta(_metadata, dir, &want);
+	ext4_down(dir);
+	/* what ext4 gives, so that the comparison means something */
+	EXPECT_EQ(0, want.len[0][0]);		/* v_empty: no tree */
+	EXPECT_EQ(12 * 4096, want.len[4][0]);	/* v_big: 11 + 1 blocks */
+	EXPECT_EQ(256, want.len[4][1]);
+	EXPECT_EQ(-ENODATA, want.len[4][2]);
+	EXPECT_EQ(EINVAL, want.bad[0]);
+	EXPECT_EQ(EINVAL, want.bad[1]);
+
+	ASSERT_EQ(0, f2g_mount(&self->srv));
+	read_all_meta(_metadata, self->srv.dir, &got);
+	EXPECT_EQ(0, kt_server_stop(&self->srv));
+	self->srv.pid = 0;
+
+	for (i = 0; i < NFILES; i++)
+		for (t = 0; t < NTYPES; t++) {
+			EXPECT_EQ(want.len[i][t], got.len[i][t])
+				TH_LOG("%s type %zu", files[i].name, t + 1);
+			if (want.len[i][t] > 0 &&
+			    want.len[i][t] == got.len[i][t])
+				EXPECT_EQ(0, memcmp(want.buf[i][t],
+						    got.buf[i][t],
+						    want.len[i][t]))
+					TH_LOG("%s type %zu", files[i].name,
+					       t + 1);
+		}
+	EXPECT_EQ(want.bad[0], got.bad[0]);
+	EXPECT_EQ(want.bad[1], got.bad[1]);
+	free_meta(&want);
+	free_meta(&got);
 }
 
 /* Verity enabled by fuse2fs is verity to ext4: same digest, same data. */
