@@ -66,6 +66,10 @@ enum hostile_attr_kind {
  */
 #define HOSTILE_SETCAP_TRIGGER	"setcap_now"
 /*
+ * FS_IOC_READ_VERITY_METADATA on any file: metadata type 1 is answered
+ * with a result larger than the data sent, type 2 with more data than
+ * the kernel has room for, type 3 honestly (0x5a bytes).
+ *
  * With $HOSTILE_LOG set, the server appends one line per request about a
  * file, "NAME OPCODE", and for the barrier files a line
  * "NAME barrier waited=0|1": 1 when FUSE_NOTIFY_INVAL_INODE returned

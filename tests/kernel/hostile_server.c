@@ -42,6 +42,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <linux/fs.h>
+#include <linux/fsverity.h>
 #include <fuse_lowlevel.h>
 
 #include "fuse_iomap_ll.h"
@@ -294,6 +295,46 @@ static void hs_copy_file_range(fuse_req_t req, fuse_ino_t in,
 	fuse_reply_write(req, len);
 }
 
+/*
+ * FS_IOC_READ_VERITY_METADATA on any file, by metadata type (hostile.h):
+ * 1 claims 100 bytes more than it sends, 2 sends 4 KiB more than the
+ * kernel has room for, 3 answers honestly with as many 0x5a bytes as
+ * there is room for.
+ */
+static void hs_ioctl(fuse_req_t req, fuse_ino_t nodeid, unsigned int cmd,
+		     void *arg, struct fuse_file_info *fi, unsigned int flags,
+		     const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+{
+	struct fsverity_read_metadata_arg rm;
+	size_t room = out_bufsz;
+	char *buf;
+
+	(void)arg;
+	(void)fi;
+	(void)flags;
+	hs_log(nodeid, "IOCTL in_size=%zu out_size=%zu", in_bufsz, out_bufsz);
+	if (cmd != FS_IOC_READ_VERITY_METADATA || in_bufsz < sizeof(rm)) {
+		fuse_reply_err(req, ENOTTY);
+		return;
+	}
+	memcpy(&rm, in_buf, sizeof(rm));
+	if (rm.length < room)
+		room = rm.length;
+	buf = malloc(room + 4096);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memset(buf, 0x5a, room + 4096);
+	if (rm.metadata_type == 1)
+		fuse_reply_ioctl(req, room + 100, buf, room);
+	else if (rm.metadata_type == 2)
+		fuse_reply_ioctl(req, room, buf, out_bufsz + 4096);
+	else
+		fuse_reply_ioctl(req, room, buf, room);
+	free(buf);
+}
+
 static void hs_open(fuse_req_t req, fuse_ino_t nodeid,
 		    struct fuse_file_info *fi)
 {
@@ -352,6 +393,7 @@ static const struct fuse_lowlevel_ops hs_ops = {
 	.forget = hs_forget,
 	.forget_multi = hs_forget_multi,
 	.copy_file_range = hs_copy_file_range,
+	.ioctl = hs_ioctl,
 };
 
 static void note(FILE *f, const char *name, int ret)

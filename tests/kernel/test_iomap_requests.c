@@ -16,8 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <linux/fsverity.h>
 
 #include "kselftest_harness.h"
 #include "hsguest.h"
@@ -270,6 +272,70 @@ TEST_F(req, end_only_when_asked_or_allocated)
 	close(cached);
 	close(fresh);
 	close(want);
+}
+
+/* FS_IOC_READ_VERITY_METADATA of type on fd into buf; -errno or bytes. */
+static int read_metadata(int fd, uint64_t type, void *buf, uint64_t len)
+{
+	struct fsverity_read_metadata_arg arg = {
+		.metadata_type = type,
+		.length = len,
+		.buf_ptr = (uintptr_t)buf,
+	};
+	int n = ioctl(fd, FS_IOC_READ_VERITY_METADATA, &arg);
+
+	return n < 0 ? -errno : n;
+}
+
+/*
+ * FS_IOC_READ_VERITY_METADATA (doc/protocol.md section 14): the server
+ * is told how much room there is, at most the caller's length and one
+ * request; it cannot claim more bytes than it sent, nor send more than
+ * there is room for; an honest answer lands in the caller's buffer and
+ * nowhere else.
+ */
+TEST_F(req, verity_metadata_reply_checked)
+{
+	const size_t len = 1 << 20;
+	char *buf = kt_alloc(len + 4096);
+	int fd = open_file(self, HOSTILE_GOOD, 0);
+	struct fsverity_read_metadata_arg bad = {
+		.metadata_type = 3, .offset = 2, .length = UINT64_MAX,
+	};
+	char want[64];
+	size_t i;
+	int n;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_LE(0, fd);
+	memset(buf, 0xee, len + 4096);
+	EXPECT_EQ(-EIO, read_metadata(fd, 1, buf, 4096));
+	EXPECT_EQ(-EIO, read_metadata(fd, 2, buf, 4096));
+	EXPECT_STREQ("IOCTL in_size=40 out_size=4096",
+		     hsg_line(&self->hs, HOSTILE_GOOD, "IOCTL"));
+
+	n = read_metadata(fd, 3, buf, len);
+	ASSERT_LT(0, n);
+	EXPECT_GE((int)len, n);
+	/* the server was told the room the kernel had, and filled it */
+	snprintf(want, sizeof(want), "IOCTL in_size=40 out_size=%d", n);
+	EXPECT_EQ(1, hsg_count(&self->hs, HOSTILE_GOOD, want));
+	for (i = 0; i < (size_t)n && buf[i] == 0x5a; i++)
+		;
+	EXPECT_EQ((size_t)n, i);
+	for (i = n; i < len + 4096 && buf[i] == (char)0xee; i++)
+		;
+	EXPECT_EQ(len + 4096, i) {
+		TH_LOG("byte %zu past the answer was written", i);
+	}
+
+	/* the argument is checked before anything is sent */
+	bad.buf_ptr = (uintptr_t)buf;
+	EXPECT_EQ(-1, ioctl(fd, FS_IOC_READ_VERITY_METADATA, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(3, hsg_count(&self->hs, HOSTILE_GOOD, "IOCTL"));
+	free(buf);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
