@@ -66,6 +66,12 @@ enum hostile_attr_kind {
  */
 #define HOSTILE_SETCAP_TRIGGER	"setcap_now"
 /*
+ * Looking this name up (ENOENT) registers the block device named by
+ * $HOSTILE_LATE_DEV and notes the outcome as "late" in RESULTS: a device
+ * made after the mount, say a loop device on a file of the mount itself.
+ */
+#define HOSTILE_LATE_TRIGGER	"register_late"
+/*
  * FS_IOC_READ_VERITY_METADATA on any file: metadata type 1 is answered
  * with a result larger than the data sent, type 2 with more data than
  * the kernel has room for, type 3 honestly (0x5a bytes).

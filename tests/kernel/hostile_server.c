@@ -144,6 +144,8 @@ static void fill_stat(fuse_ino_t nodeid, struct stat *st)
 	st->st_blocks = FILE_SIZE / 512;
 }
 
+static void register_late(void);
+
 static void hs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
@@ -160,6 +162,11 @@ static void hs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (!strcmp(name, HOSTILE_SETCAP_TRIGGER)) {
 		hs.has_cap = true;
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (!strcmp(name, HOSTILE_LATE_TRIGGER)) {
+		register_late();
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
@@ -479,6 +486,28 @@ out:
 	free(list);
 	if (f)
 		fclose(f);
+}
+
+/* HOSTILE_LATE_TRIGGER: see hostile.h */
+static void register_late(void)
+{
+	const char *path = getenv("HOSTILE_LATE_DEV");
+	struct fuse_iomap_dev_map map = { 0 };
+	FILE *f = fopen(hs.results, "a");
+	int fd;
+
+	if (!f)
+		return;
+	fd = path ? open(path, O_RDWR) : -1;
+	if (fd < 0) {
+		note(f, "late", -1);
+	} else {
+		map.fd = fd;
+		note(f, "late", ioctl(fuse_session_fd(hs.se),
+				      FUSE_DEV_IOC_IOMAP_DEV_ADD, &map));
+		close(fd);
+	}
+	fclose(f);
 }
 
 static void hs_negotiated(void *userdata, bool iomap)
