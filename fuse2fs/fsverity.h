@@ -51,6 +51,10 @@ struct f2v_info {
 /* Hash buf (salted when the info has a salt) into out. */
 int f2v_hash(const struct f2v_info *vi, const void *buf, size_t len,
 	     uint8_t *out);
+/* Read bytes [pos, pos + len) of ino's blocks (past EOF too). */
+int f2v_read_bytes(struct fuse2fs *f2, ext2_ino_t ino,
+		   struct ext2_inode_large *inode, uint64_t pos, void *out,
+		   size_t len);
 /* Tree geometry from the descriptor fields already in *vi. */
 int f2v_geometry(struct f2v_info *vi, unsigned int fs_block_size);
 /*

@@ -7,6 +7,7 @@
  * Nothing is verified here, as in the kernel: these are the bytes a
  * tool checks itself.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,28 +15,6 @@
 #include <linux/fsverity.h>
 
 #include "fsverity.h"
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return p[0] | (p[1] << 8) | (p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-/* Bytes [pos, pos + len) of ino's blocks into out. */
-static int read_file_bytes(struct fuse2fs *f2, ext2_ino_t ino,
-			   struct ext2_inode_large *inode, uint64_t pos,
-			   uint8_t *out, size_t len)
-{
-	size_t skip;
-	char *buf;
-	int ret;
-
-	ret = f2_block_read(f2, ino, inode, &buf, len, (off_t)pos, &skip);
-	if (ret)
-		return ret;
-	memcpy(out, buf + skip, len);
-	free(buf);
-	return 0;
-}
 
 int f2v_read_metadata(struct fuse2fs *f2, ext2_ino_t ino, const void *in,
 		      size_t in_size, uint8_t *out, size_t out_size,
@@ -63,7 +42,8 @@ int f2v_read_metadata(struct fuse2fs *f2, ext2_ino_t ino, const void *in,
 	ret = f2v_load(f2, ino, &inode, &vi);
 	if (ret)
 		return ret;
-	sig_size = get_le32(vi.desc + 4);
+	memcpy(&sig_size, vi.desc + 4, sizeof(sig_size));
+	sig_size = le32toh(sig_size);
 
 	switch (arg.metadata_type) {
 	case FS_VERITY_METADATA_TYPE_MERKLE_TREE:
@@ -93,8 +73,8 @@ int f2v_read_metadata(struct fuse2fs *f2, ext2_ino_t ino, const void *in,
 	if (arg.metadata_type == FS_VERITY_METADATA_TYPE_DESCRIPTOR)
 		memcpy(out, vi.desc + arg.offset, len);
 	else
-		ret = read_file_bytes(f2, ino, &inode, pos + arg.offset, out,
-				      len);
+		ret = f2v_read_bytes(f2, ino, &inode, pos + arg.offset, out,
+				     len);
 	if (!ret)
 		*got = len;
 	return ret;

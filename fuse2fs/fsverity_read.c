@@ -125,10 +125,9 @@ int f2v_geometry(struct f2v_info *vi, unsigned int fs_block_size)
 	return 0;
 }
 
-/* Read bytes [pos, pos + len) of ino's blocks (past EOF too). */
-static int read_bytes(struct fuse2fs *f2, ext2_ino_t ino,
-		      struct ext2_inode_large *inode, uint64_t pos,
-		      void *out, size_t len)
+int f2v_read_bytes(struct fuse2fs *f2, ext2_ino_t ino,
+		   struct ext2_inode_large *inode, uint64_t pos, void *out,
+		   size_t len)
 {
 	size_t skip;
 	char *buf;
@@ -191,7 +190,7 @@ int f2v_load(struct fuse2fs *f2, ext2_ino_t ino,
 	if (size_pos < sizeof(raw))
 		return EUCLEAN;
 	size_pos -= sizeof(raw);
-	ret = read_bytes(f2, ino, inode, size_pos, raw, sizeof(raw));
+	ret = f2v_read_bytes(f2, ino, inode, size_pos, raw, sizeof(raw));
 	if (ret)
 		return ret;
 	desc_size = le32(raw);
@@ -203,7 +202,8 @@ int f2v_load(struct fuse2fs *f2, ext2_ino_t ino,
 		       F2V_METADATA_ALIGN * F2V_METADATA_ALIGN;
 	if (desc_pos < vi->tree_pos)
 		return EUCLEAN;
-	ret = read_bytes(f2, ino, inode, desc_pos, vi->desc, F2V_DESC_SIZE);
+	ret = f2v_read_bytes(f2, ino, inode, desc_pos, vi->desc,
+			     F2V_DESC_SIZE);
 	if (ret)
 		return ret;
 	vi->desc_size = desc_size;
@@ -266,8 +266,8 @@ static int tree_block(struct fuse2fs *f2, ext2_ino_t ino,
 			return 0;
 		}
 	}
-	ret = read_bytes(f2, ino, inode, vi->tree_pos +
-			 index * vi->block_size, out, vi->block_size);
+	ret = f2v_read_bytes(f2, ino, inode, vi->tree_pos +
+			     index * vi->block_size, out, vi->block_size);
 	if (ret)
 		return ret;
 	if (level + 1 == vi->num_levels) {

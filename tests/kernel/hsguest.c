@@ -120,17 +120,7 @@ bool hsg_wait(const struct hsg *h, int kind, const char *what, int ms)
 	return false;
 }
 
-int hsg_noted(const struct hsg *h, const char *want)
+int hsg_noted(const struct hsg *h, const char *name)
 {
-	char name[64];
-	int err, found = -1;
-	FILE *f = fopen(h->results, "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %d", name, &err) == 2)
-		if (!strcmp(name, want))
-			found = err;
-	fclose(f);
-	return found;
+	return kt_noted(h->results, name);
 }

@@ -361,6 +361,21 @@ int kt_sh(int timeout_s, const char *fmt, ...)
 	return WEXITSTATUS(status);
 }
 
+int kt_noted(const char *results, const char *want)
+{
+	char name[64];
+	int err, found = -1;
+	FILE *f = fopen(results, "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %d", name, &err) == 2)
+		if (!strcmp(name, want))
+			found = err;
+	fclose(f);
+	return found;
+}
+
 #define KT_TRACEFS	"/sys/kernel/tracing"
 
 static int kt_trace_write(const char *file, const char *text)

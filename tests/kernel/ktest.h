@@ -79,6 +79,12 @@ char *kt_trace_stop(const char *const events[]);
 /* Lines of a trace that contain every one of the NULL-terminated needles. */
 int kt_trace_count(const char *trace, const char *const needles[]);
 
+/*
+ * The errno hostile_server noted for a registration name in its results
+ * file ("name errno" lines; the last one counts), or -1 if missing.
+ */
+int kt_noted(const char *results, const char *name);
+
 /* Run a shell command with a time-out (seconds); its exit status or -1. */
 int kt_sh(int timeout_s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -456,22 +456,6 @@ static int make_loop(const char *name, char *out, size_t len)
 	return 0;
 }
 
-/* errno the server noted for a registration name, or -1 if missing. */
-static int noted(const char *results, const char *want)
-{
-	char name[64];
-	int err, found = -1;
-	FILE *f = fopen(results, "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %d", name, &err) == 2)
-		if (!strcmp(name, want))
-			found = err;
-	fclose(f);
-	return found;
-}
-
 /*
  * Registration claims the device for the connection and refuses devices
  * the server could not write safely itself: read-only, swap, mounted.
@@ -498,9 +482,9 @@ TEST_F(hs, registration_policy)
 	ASSERT_EQ(0, hs_start(&self->srv, self->results));
 	unsetenv("HOSTILE_EXTRA_DEVS");
 
-	EXPECT_EQ(EROFS, noted(self->results, "ro"));
-	EXPECT_EQ(EBUSY, noted(self->results, "swap"));
-	EXPECT_EQ(EBUSY, noted(self->results, "mounted"));
+	EXPECT_EQ(EROFS, kt_noted(self->results, "ro"));
+	EXPECT_EQ(EBUSY, kt_noted(self->results, "swap"));
+	EXPECT_EQ(EBUSY, kt_noted(self->results, "mounted"));
 
 	/* the registered device is the connection's: nobody can claim it */
 	fd = open(f2g_device(), O_RDWR | O_EXCL);

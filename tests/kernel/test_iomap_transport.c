@@ -100,8 +100,9 @@ TEST(cuse_cannot_register_devices)
 	out.max_write = 65536;
 	ASSERT_EQ((ssize_t)oh.len, writev(chan, iov, 3));
 	/* the character device appears once the kernel took the reply */
-	ASSERT_EQ(0, kt_sh(10, "i=0; while [ ! -e /dev/%s ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; [ -e /dev/%s ]",
-			   CUSE_NAME, CUSE_NAME));
+	ASSERT_EQ(0, kt_sh(10, "i=0; while [ ! -e /dev/%s ] && "
+			   "[ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; "
+			   "[ -e /dev/%s ]", CUSE_NAME, CUSE_NAME));
 	EXPECT_EQ(0, stat("/dev/" CUSE_NAME, &st));
 	EXPECT_TRUE(refused(try_register(chan)));
 	close(chan);
