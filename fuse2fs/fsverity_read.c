@@ -419,7 +419,7 @@ int f2v_open_check(struct fuse2fs *f2, ext2_ino_t ino,
 }
 
 bool f2v_ioctl(fuse_req_t req, fuse_ino_t nodeid, unsigned int cmd,
-	       const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+	       unsigned int flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
 {
 	struct fuse2fs *f2 = f2_get(req);
 	uint8_t out[4 + F2V_MAX_DIGEST];
@@ -457,13 +457,13 @@ bool f2v_ioctl(fuse_req_t req, fuse_ino_t nodeid, unsigned int cmd,
 		break;
 	case FS_IOC_READ_VERITY_METADATA:
 		/*
-		 * Only a kernel with the fuse-iomap series sends the caller's
-		 * buffer as the output; others send the argument itself, which
-		 * metadata must not overwrite (doc/protocol.md section 14).
+		 * Only a kernel that says so sends the caller's buffer as the
+		 * output; others send the argument itself, which metadata
+		 * must not overwrite (doc/protocol.md section 14).
 		 * fsverity_metadata.c has the rest.
 		 */
 		ret = EOPNOTSUPP;
-		if (!f2->kernel_iomap)
+		if (!(flags & FUSE_IOCTL_VERITY_METADATA))
 			break;
 		meta = malloc(out_bufsz ? out_bufsz : 1);
 		ret = ENOMEM;

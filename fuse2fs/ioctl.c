@@ -206,7 +206,8 @@ void f2_op_ioctl(fuse_req_t req, fuse_ino_t nodeid, unsigned int cmd,
 	uint32_t word;
 	int ret;
 
-	if (f2v_ioctl(req, nodeid, cmd, in_buf, in_bufsz, out_bufsz) ||
+	if (f2v_ioctl(req, nodeid, cmd, flags, in_buf, in_bufsz,
+		      out_bufsz) ||
 	    f2c_ioctl(req, cmd, in_buf, in_bufsz, out_bufsz))
 		return;
 	if (cmd_is(cmd, FS_IOC_GETFLAGS, FS_IOC32_GETFLAGS) ||

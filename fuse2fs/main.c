@@ -587,8 +587,6 @@ void f2_op_init(void *userdata, struct fuse_conn_info *conn)
 				"cache; writes go straight through\n");
 	}
 
-	/* Only a kernel with the series offers it (fsverity_metadata.c) */
-	f2->kernel_iomap = offered;
 	if (f2->iomap_mode != F2_IOMAP_OFF && offered) {
 		fuse_iomap_want(f2->iomap, true);
 	} else if (f2->iomap_mode == F2_IOMAP_ON) {

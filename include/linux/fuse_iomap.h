@@ -29,6 +29,15 @@
 #define FUSE_ATTR_IOMAP			(1U << 31)
 
 /*
+ * fuse_ioctl_in.flags: set by the kernel on the FS_IOC_READ_VERITY_METADATA
+ * it forwards.  The input is the argument as the kernel checked it; the
+ * output goes to the buffer the argument names (buf_ptr), not over the
+ * argument, and a server answers with as many bytes as its result says.
+ * Without it, an older kernel sends the argument as the only output buffer.
+ */
+#define FUSE_IOCTL_VERITY_METADATA	(1U << 31)
+
+/*
  * Opcodes.  Upstream's end below 100 and CUSE's start at 4096; the public
  * fuse-iomap proposal takes 4089-4095.  These collide with none of them
  * (doc/protocol.md, section 4, maps them to the proposal's).

@@ -73,8 +73,11 @@ enum hostile_attr_kind {
 #define HOSTILE_LATE_TRIGGER	"register_late"
 /*
  * FS_IOC_READ_VERITY_METADATA on any file: metadata type 1 is answered
- * with a result larger than the data sent, type 2 with more data than
- * the kernel has room for, type 3 honestly (0x5a bytes).
+ * with a result larger than the data sent, type 2 with 4 KiB more data
+ * than the kernel has room for, type 3 honestly (0x5a bytes) when the
+ * kernel set FUSE_IOCTL_VERITY_METADATA, type 4 with 100 bytes more than
+ * there is room for, type 5 with a result of half the data sent, type 6
+ * with data and -EPERM.
  *
  * With $HOSTILE_LOG set, the server appends one line per request about a
  * file, "NAME OPCODE", and for the barrier files a line

@@ -306,7 +306,9 @@ static void hs_copy_file_range(fuse_req_t req, fuse_ino_t in,
  * FS_IOC_READ_VERITY_METADATA on any file, by metadata type (hostile.h):
  * 1 claims 100 bytes more than it sends, 2 sends 4 KiB more than the
  * kernel has room for, 3 answers honestly with as many 0x5a bytes as
- * there is room for.
+ * there is room for (EPROTO when the kernel did not set
+ * FUSE_IOCTL_VERITY_METADATA), 4 sends 100 bytes more than there is room
+ * for, 5 claims half the bytes it sends, 6 sends data with -EPERM.
  */
 static void hs_ioctl(fuse_req_t req, fuse_ino_t nodeid, unsigned int cmd,
 		     void *arg, struct fuse_file_info *fi, unsigned int flags,
@@ -318,7 +320,6 @@ static void hs_ioctl(fuse_req_t req, fuse_ino_t nodeid, unsigned int cmd,
 
 	(void)arg;
 	(void)fi;
-	(void)flags;
 	hs_log(nodeid, "IOCTL in_size=%zu out_size=%zu", in_bufsz, out_bufsz);
 	if (cmd != FS_IOC_READ_VERITY_METADATA || in_bufsz < sizeof(rm)) {
 		fuse_reply_err(req, ENOTTY);
@@ -337,6 +338,14 @@ static void hs_ioctl(fuse_req_t req, fuse_ino_t nodeid, unsigned int cmd,
 		fuse_reply_ioctl(req, room + 100, buf, room);
 	else if (rm.metadata_type == 2)
 		fuse_reply_ioctl(req, room, buf, out_bufsz + 4096);
+	else if (rm.metadata_type == 4)
+		fuse_reply_ioctl(req, room + 100, buf, room + 100);
+	else if (rm.metadata_type == 5)
+		fuse_reply_ioctl(req, room / 2, buf, room);
+	else if (rm.metadata_type == 6)
+		fuse_reply_ioctl(req, -EPERM, buf, room);
+	else if (!(flags & FUSE_IOCTL_VERITY_METADATA))
+		fuse_reply_err(req, EPROTO);
 	else
 		fuse_reply_ioctl(req, room, buf, room);
 	free(buf);

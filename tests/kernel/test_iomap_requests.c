@@ -287,6 +287,16 @@ static int read_metadata(int fd, uint64_t type, void *buf, uint64_t len)
 	return n < 0 ? -errno : n;
 }
 
+/* Bytes of buf from the first one not equal to c: len when all are. */
+static size_t same_bytes(const char *buf, char c, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && buf[i] == c; i++)
+		;
+	return i;
+}
+
 /*
  * FS_IOC_READ_VERITY_METADATA (doc/protocol.md section 14): the server
  * is told how much room there is, at most the caller's length and one
@@ -335,6 +345,52 @@ TEST_F(req, verity_metadata_reply_checked)
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(3, hsg_count(&self->hs, HOSTILE_GOOD, "IOCTL"));
 	free(buf);
+	close(fd);
+}
+
+/*
+ * The result must count exactly the bytes the server sent, and an error
+ * comes with none: otherwise EIO, and the caller's buffer is untouched.
+ */
+TEST_F(req, verity_metadata_result_is_the_bytes_sent)
+{
+	char buf[8192];
+	int fd = open_file(self, HOSTILE_GOOD, 0);
+
+	ASSERT_LE(0, fd);
+	memset(buf, 0xee, sizeof(buf));
+	/* 200 bytes for a length of 100: room is the caller's length */
+	EXPECT_EQ(-EIO, read_metadata(fd, 4, buf, 100));
+	EXPECT_STREQ("IOCTL in_size=40 out_size=100",
+		     hsg_line(&self->hs, HOSTILE_GOOD, "IOCTL"));
+	/* fewer bytes claimed than sent */
+	EXPECT_EQ(-EIO, read_metadata(fd, 5, buf, 100));
+	/* an error with data */
+	EXPECT_EQ(-EIO, read_metadata(fd, 6, buf, 100));
+	EXPECT_EQ(sizeof(buf), same_bytes(buf, (char)0xee, sizeof(buf)));
+	/* nothing asked, nothing sent */
+	EXPECT_EQ(0, read_metadata(fd, 3, buf, 0));
+	EXPECT_EQ(sizeof(buf), same_bytes(buf, (char)0xee, sizeof(buf)));
+	EXPECT_EQ(4, hsg_count(&self->hs, HOSTILE_GOOD, "IOCTL"));
+	/* and an honest answer still arrives */
+	EXPECT_EQ(100, read_metadata(fd, 3, buf, 100));
+	EXPECT_EQ((size_t)100, same_bytes(buf, 0x5a, sizeof(buf)));
+	EXPECT_EQ(sizeof(buf) - 100,
+		  same_bytes(buf + 100, (char)0xee, sizeof(buf) - 100));
+	close(fd);
+}
+
+/* fs-verity reads need a file open for reading: EBADF, the server unasked. */
+TEST_F(req, verity_metadata_needs_read_access)
+{
+	char buf[4096];
+	int fd = open(hsg_file(&self->hs, HOSTILE_GOOD), O_WRONLY);
+
+	ASSERT_LE(0, fd);
+	memset(buf, 0xee, sizeof(buf));
+	EXPECT_EQ(-EBADF, read_metadata(fd, 3, buf, sizeof(buf)));
+	EXPECT_EQ(0, hsg_count(&self->hs, HOSTILE_GOOD, "IOCTL"));
+	EXPECT_EQ(sizeof(buf), same_bytes(buf, (char)0xee, sizeof(buf)));
 	close(fd);
 }
 

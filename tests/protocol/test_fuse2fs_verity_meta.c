@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * FS_IOC_READ_VERITY_METADATA, the server side of doc/protocol.md section
- * 14, with the test playing the kernel: fuse2fs answers only a kernel
- * that offered FUSE_IOMAP (one with the series, which sends the caller's
- * buffer as the output), never with more than out_size bytes, with a
- * result equal to the bytes it sent, and with fs-verity's errors.  The
+ * 14, with the test playing the kernel: fuse2fs answers only a request
+ * flagged FUSE_IOCTL_VERITY_METADATA (a kernel that sends the caller's
+ * buffer as the output, with or without FUSE_IOMAP), never with more than
+ * out_size bytes, with a result equal to the bytes it sent, and with
+ * fs-verity's errors.  The
  * file is made a verity file by fuse2fs itself (FS_IOC_ENABLE_VERITY);
  * the guest test test_fuse2fs_verity compares the bytes with ext4.
  */
@@ -29,6 +30,7 @@ FIXTURE(vm) {
 	struct wire w;
 	bool running;
 	uint64_t nodeid, fh;
+	uint32_t ioctl_flags;	/* fuse_ioctl_in.flags of ioctl_call() */
 };
 
 FIXTURE_SETUP(vm)
@@ -54,6 +56,7 @@ FIXTURE_SETUP(vm)
 	o.populate = self->tree;
 	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
 	self->running = false;
+	self->ioctl_flags = FUSE_IOCTL_VERITY_METADATA;
 }
 
 FIXTURE_TEARDOWN(vm)
@@ -88,8 +91,8 @@ static int ioctl_call(FIXTURE_DATA(vm) *self, uint32_t cmd, const void *in,
 		      struct wire_reply *r, int32_t *result)
 {
 	struct fuse_ioctl_in ii = {
-		.fh = self->fh, .cmd = cmd, .in_size = in_size,
-		.out_size = out_size,
+		.fh = self->fh, .cmd = cmd, .flags = self->ioctl_flags,
+		.in_size = in_size, .out_size = out_size,
 	};
 	struct iovec iov[2] = {
 		{ &ii, sizeof(ii) }, { (void *)in, in_size },
@@ -223,19 +226,40 @@ TEST_F(vm, plain_file_has_no_metadata)
 }
 
 /*
- * A kernel without the series sends the caller's 40-byte argument as the
- * output buffer: metadata must not be written over it.
+ * A kernel without FUSE_IOCTL_VERITY_METADATA (one without the series, or
+ * with only its iomap patches) sends the caller's 40-byte argument as the
+ * output buffer: metadata must not be written over it, whether or not
+ * that kernel offered FUSE_IOMAP.
  */
-TEST_F(vm, refused_without_the_series)
+TEST_F(vm, refused_without_the_flag)
+{
+	static struct wire_reply r;
+
+	ASSERT_EQ(0, start_and_open(self, true, "data"));
+	enable_verity(_metadata, self);
+	self->ioctl_flags = 0;
+	EXPECT_EQ(-EOPNOTSUPP,
+		  read_meta(_metadata, self,
+			    FS_VERITY_METADATA_TYPE_DESCRIPTOR, 0, 4096,
+			    sizeof(struct fsverity_read_metadata_arg), &r));
+	EXPECT_EQ(0, wire_stop(&self->w));
+	self->running = false;
+	EXPECT_EQ(0, tfs_fsck(self->image));
+}
+
+/*
+ * The flag, not FUSE_IOMAP, is what counts: a kernel built without iomap
+ * (or a mount with iomap=off) still gets its answer.
+ */
+TEST_F(vm, answered_without_iomap)
 {
 	static struct wire_reply r;
 
 	ASSERT_EQ(0, start_and_open(self, false, "data"));
 	enable_verity(_metadata, self);
-	EXPECT_EQ(-EOPNOTSUPP,
-		  read_meta(_metadata, self,
-			    FS_VERITY_METADATA_TYPE_DESCRIPTOR, 0, 4096,
-			    sizeof(struct fsverity_read_metadata_arg), &r));
+	EXPECT_EQ(256, read_meta(_metadata, self,
+				 FS_VERITY_METADATA_TYPE_DESCRIPTOR, 0, 4096,
+				 4096, &r));
 	EXPECT_EQ(0, wire_stop(&self->w));
 	self->running = false;
 	EXPECT_EQ(0, tfs_fsck(self->image));
