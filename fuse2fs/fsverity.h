@@ -88,7 +88,8 @@ int f2v_read_metadata(struct fuse2fs *f2, ext2_ino_t ino, const void *in,
 		      size_t *got);
 /* The verity ioctls; false when cmd is not one of them. */
 bool f2v_ioctl(fuse_req_t req, fuse_ino_t nodeid, unsigned int cmd,
-	       unsigned int flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz);
+	       unsigned int flags, const void *in_buf, size_t in_bufsz,
+	       size_t out_bufsz);
 /* The verified tree-block cache of the mount. */
 struct f2v_cache *f2v_cache_new(void);
 void f2v_cache_free(struct f2v_cache *c);

@@ -419,7 +419,8 @@ int f2v_open_check(struct fuse2fs *f2, ext2_ino_t ino,
 }
 
 bool f2v_ioctl(fuse_req_t req, fuse_ino_t nodeid, unsigned int cmd,
-	       unsigned int flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+	       unsigned int flags, const void *in_buf, size_t in_bufsz,
+	       size_t out_bufsz)
 {
 	struct fuse2fs *f2 = f2_get(req);
 	uint8_t out[4 + F2V_MAX_DIGEST];
