@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The page cache of iomap files (fuse2fs -o iomap=auto): buffered writes,
+ * cold buffered reads, shared writable mmap and read faults move the data
+ * between the page cache and the device without FUSE_READ or FUSE_WRITE
+ * (kernel tracing counts the requests); writeback asks for mappings with
+ * FUSE_IOMAP_OP_WRITEBACK and sends one IOEND per contiguous range;
+ * truncates zero the rest of the block they end in.  What the tests
+ * write is read back through O_DIRECT (the device) and, after unmount,
+ * through kernel ext4.  Every test starts from a fresh mke2fs and ends
+ * with `e2fsck -fn`.  Runs inside the UML guest, as root.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "kselftest_harness.h"
+#include "f2guest.h"
+
+/* FUSE requests and iomap BEGIN/IOEND, traced by the kernel */
+static const char *const events[] = {
+	"fuse/fuse_request_send", "fuse_iomap/fuse_iomap_begin",
+	"fuse_iomap/fuse_iomap_ioend", NULL
+};
+static char *trace;	/* what the tracing recorded, once stopped */
+
+static int trace_start(void)
+{
+	free(trace);
+	trace = NULL;
+	return kt_trace_start(events);
+}
+
+/* Lines of the trace that contain needle; the first call stops tracing. */
+static int traced(const char *needle)
+{
+	const char *const needles[] = { needle, NULL };
+
+	if (!trace)
+		trace = kt_trace_stop(events);
+	return trace ? kt_trace_count(trace, needles) : -1;
+}
+
+FIXTURE(f2b) {
+	struct kt_server srv;
+};
+
+FIXTURE_SETUP(f2b)
+{
+	ASSERT_EQ(0, f2g_mkfs(NULL));
+	ASSERT_EQ(0, f2g_mount(&self->srv));
+	ASSERT_EQ(0, trace_start());
+}
+
+FIXTURE_TEARDOWN(f2b)
+{
+	free(kt_trace_stop(events));
+	free(trace);
+	trace = NULL;
+	EXPECT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+}
+
+/* Drop the clean page cache, so that the next read comes from the disk. */
+static int drop_caches(void)
+{
+	return kt_sh(30, "sync; echo 3 > /proc/sys/vm/drop_caches");
+}
+
+/* Write [off, off + len) of the pattern with plain pwrite() calls of bs. */
+static int buffered_fill(int fd, uint64_t off, size_t len, size_t bs,
+			 uint32_t seed)
+{
+	char *buf = malloc(bs);
+	size_t done, n;
+
+	if (!buf)
+		return -1;
+	for (done = 0; done < len; done += n) {
+		n = len - done < bs ? len - done : bs;
+		kt_fill(buf, n, off + done, seed);
+		if (pwrite(fd, buf, n, off + done) != (ssize_t)n) {
+			free(buf);
+			return -1;
+		}
+	}
+	free(buf);
+	return 0;
+}
+
+/*
+ * Unaligned buffered writes, into a hole past EOF too: after fsync the
+ * device has the data, the server never saw a FUSE_WRITE, and writeback
+ * asked for its mappings with OP_WRITEBACK (opflags 0x8).
+ */
+TEST_F(f2b, buffered_write_goes_to_the_device)
+{
+	const struct region r[] = {
+		{ 0, 5000, 1 }, { 5000, 120000, 2 }, { 125000, 875000, 0 },
+		{ 1000000, 3 * MIB + 123, 3 },
+	};
+	const uint64_t size = 1000000 + 3 * MIB + 123;
+	const char *path = kt_path(&self->srv, "bw");
+	int fd;
+
+	fd = open(path, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, kt_fd_iomap(fd, NULL));
+	ASSERT_EQ(0, buffered_fill(fd, 0, 5000, 5000, 1));
+	ASSERT_EQ(0, buffered_fill(fd, 5000, 120000, 7777, 2));
+	ASSERT_EQ(0, buffered_fill(fd, 1000000, 3 * MIB + 123, 65536, 3));
+	ASSERT_EQ(0, fsync(fd));
+	close(fd);
+	EXPECT_EQ(0, traced("(FUSE_WRITE)"));
+	EXPECT_LT(0, traced("opflags 0x8 "));
+	EXPECT_LT(0, traced("fuse_iomap_ioend:"));
+	/* O_DIRECT reads the device through iomap */
+	EXPECT_EQ(0, f2g_check_regions(path, r, 4, true));
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	EXPECT_EQ(0, f2g_check_with_ext4("bw", r, 4, size));
+}
+
+/* A cold buffered read and a read fault take the data from the device. */
+TEST_F(f2b, cold_reads_come_from_the_device)
+{
+	const size_t n = 2 * MIB;
+	const struct region r[] = { { 0, n, 7 } };
+	const char *path = kt_path(&self->srv, "cold");
+	char *back = malloc(n), *map;
+	int fd;
+
+	ASSERT_NE(NULL, back);
+	ASSERT_EQ(0, f2g_write_regions(path, r, 1));
+	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, trace_start());
+	fd = open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)n, pread(fd, back, n, 0));
+	EXPECT_EQ(-1, kt_check(back, n, 0, 7));
+	ASSERT_EQ(0, drop_caches());
+	map = mmap(NULL, n, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	EXPECT_EQ(-1, kt_check(map, n, 0, 7));
+	munmap(map, n);
+	close(fd);
+	EXPECT_EQ(0, traced("(FUSE_READ)"));
+	free(back);
+}
+
+/*
+ * A shared writable mapping of a sparse file: page_mkwrite has the server
+ * allocate, msync writes the pages to the device without FUSE_WRITE.
+ */
+TEST_F(f2b, shared_mmap_write_reaches_the_device)
+{
+	const size_t n = 1 * MIB;
+	const struct region r[] = { { 0, 8192, 0 }, { 8192, n - 8192, 9 } };
+	const char *path = kt_path(&self->srv, "map");
+	char *map;
+	int fd;
+
+	fd = open(path, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, n));
+	map = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	kt_fill(map + 8192, n - 8192, 8192, 9);
+	ASSERT_EQ(0, msync(map, n, MS_SYNC));
+	munmap(map, n);
+	close(fd);
+	EXPECT_EQ(0, traced("(FUSE_WRITE)"));
+	EXPECT_EQ(0, f2g_check_regions(path, r, 2, true));
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	EXPECT_EQ(0, f2g_check_with_ext4("map", r, 2, n));
+}
+
+/*
+ * Truncating into the middle of a block zeroes the rest of it, and so
+ * does growing the file: what a shared mapping wrote past the end of the
+ * file (inside its last page) never shows up, in the page cache, once it
+ * is gone, or through ext4.
+ */
+TEST_F(f2b, truncate_zeroes_the_partial_block)
+{
+	const struct region r[] = { { 0, 5000, 11 }, { 5000, 60536, 0 } };
+	const char *path = kt_path(&self->srv, "trunc");
+	char back[3192], *map;
+	int fd;
+
+	fd = open(path, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, buffered_fill(fd, 0, 65536, 65536, 11));
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, ftruncate(fd, 5000));
+	map = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	memset(map + 5000, 0xaa, 8192 - 5000);
+	munmap(map, 8192);
+	ASSERT_EQ(0, ftruncate(fd, 65536));
+	ASSERT_EQ((ssize_t)sizeof(back), pread(fd, back, sizeof(back), 5000));
+	EXPECT_TRUE(kt_is_zero(back, sizeof(back)));
+	ASSERT_EQ(0, fsync(fd));
+	close(fd);
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(0, f2g_check_regions(path, r, 2, false));
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	EXPECT_EQ(0, f2g_check_with_ext4("trunc", r, 2, 65536));
+}
+
+/*
+ * A write past the end of the file zeroes what lies between the old end
+ * and the write: bytes a shared mapping wrote past the end (inside its
+ * last page) do not become file data.
+ */
+TEST_F(f2b, extending_write_zeroes_the_gap)
+{
+	const struct region r[] = { { 0, 5000, 12 }, { 5000, 60535, 0 },
+				    { 65535, 1, 0 } };
+	const char *path = kt_path(&self->srv, "gap");
+	char back[3192], *map, zero = 0;
+	int fd;
+
+	fd = open(path, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, buffered_fill(fd, 0, 5000, 5000, 12));
+	map = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	memset(map + 5000, 0xaa, 8192 - 5000);
+	munmap(map, 8192);
+	ASSERT_EQ(1, pwrite(fd, &zero, 1, 65535));
+	ASSERT_EQ((ssize_t)sizeof(back), pread(fd, back, sizeof(back), 5000));
+	EXPECT_TRUE(kt_is_zero(back, sizeof(back)));
+	ASSERT_EQ(0, fsync(fd));
+	close(fd);
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(0, f2g_check_regions(path, r, 3, false));
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	EXPECT_EQ(0, f2g_check_with_ext4("gap", r, 3, 65536));
+}
+
+/*
+ * Writeback of a 64 MiB streaming write sends its conversions merged: a
+ * handful of IOENDs, not one per folio or per bio.
+ */
+TEST_F(f2b, writeback_ioends_are_merged)
+{
+	const struct region r[] = { { 0, 64 * MIB, 13 } };
+	const char *path = kt_path(&self->srv, "stream");
+	int fd, ioends;
+
+	fd = open(path, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, buffered_fill(fd, 0, 64 * MIB, MIB, 13));
+	ASSERT_EQ(0, fsync(fd));
+	close(fd);
+	ioends = traced("fuse_iomap_ioend:");
+	EXPECT_LE(1, ioends);
+	EXPECT_GE(8, ioends) {
+		TH_LOG("%d IOENDs for 64 MiB", ioends);
+	}
+	EXPECT_EQ(0, traced("(FUSE_WRITE)"));
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	EXPECT_EQ(0, f2g_check_with_ext4("stream", r, 1, 64 * MIB));
+}
+
+TEST_HARNESS_MAIN
