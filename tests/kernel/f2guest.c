@@ -127,7 +127,7 @@ int f2g_write_regions(const char *path, const struct region *r, int n)
 }
 
 /* Mount the device read-only with kernel ext4 on a fresh directory. */
-static int ext4_mount(char *dir, size_t len)
+int f2g_ext4_mount(char *dir, size_t len)
 {
 	const char *tmp = getenv("TMPDIR");
 
@@ -142,7 +142,7 @@ static int ext4_mount(char *dir, size_t len)
 	return 0;
 }
 
-static void ext4_unmount(const char *dir)
+void f2g_ext4_unmount(const char *dir)
 {
 	umount(dir);
 	rmdir(dir);
@@ -157,7 +157,7 @@ int f2g_check_with_ext4(const char *name, const struct region *r, int n,
 	struct stat st;
 	int i, ret;
 
-	if (ext4_mount(dir, sizeof(dir)))
+	if (f2g_ext4_mount(dir, sizeof(dir)))
 		return -1;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	/* O_DIRECT, unless a region is not block aligned (ext4 refuses) */
@@ -170,7 +170,7 @@ int f2g_check_with_ext4(const char *name, const struct region *r, int n,
 			(long long)st.st_size, (unsigned long long)size);
 		ret = -1;
 	}
-	ext4_unmount(dir);
+	f2g_ext4_unmount(dir);
 	return ret;
 }
 
@@ -179,11 +179,11 @@ int f2g_stat_with_ext4(const char *name, struct stat *st)
 	char dir[KT_PATH_MAX], path[2 * KT_PATH_MAX];
 	int ret;
 
-	if (ext4_mount(dir, sizeof(dir)))
+	if (f2g_ext4_mount(dir, sizeof(dir)))
 		return -1;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	ret = stat(path, st) ? -errno : 0;
-	ext4_unmount(dir);
+	f2g_ext4_unmount(dir);
 	return ret;
 }
 
@@ -195,7 +195,7 @@ int f2g_compare_with_ext4(const char *name, const void *want, size_t size)
 	ssize_t n = -1;
 	int fd;
 
-	if (!got || ext4_mount(dir, sizeof(dir))) {
+	if (!got || f2g_ext4_mount(dir, sizeof(dir))) {
 		free(got);
 		return -1;
 	}
@@ -205,7 +205,7 @@ int f2g_compare_with_ext4(const char *name, const void *want, size_t size)
 		n = pread(fd, got, size + 4096, 0);
 		close(fd);
 	}
-	ext4_unmount(dir);
+	f2g_ext4_unmount(dir);
 	if (n != (ssize_t)size || memcmp(got, want, size)) {
 		fprintf(stderr, "# ext4 reads %zd bytes of %s, %s\n", n, name,
 			n == (ssize_t)size ? "different" : "wrong size");

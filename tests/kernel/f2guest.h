@@ -38,6 +38,13 @@ int f2g_check_regions(const char *path, const struct region *r, int n,
 		      bool direct);
 /* Create the file if need be, write the regions that have a seed, O_DIRECT. */
 int f2g_write_regions(const char *path, const struct region *r, int n);
+/*
+ * After unmount: mount the device read-only with kernel ext4 on a fresh
+ * directory (0, dir set), and unmount it again.
+ */
+int f2g_ext4_mount(char *dir, size_t len);
+void f2g_ext4_unmount(const char *dir);
+
 /* After unmount: kernel ext4 reads the same bytes and size. */
 int f2g_check_with_ext4(const char *name, const struct region *r, int n,
 			uint64_t size);

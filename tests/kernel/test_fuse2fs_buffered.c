@@ -5,7 +5,8 @@
  * between the page cache and the device without FUSE_READ or FUSE_WRITE
  * (kernel tracing counts the requests); writeback asks for mappings with
  * FUSE_IOMAP_OP_WRITEBACK and sends one IOEND per contiguous range;
- * truncates zero the rest of the block they end in.  What the tests
+ * truncates zero the rest of the block they end in; SEEK_DATA/SEEK_HOLE
+ * and FIEMAP come from the mappings.  What the tests
  * write is read back through O_DIRECT (the device) and, after unmount,
  * through kernel ext4.  Every test starts from a fresh mke2fs and ends
  * with `e2fsck -fn`.  Runs inside the UML guest, as root.
@@ -16,8 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <linux/falloc.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 
 #include "kselftest_harness.h"
 #include "f2guest.h"
@@ -265,6 +270,130 @@ TEST_F(f2b, writeback_ioends_are_merged)
 	EXPECT_EQ(0, traced("(FUSE_WRITE)"));
 	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	EXPECT_EQ(0, f2g_check_with_ext4("stream", r, 1, 64 * MIB));
+}
+
+/*
+ * SEEK_DATA and SEEK_HOLE of a sparse file answered from the mappings,
+ * without FUSE_LSEEK: data in the page cache over blocks the server still
+ * has unwritten (a buffered write not yet written back) is data, as on
+ * ext4.
+ */
+TEST_F(f2b, seek_data_and_hole_from_mappings)
+{
+	const struct region r[] = { { 0, 65536, 21 } };
+	const char *path = kt_path(&self->srv, "seek");
+	int fd;
+
+	ASSERT_EQ(0, f2g_write_regions(path, r, 1));
+	fd = open(path, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, buffered_fill(fd, MIB, 65536, 65536, 22));
+	ASSERT_EQ(0, trace_start());
+	EXPECT_EQ(65536, lseek(fd, 0, SEEK_HOLE));
+	EXPECT_EQ(4096, lseek(fd, 4096, SEEK_DATA));
+	EXPECT_EQ((off_t)MIB, lseek(fd, 65536, SEEK_DATA));
+	EXPECT_EQ((off_t)MIB + 65536, lseek(fd, MIB, SEEK_HOLE));
+	errno = 0;
+	EXPECT_EQ(-1, lseek(fd, MIB + 65536, SEEK_DATA));
+	EXPECT_EQ(ENXIO, errno);
+	EXPECT_EQ(0, traced("(FUSE_LSEEK)"));
+	close(fd);
+}
+
+#define MAX_EXTENTS	64
+
+struct extent {
+	uint64_t logical, physical, length;
+	bool unwritten;
+};
+
+/*
+ * FIEMAP of path (synced), clipped to [0, size), with physically
+ * contiguous neighbours of the same kind merged (fuse2fs answers with
+ * runs, ext4 with its extents): the number of extents, or -1.
+ */
+static int fiemap_of(const char *path, uint64_t size, struct extent *out)
+{
+	size_t bytes = sizeof(struct fiemap) +
+		       MAX_EXTENTS * sizeof(struct fiemap_extent);
+	struct fiemap *fm = calloc(1, bytes);
+	unsigned int i;
+	int fd, n = 0;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || !fm)
+		goto fail;
+	fm->fm_length = FIEMAP_MAX_OFFSET;
+	fm->fm_flags = FIEMAP_FLAG_SYNC;
+	fm->fm_extent_count = MAX_EXTENTS;
+	if (ioctl(fd, FS_IOC_FIEMAP, fm)) {
+		fprintf(stderr, "# FIEMAP %s: %s\n", path, strerror(errno));
+		goto fail;
+	}
+	for (i = 0; i < fm->fm_mapped_extents; i++) {
+		const struct fiemap_extent *e = &fm->fm_extents[i];
+		struct extent x = {
+			.logical = e->fe_logical,
+			.physical = e->fe_physical,
+			.length = e->fe_length,
+			.unwritten = e->fe_flags & FIEMAP_EXTENT_UNWRITTEN,
+		};
+
+		if (x.logical >= size)
+			continue;
+		if (x.logical + x.length > size)
+			x.length = size - x.logical;
+		if (n && out[n - 1].logical + out[n - 1].length == x.logical &&
+		    out[n - 1].physical + out[n - 1].length == x.physical &&
+		    out[n - 1].unwritten == x.unwritten)
+			out[n - 1].length += x.length;
+		else
+			out[n++] = x;
+	}
+	close(fd);
+	free(fm);
+	return n;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(fm);
+	return -1;
+}
+
+/*
+ * filefrag's FIEMAP on an iomap file reports the real extents: the same
+ * as kernel ext4 reports for the same file after unmount, written and
+ * unwritten ones, holes left out.
+ */
+TEST_F(f2b, fiemap_matches_ext4)
+{
+	const struct region r[] = { { 0, 256 << 10, 31 },
+				    { MIB, 128 << 10, 32 } };
+	const uint64_t size = MIB + (128 << 10);
+	const char *path = kt_path(&self->srv, "frag");
+	struct extent ours[MAX_EXTENTS], theirs[MAX_EXTENTS];
+	char dir[KT_PATH_MAX], epath[2 * KT_PATH_MAX];
+	int fd, n, m, i;
+
+	ASSERT_EQ(0, f2g_write_regions(path, r, 2));
+	fd = open(path, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 512 << 10, 65536));
+	close(fd);
+	n = fiemap_of(path, size, ours);
+	ASSERT_LE(3, n);
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	ASSERT_EQ(0, f2g_ext4_mount(dir, sizeof(dir)));
+	snprintf(epath, sizeof(epath), "%s/frag", dir);
+	m = fiemap_of(epath, size, theirs);
+	f2g_ext4_unmount(dir);
+	ASSERT_EQ(m, n);
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(theirs[i].logical, ours[i].logical);
+		EXPECT_EQ(theirs[i].physical, ours[i].physical);
+		EXPECT_EQ(theirs[i].length, ours[i].length);
+		EXPECT_EQ(theirs[i].unwritten, ours[i].unwritten);
+	}
 }
 
 TEST_HARNESS_MAIN
