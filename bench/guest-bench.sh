@@ -150,13 +150,21 @@ run_mode()
 	fs_mount || { bench_log "$CUR_MODE: mount failed"; return 1; }
 
 	export BENCH_DIR=$MNT BENCH_SIZE=$SIZE BENCH_RUNTIME=$RUNTIME
-	export BENCH_SEQ_DIRECT=1 BENCH_RAND_DIRECT=1
 
 	# Write, then read back cold; random jobs run on the same file.
-	for job in seq-write seq-read rand-read rand-write; do
+	# O_DIRECT first, then the same jobs through the page cache (b-;
+	# every job remounts and drops the caches, so reads start cold),
+	# then random writes through a shared mapping.
+	for job in seq-write seq-read rand-read rand-write \
+		   b-seq-write b-seq-read b-rand-read b-rand-write \
+		   mmap-rand-write; do
+		case $job in
+		b-*|mmap-*) export BENCH_SEQ_DIRECT=0 BENCH_RAND_DIRECT=0 ;;
+		*) export BENCH_SEQ_DIRECT=1 BENCH_RAND_DIRECT=1 ;;
+		esac
 		bench_log "$CUR_MODE: $job"
-		bench_fio "$BENCH_SRCDIR/jobs/$job.fio" "$CUR_OUT/$job.json" \
-			"$STEP_TIMEOUT"
+		bench_fio "$BENCH_SRCDIR/jobs/${job#b-}.fio" \
+			"$CUR_OUT/$job.json" "$STEP_TIMEOUT"
 		case $? in
 		0) ;;
 		2) bench_log "$CUR_MODE: $job timed out; giving up on this mode"

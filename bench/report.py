@@ -24,6 +24,16 @@ METRICS = [
     ("seq-read", "seq read 1 MiB", "MB/s", ("fio", "read", "MBps")),
     ("rand-read", "rand read 4 KiB", "IOPS", ("fio", "read", "iops")),
     ("rand-write", "rand write 4 KiB", "IOPS", ("fio", "write", "iops")),
+    ("b-seq-write", "buffered seq write 1 MiB", "MB/s",
+     ("fio", "write", "MBps")),
+    ("b-seq-read", "buffered seq read 1 MiB (cold)", "MB/s",
+     ("fio", "read", "MBps")),
+    ("b-rand-read", "buffered rand read 4 KiB", "IOPS",
+     ("fio", "read", "iops")),
+    ("b-rand-write", "buffered rand write 4 KiB + fsync", "IOPS",
+     ("fio", "write", "iops")),
+    ("mmap-rand-write", "mmap rand write 4 KiB + msync", "IOPS",
+     ("fio", "write", "iops")),
     ("meta-create", "create small files", "files/s", ("ops",)),
     ("meta-stat", "stat them (cold)", "files/s", ("ops",)),
     ("meta-unlink", "unlink them", "files/s", ("ops",)),
@@ -200,11 +210,14 @@ def main():
                     help="A/B:STEM,STEM...:MIN: say whether ratio A/B "
                     "reaches MIN on those workloads")
     ap.add_argument("--direct", action="store_true",
-                    help="all fio jobs used O_DIRECT: say so in the labels")
+                    help="the fio jobs without a b- or mmap- prefix used "
+                    "O_DIRECT: say so in the labels")
     args = ap.parse_args()
     if args.direct:
-        METRICS[:] = [(stem, ("direct " + label) if how[0] == "fio" else label,
-                       unit, how) for stem, label, unit, how in METRICS]
+        METRICS[:] = [(stem, ("direct " + label)
+                       if how[0] == "fio" and not stem.startswith(("b-", "mmap-"))
+                       else label, unit, how)
+                      for stem, label, unit, how in METRICS]
 
     fss = parse_fs(args.fs)
     keys = [k for k, _ in fss]

@@ -224,8 +224,11 @@ cat "$OUT/guest-run.txt" >> "$OUT/run.txt" 2>/dev/null
 	--ratio iomap/ext4 --ratio iomap/classic \
 	--target iomap/ext4:seq-write,seq-read:0.95 \
 	--target iomap/ext4:rand-read,rand-write:0.80 \
+	--target iomap/ext4:b-seq-write,b-seq-read:1.0 \
+	--target iomap/ext4:b-rand-write,b-rand-read:0.9 \
+	--target iomap/ext4:mmap-rand-write:0.8 \
 	--plot "$BENCH_SRCDIR/plot.gp" --reference ext4 --direct \
-	--title "UML guest: O_DIRECT through fuse2fs iomap vs classic vs kernel ext4"
+	--title "UML guest: fuse2fs iomap vs classic vs kernel ext4"
 REPORT_RC=$?
 [ "$(cat "$OUT/guest.status")" = 0 ] || {
 	bench_log "some guest steps failed (see $OUT/guest.log)"

@@ -217,6 +217,29 @@ TEST_F(f2b, truncate_zeroes_the_partial_block)
 }
 
 /*
+ * truncate(2) of a file nobody has open (its inode evicted first): the
+ * zeroing of the partial block is written back like any other, without
+ * a warning in the kernel log.
+ */
+TEST_F(f2b, truncate_by_path_of_a_closed_file)
+{
+	const struct region w[] = { { 0, 65536, 14 } };
+	const struct region r[] = { { 0, 5000, 14 }, { 5000, 60536, 0 } };
+	const char *path = kt_path(&self->srv, "closed");
+	int warnings = kt_klog_count("WARNING");
+
+	ASSERT_EQ(0, f2g_write_regions(path, w, 1));
+	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, truncate(path, 5000));
+	ASSERT_EQ(0, truncate(path, 65536));
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(0, f2g_check_regions(path, r, 2, false));
+	EXPECT_EQ(warnings, kt_klog_count("WARNING"));
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	EXPECT_EQ(0, f2g_check_with_ext4("closed", r, 2, 65536));
+}
+
+/*
  * A write past the end of the file zeroes what lies between the old end
  * and the write: bytes a shared mapping wrote past the end (inside its
  * last page) do not become file data.
