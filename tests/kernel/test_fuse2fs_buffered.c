@@ -287,7 +287,10 @@ TEST_F(f2b, extending_write_zeroes_the_gap)
 
 /*
  * Writeback of a 64 MiB streaming write sends its conversions merged: a
- * handful of IOENDs, not one per folio or per bio.
+ * handful of IOENDs, not one per folio or per bio.  fuse2fs maps 8 MiB per
+ * BEGIN, so 8 is the least; background writeback may cut a range once
+ * more (9 was seen in CI).  One per bio (at most 1 MiB) would be 64 or
+ * more, one per folio thousands (4,699 before the merge).
  */
 TEST_F(f2b, writeback_ioends_are_merged)
 {
@@ -302,7 +305,7 @@ TEST_F(f2b, writeback_ioends_are_merged)
 	close(fd);
 	ioends = traced("fuse_iomap_ioend:");
 	EXPECT_LE(1, ioends);
-	EXPECT_GE(8, ioends) {
+	EXPECT_GE(32, ioends) {
 		TH_LOG("%d IOENDs for 64 MiB", ioends);
 	}
 	EXPECT_EQ(0, traced("(FUSE_WRITE)"));
