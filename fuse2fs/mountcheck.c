@@ -269,74 +269,77 @@ struct f2_nowrite {
 	char ro[256];
 };
 
+/*
+ * Fill @w and say yes.  A NULL @todo is the usual fix, an e2fsck run on
+ * the device; @what is a format for the rest of the arguments.
+ */
+static bool __attribute__((format(printf, 5, 6)))
+f2_nowrite_set(const struct fuse2fs *f2, struct f2_nowrite *w,
+	       const char *todo, const char *ro, const char *what, ...)
+{
+	va_list ap;
+
+	va_start(ap, what);
+	vsnprintf(w->what, sizeof(w->what), what, ap);
+	va_end(ap);
+	if (todo)
+		snprintf(w->todo, sizeof(w->todo), "%s", todo);
+	else
+		snprintf(w->todo, sizeof(w->todo), "run `e2fsck -fy %s`",
+			 f2->device);
+	snprintf(w->ro, sizeof(w->ro), "%s", ro);
+	return true;
+}
+
 /* The first reason this filesystem may not be written, or false. */
 static bool f2_why_not_rw(struct fuse2fs *f2, struct f2_nowrite *w)
 {
 	struct ext2_super_block *sb = f2->fs->super;
-	char names[256];
+	char names[256], todo[256];
 	uint32_t bad;
 
 	if (ext2fs_has_feature_journal_needs_recovery(sb)) {
-		snprintf(w->what, sizeof(w->what), "the journal needs "
-			 "recovery (feature needs_recovery)");
-		snprintf(w->todo, sizeof(w->todo), "run `e2fsck -fy %s`, or "
-			 "mount it once with kernel ext4", f2->device);
-		snprintf(w->ro, sizeof(w->ro), "the journal is not replayed, "
-			 "so the last changes it holds are not visible");
-		return true;
+		snprintf(todo, sizeof(todo), "run `e2fsck -fy %s`, or mount "
+			 "it once with kernel ext4", f2->device);
+		return f2_nowrite_set(f2, w, todo, "the journal is not "
+				      "replayed, so the last changes it holds "
+				      "are not visible", "the journal needs "
+				      "recovery (feature needs_recovery)");
 	}
 	/* The kernel frees these at mount; fuse2fs leaves it to e2fsck. */
-	if (sb->s_last_orphan) {
-		snprintf(w->what, sizeof(w->what), "inodes unlinked while "
-			 "open at a crash are left (orphan list)");
-		snprintf(w->todo, sizeof(w->todo), "run `e2fsck -fy %s`",
-			 f2->device);
-		snprintf(w->ro, sizeof(w->ro), "those inodes stay allocated; "
-			 "nothing else changes");
-		return true;
-	}
+	if (sb->s_last_orphan)
+		return f2_nowrite_set(f2, w, NULL, "those inodes stay "
+				      "allocated; nothing else changes",
+				      "inodes unlinked while open at a crash "
+				      "are left (orphan list)");
 	bad = sb->s_feature_incompat & ~F2_INCOMPAT_RW;
 	if (bad) {
 		f2_feature_list(names, sizeof(names), E2P_FEATURE_INCOMPAT,
 				bad);
-		snprintf(w->what, sizeof(w->what), "fuse2fs cannot write "
-			 "incompatible feature(s): %s", names);
-		snprintf(w->todo, sizeof(w->todo), "mount it read-write with "
-			 "kernel ext4");
-		snprintf(w->ro, sizeof(w->ro), "libext2fs reads these "
-			 "features; nothing is written");
-		return true;
+		return f2_nowrite_set(f2, w, "mount it read-write with kernel "
+				      "ext4", "libext2fs reads these features; "
+				      "nothing is written", "fuse2fs cannot "
+				      "write incompatible feature(s): %s",
+				      names);
 	}
 	bad = sb->s_feature_ro_compat & ~F2_RO_COMPAT_RW;
 	if (bad) {
 		f2_feature_list(names, sizeof(names), E2P_FEATURE_RO_INCOMPAT,
 				bad);
-		snprintf(w->what, sizeof(w->what), "fuse2fs cannot write "
-			 "read-only-compatible feature(s): %s", names);
-		snprintf(w->todo, sizeof(w->todo), "mount it read-write with "
-			 "kernel ext4");
-		snprintf(w->ro, sizeof(w->ro), "such features matter only to "
-			 "writers");
-		return true;
+		return f2_nowrite_set(f2, w, "mount it read-write with kernel "
+				      "ext4", "such features matter only to "
+				      "writers", "fuse2fs cannot write "
+				      "read-only-compatible feature(s): %s",
+				      names);
 	}
-	if (sb->s_state & EXT2_ERROR_FS) {
-		snprintf(w->what, sizeof(w->what), "the filesystem is marked "
-			 "with errors");
-		snprintf(w->todo, sizeof(w->todo), "run `e2fsck -fy %s`",
-			 f2->device);
-		snprintf(w->ro, sizeof(w->ro), "what the errors damaged may "
-			 "not be readable");
-		return true;
-	}
-	if (!(sb->s_state & EXT2_VALID_FS)) {
-		snprintf(w->what, sizeof(w->what), "the filesystem was not "
-			 "cleanly unmounted (or is in use)");
-		snprintf(w->todo, sizeof(w->todo), "run `e2fsck -fy %s`",
-			 f2->device);
-		snprintf(w->ro, sizeof(w->ro), "what was being changed may be "
-			 "inconsistent");
-		return true;
-	}
+	if (sb->s_state & EXT2_ERROR_FS)
+		return f2_nowrite_set(f2, w, NULL, "what the errors damaged "
+				      "may not be readable", "the filesystem "
+				      "is marked with errors");
+	if (!(sb->s_state & EXT2_VALID_FS))
+		return f2_nowrite_set(f2, w, NULL, "what was being changed may "
+				      "be inconsistent", "the filesystem was "
+				      "not cleanly unmounted (or is in use)");
 	return false;
 }
 
@@ -355,26 +358,19 @@ static bool f2_desc_damage(struct fuse2fs *f2, struct f2_nowrite *w)
 		for (g = 0; g < fs->group_desc_count; g++) {
 			if (ext2fs_group_desc_csum_verify(fs, g))
 				continue;
-			snprintf(w->what, sizeof(w->what), "group descriptor "
-				 "%u has a bad checksum", g);
-			snprintf(w->todo, sizeof(w->todo), "run `e2fsck -fy "
-				 "%s`", f2->device);
-			snprintf(w->ro, sizeof(w->ro), "files whose inodes "
-				 "or blocks are in group %u may read as "
-				 "damaged", g);
-			return true;
+			return f2_nowrite_set(f2, w, NULL, "files whose inodes "
+					      "or blocks are in that group may "
+					      "read as damaged", "group "
+					      "descriptor %u has a bad "
+					      "checksum", g);
 		}
 	}
 	err = ext2fs_check_desc(fs);
-	if (err) {
-		snprintf(w->what, sizeof(w->what), "the group descriptors "
-			 "are damaged: %s", error_message(err));
-		snprintf(w->todo, sizeof(w->todo), "run `e2fsck -fy %s`",
-			 f2->device);
-		snprintf(w->ro, sizeof(w->ro), "files in the damaged groups "
-			 "may read as damaged");
-		return true;
-	}
+	if (err)
+		return f2_nowrite_set(f2, w, NULL, "files in the damaged "
+				      "groups may read as damaged", "the group "
+				      "descriptors are damaged: %s",
+				      error_message(err));
 	return false;
 }
 
@@ -386,14 +382,13 @@ static bool f2_too_short(struct fuse2fs *f2, struct f2_nowrite *w)
 	if (ext2fs_get_device_size2(f2->device, f2->fs->blocksize, &have) ||
 	    have >= want)
 		return false;
-	snprintf(w->what, sizeof(w->what), "the device holds %llu of the "
-		 "filesystem's %llu blocks", (unsigned long long)have,
-		 (unsigned long long)want);
-	snprintf(w->todo, sizeof(w->todo), "restore the rest of the image "
-		 "(or resize2fs it after e2fsck if it was shrunk on purpose)");
-	snprintf(w->ro, sizeof(w->ro), "whatever lies past the end gives "
-		 "I/O errors");
-	return true;
+	return f2_nowrite_set(f2, w, "restore the rest of the image (or "
+			      "resize2fs it after e2fsck if it was shrunk on "
+			      "purpose)", "whatever lies past the end gives "
+			      "I/O errors", "the device holds %llu of the "
+			      "filesystem's %llu blocks",
+			      (unsigned long long)have,
+			      (unsigned long long)want);
 }
 
 /* The first group whose block (or inode) bitmap fails its checksum. */
@@ -430,23 +425,19 @@ static bool f2_bitmaps_unreadable(struct fuse2fs *f2, struct f2_nowrite *w)
 {
 	errcode_t err = ext2fs_read_bitmaps(f2->fs);
 	bool inodes = err == EXT2_ET_INODE_BITMAP_CSUM_INVALID;
+	const char *ro = "the bitmaps are not read: only writers need them";
 	long g;
 
 	if (!err)
 		return false;
 	if (inodes || err == EXT2_ET_BLOCK_BITMAP_CSUM_INVALID) {
 		g = f2_bad_bitmap_group(f2->fs, inodes);
-		snprintf(w->what, sizeof(w->what), "the %s bitmap of group "
-			 "%ld fails its checksum", inodes ? "inode" : "block",
-			 g);
-	} else {
-		snprintf(w->what, sizeof(w->what), "reading the bitmaps: %s",
-			 error_message(err));
+		return f2_nowrite_set(f2, w, NULL, ro, "the %s bitmap of group "
+				      "%ld fails its checksum",
+				      inodes ? "inode" : "block", g);
 	}
-	snprintf(w->todo, sizeof(w->todo), "run `e2fsck -fy %s`", f2->device);
-	snprintf(w->ro, sizeof(w->ro), "the bitmaps are not read: only "
-		 "writers need them");
-	return true;
+	return f2_nowrite_set(f2, w, NULL, ro, "reading the bitmaps: %s",
+			      error_message(err));
 }
 
 static void f2_say_ro(struct fuse2fs *f2, const struct f2_nowrite *w)
