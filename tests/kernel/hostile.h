@@ -52,6 +52,8 @@ enum hostile_attr_kind {
 	HOSTILE_NEW,		/* like good, with FUSE_IOMAP_F_NEW */
 	HOSTILE_CLASSIC_CAP,	/* classic; gains security.capability on
 				 * the server's side (HOSTILE_SETCAP_TRIGGER) */
+	HOSTILE_COPY_DST,	/* kept unwritten at HOSTILE_COPY_DEV_OFF until
+				 * "good" is copied into it, mapped after */
 	HOSTILE_NR_FILES
 };
 
@@ -59,6 +61,31 @@ enum hostile_attr_kind {
 #define HOSTILE_FLIP_TRIGGER	"flip_now"
 /* Looking this name up (ENOENT) sends FUSE_NOTIFY_INVAL_INODE (offset 0) for "cached". */
 #define HOSTILE_INVAL_TRIGGER	"inval_now"
+/*
+ * Looking this name up (ENOENT) sends FUSE_NOTIFY_INVAL_INODE (offset 0)
+ * for "good" from the request loop, the only thread: the barrier must not
+ * need the server.  The log says "good barrier error=N".
+ */
+#define HOSTILE_INVAL_GOOD_TRIGGER	"inval_good_now"
+/*
+ * Looking these names up (ENOENT) sends FUSE_NOTIFY_STORE of 4 KiB of
+ * HOSTILE_STORE_BYTE at offset 0, or FUSE_NOTIFY_RETRIEVE of 4 KiB, for
+ * "good"; the log says "good store error=N" or "good retrieve error=N".
+ */
+#define HOSTILE_STORE_TRIGGER		"store_now"
+#define HOSTILE_RETRIEVE_TRIGGER	"retrieve_now"
+#define HOSTILE_STORE_BYTE		0xee
+/*
+ * Environment of hostile_server: HOSTILE_WRITEBACK_CACHE=1 asks for the
+ * writeback cache, HOSTILE_NO_ATOMIC_O_TRUNC=1 turns FUSE_ATOMIC_O_TRUNC
+ * off, HOSTILE_SHORT_WRITE=1 answers every FUSE_WRITE with half the bytes
+ * (a server running out of space; it also turns FUSE_ASYNC_DIO off, which
+ * would make a short direct write EIO), HOSTILE_COPY_FAIL=1 fails the copy
+ * into "copy_dst" after it was done, HOSTILE_SETATTR_DELAY_MS holds every
+ * SETATTR reply that long.  The log has "NAME SETATTR size=N" (or -1) when
+ * a SETATTR arrives and "NAME BEGIN opflags=0xN uid=N pid=N" for a BEGIN.
+ */
+
 /*
  * Looking this name up (ENOENT) gives "classic_cap" a security.capability
  * attribute without telling the kernel, as another client of a network
@@ -92,11 +119,13 @@ static const char *const hostile_kinds[HOSTILE_NR_FILES] = {
 	"outside_cached", "ino_zero", "blksize_odd", "blksize_big", "enosys",
 	"flip", "ioend_fail", "cached", "grow_fail", "stream_fail",
 	"barrier_begin", "barrier_ioend", "stream", "ioend_enosys", "grow",
-	"want_end", "new", "classic_cap",
+	"want_end", "new", "classic_cap", "copy_dst",
 };
 
 /* Where "good" lives on the device, and what the classic path returns. */
 #define HOSTILE_DEV_OFF		(256ULL << 20)
 #define HOSTILE_CLASSIC_BYTE	0x5a
+/* Where "copy_dst" lives on the device. */
+#define HOSTILE_COPY_DEV_OFF	(HOSTILE_DEV_OFF + (128ULL << 20))
 
 #endif /* TESTS_KERNEL_HOSTILE_H */

@@ -68,6 +68,9 @@ static struct {
 	bool has_cap;		/* "classic_cap" has security.capability */
 	bool barrier_started[2];	/* barrier_begin, barrier_ioend */
 	atomic_bool barrier_replied;	/* the held reply went out */
+	bool copied;		/* "good" was copied into "copy_dst" */
+	bool short_write;	/* $HOSTILE_SHORT_WRITE */
+	int setattr_delay_ms;	/* $HOSTILE_SETATTR_DELAY_MS */
 } hs = { .log_fd = -1 };
 
 /* A valid security.capability value (VFS_CAP_REVISION_2: cap_net_raw+ep) */
@@ -146,6 +149,25 @@ static void fill_stat(fuse_ino_t nodeid, struct stat *st)
 
 static void register_late(void);
 
+/* FUSE_NOTIFY_STORE or FUSE_NOTIFY_RETRIEVE of 4 KiB at 0 for "good". */
+static void notify_store_or_retrieve(bool store)
+{
+	static char buf[BLOCK];
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(BLOCK);
+	fuse_ino_t nodeid = 2 + HOSTILE_GOOD;
+
+	if (!store) {
+		hs_log(nodeid, "retrieve error=%d",
+		       fuse_lowlevel_notify_retrieve(hs.se, nodeid, BLOCK, 0,
+						     NULL));
+		return;
+	}
+	memset(buf, HOSTILE_STORE_BYTE, sizeof(buf));
+	bv.buf[0].mem = buf;
+	hs_log(nodeid, "store error=%d",
+	       fuse_lowlevel_notify_store(hs.se, nodeid, 0, &bv, 0));
+}
+
 static void hs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
@@ -167,6 +189,20 @@ static void hs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (!strcmp(name, HOSTILE_LATE_TRIGGER)) {
 		register_late();
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (!strcmp(name, HOSTILE_INVAL_GOOD_TRIGGER)) {
+		hs_log(2 + HOSTILE_GOOD, "barrier error=%d",
+		       fuse_lowlevel_notify_inval_inode(hs.se,
+							2 + HOSTILE_GOOD,
+							0, 0));
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (!strcmp(name, HOSTILE_STORE_TRIGGER) ||
+	    !strcmp(name, HOSTILE_RETRIEVE_TRIGGER)) {
+		notify_store_or_retrieve(!strcmp(name, HOSTILE_STORE_TRIGGER));
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
@@ -230,10 +266,12 @@ static void hs_setattr(fuse_req_t req, fuse_ino_t nodeid, struct stat *attr,
 		fuse_reply_err(req, EPERM);
 		return;
 	}
+	hs_log(nodeid, "SETATTR size=%lld", to_set & FUSE_SET_ATTR_SIZE ?
+	       (long long)attr->st_size : -1LL);
+	sleep_ms(hs.setattr_delay_ms);
 	fill_stat(nodeid, &st);
 	if (to_set & FUSE_SET_ATTR_SIZE)
 		st.st_size = attr->st_size;
-	hs_log(nodeid, "SETATTR");
 	fuse_iomap_reply_attr(req, &st, 1.0, attr_flags(nodeid));
 }
 
@@ -285,20 +323,41 @@ static void hs_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
-/* Logged under both names; the server copies nothing. */
+/*
+ * Logged under both names.  From "good" into "copy_dst" the server copies
+ * the blocks on the device and "copy_dst" is mapped (written) from then
+ * on, and with $HOSTILE_COPY_FAIL it answers EIO after the copy (a copy
+ * that failed half way); otherwise it copies nothing.
+ */
 static void hs_copy_file_range(fuse_req_t req, fuse_ino_t in,
 			       off_t off_in, struct fuse_file_info *fi_in,
 			       fuse_ino_t out, off_t off_out,
 			       struct fuse_file_info *fi_out, size_t len,
 			       int flags)
 {
-	(void)off_in;
+	static char buf[FILE_SIZE];
+
 	(void)fi_in;
-	(void)off_out;
 	(void)fi_out;
 	(void)flags;
 	hs_log(in, "COPY_FILE_RANGE from");
 	hs_log(out, "COPY_FILE_RANGE to");
+	if (kind_of(in) == HOSTILE_GOOD && kind_of(out) == HOSTILE_COPY_DST) {
+		if ((uint64_t)off_in + len > FILE_SIZE ||
+		    (uint64_t)off_out + len > FILE_SIZE ||
+		    pread(hs.dev_fd, buf, len, HOSTILE_DEV_OFF + off_in) !=
+		    (ssize_t)len ||
+		    pwrite(hs.dev_fd, buf, len, HOSTILE_COPY_DEV_OFF +
+			   off_out) != (ssize_t)len || fdatasync(hs.dev_fd)) {
+			fuse_reply_err(req, EIO);
+			return;
+		}
+		hs.copied = true;
+		if (getenv("HOSTILE_COPY_FAIL")) {
+			fuse_reply_err(req, EIO);
+			return;
+		}
+	}
 	fuse_reply_write(req, len);
 }
 
@@ -385,14 +444,21 @@ static void hs_write(fuse_req_t req, fuse_ino_t nodeid, const char *buf,
 	(void)buf;
 	(void)off;
 	(void)fi;
-	hs_log(nodeid, "WRITE");
-	fuse_reply_write(req, size);
+	hs_log(nodeid, "WRITE size=%zu", size);
+	fuse_reply_write(req, hs.short_write && size > 1 ? size / 2 : size);
 }
 
 static void hs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
-	(void)conn;
+	if (getenv("HOSTILE_WRITEBACK_CACHE") &&
+	    (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	if (getenv("HOSTILE_NO_ATOMIC_O_TRUNC"))
+		conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+	/* an asynchronous direct write turns a short answer into EIO */
+	if (hs.short_write)
+		conn->want &= ~FUSE_CAP_ASYNC_DIO;
 	fuse_iomap_want(hs.is, fuse_iomap_kernel_offered(hs.is));
 }
 
@@ -648,13 +714,16 @@ static void hs_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		.type = FUSE_IOMAP_TYPE_MAPPED,
 		.dev = hs.dev_id,
 	};
+	const struct fuse_ctx *ctx = fuse_iomap_req_ctx(req);
 	int kind = kind_of(nodeid);
 
 	if (kind < 0) {
 		fuse_iomap_reply_err(req, ESTALE);
 		return;
 	}
-	hs_log(nodeid, "BEGIN");
+	hs_log(nodeid, "BEGIN opflags=0x%x uid=%u pid=%u", in->opflags,
+	       ctx ? (unsigned int)ctx->uid : ~0u,
+	       ctx ? (unsigned int)ctx->pid : ~0u);
 	if (kind == HOSTILE_ENOSYS) {
 		fuse_iomap_reply_err(req, ENOSYS);
 		return;
@@ -745,6 +814,14 @@ static void hs_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		map.length = GROW_SIZE - map.offset;
 		map.addr += map.offset;
 		break;
+	case HOSTILE_COPY_DST:
+		/* unwritten and kept until the copy wrote it */
+		map.addr = HOSTILE_COPY_DEV_OFF;
+		if (!hs.copied) {
+			map.type = FUSE_IOMAP_TYPE_UNWRITTEN;
+			map.flags = FUSE_IOMAP_F_CACHE;
+		}
+		break;
 	case HOSTILE_INLINE_DIRECT:
 		map.type = FUSE_IOMAP_TYPE_INLINE;
 		map.length = BLOCK;
@@ -801,6 +878,9 @@ int main(int argc, char *argv[])
 	}
 	hs.device = argv[1];
 	hs.results = argv[3];
+	hs.short_write = getenv("HOSTILE_SHORT_WRITE") != NULL;
+	if (getenv("HOSTILE_SETATTR_DELAY_MS"))
+		hs.setattr_delay_ms = atoi(getenv("HOSTILE_SETATTR_DELAY_MS"));
 	if (getenv("HOSTILE_LOG")) {
 		hs.log_fd = open(getenv("HOSTILE_LOG"),
 				 O_WRONLY | O_CREAT | O_APPEND, 0644);
