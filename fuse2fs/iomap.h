@@ -151,8 +151,11 @@ errcode_t f2_free_range(ext2_filsys fs, ext2_ino_t ino,
 			struct ext2_inode_large *inode, blk64_t lblk,
 			blk64_t end, unsigned int flags);
 
-/* Blocks allocated ahead of a write that extends the file. */
-#define F2_ALLOC_AHEAD_BYTES	(8ULL << 20)
+/*
+ * Most blocks allocated ahead of a write that extends the file; the
+ * look-ahead grows with the file up to this (alloc_end(), iomap_ops.c).
+ */
+#define F2_ALLOC_AHEAD_BYTES	(1ULL << 30)
 
 /* State shared by the request callbacks (iomap_ops.c, iomap_dev.c). */
 extern struct fuse2fs *f2_iomap_fs;

@@ -838,6 +838,126 @@ TEST_F_TIMEOUT(f2, begins_per_mib_for_1gib, 600)
 }
 
 /*
+ * The kernel of patch 15 as far as a streaming buffered writer's upcalls
+ * go: it keeps the mappings marked F_CACHE (up to 16) and asks BEGIN
+ * only for a write no kept mapping covers; writeback's IOENDs convert
+ * what was written and trim the kept unwritten mappings to what stays
+ * unwritten (a mapping the range would split is dropped).
+ */
+#define KEPT_MAX	16
+
+struct kept {
+	struct fuse_iomap_mapping m[KEPT_MAX];
+	unsigned int n, next;
+};
+
+static const struct fuse_iomap_mapping *kept_find(const struct kept *k,
+						  uint64_t pos)
+{
+	unsigned int i;
+
+	for (i = 0; i < k->n; i++)
+		if (k->m[i].length && pos >= k->m[i].offset &&
+		    pos < k->m[i].offset + k->m[i].length)
+			return &k->m[i];
+	return NULL;
+}
+
+static void kept_add(struct kept *k, const struct fuse_iomap_mapping *m)
+{
+	if (!(m->flags & FUSE_IOMAP_F_CACHE))
+		return;
+	k->m[k->next] = *m;
+	k->next = (k->next + 1) % KEPT_MAX;
+	if (k->n < KEPT_MAX)
+		k->n++;
+}
+
+static void kept_converted(struct kept *k, uint64_t pos, uint64_t len)
+{
+	uint64_t end = pos + len;
+	unsigned int i;
+
+	for (i = 0; i < k->n; i++) {
+		struct fuse_iomap_mapping *m = &k->m[i];
+		uint64_t m_end = m->offset + m->length;
+
+		if (!m->length || m_end <= pos || m->offset >= end)
+			continue;
+		if (m->offset < pos || m_end <= end) {
+			m->length = 0;
+			continue;
+		}
+		m->addr += end - m->offset;
+		m->length = m_end - end;
+		m->offset = end;
+	}
+}
+
+/*
+ * A 1 GiB streaming buffered write in 1 MiB write() calls, written back
+ * in 16 MiB pieces (iomap ends an ioend chain at 4096 folios), against a
+ * kernel that keeps mappings: the server is asked for blocks a dozen
+ * times, not once per 8 MiB (133 BEGINs before the look-ahead grew with
+ * the file).  Counts the BEGINs and IOENDs, data not moved.
+ */
+TEST_F_TIMEOUT(f2, streaming_write_with_kept_mappings_asks_rarely, 600)
+{
+	struct tfs_mkfs_opts o = { .size_mb = 2300 };
+	struct fuse_iomap_ioend_in io = { 0 };
+	const struct fuse_iomap_mapping *k;
+	struct fuse_iomap_mapping m;
+	struct fuse_entry_out e;
+	struct fuse_open_out op;
+	struct kept kept = { 0 };
+	uint64_t pos, done = 0, size = 0;
+	unsigned int begins = 0, ioends = 0;
+
+	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	ASSERT_EQ(0, wire_create(&self->w, 1, "s", O_RDWR, 0100644, &e, &op));
+	io.attr_ino = e.nodeid;
+	for (pos = 0; pos < 1024 * MIB;) {
+		k = kept_find(&kept, pos);
+		if (!k) {
+			ASSERT_EQ(0, wire_iomap_begin(&self->w, e.nodeid,
+						      e.nodeid, pos,
+						      MIB - pos % MIB,
+						      FUSE_IOMAP_OP_WRITE, &m));
+			begins++;
+			ASSERT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, m.type);
+			ASSERT_LE(m.offset, pos);
+			ASSERT_LT(pos, m.offset + m.length);
+			kept_add(&kept, &m);
+			k = &m;
+		}
+		/* The part of this 1 MiB write() the mapping covers. */
+		if (k->offset + k->length < pos - pos % MIB + MIB)
+			pos = k->offset + k->length;
+		else
+			pos = pos - pos % MIB + MIB;
+		if (pos - done >= 16 * MIB || pos == 1024 * MIB) {
+			io.pos = done;
+			io.written = pos - done;
+			io.flags = FUSE_IOMAP_IOEND_WRITEBACK |
+				   FUSE_IOMAP_IOEND_UNWRITTEN |
+				   FUSE_IOMAP_IOEND_APPEND;
+			ASSERT_EQ(0, wire_iomap_ioend(&self->w, e.nodeid, &io,
+						      &size));
+			ioends++;
+			kept_converted(&kept, done, pos - done);
+			done = pos;
+		}
+	}
+	ASSERT_EQ(1024 * MIB, size);
+	TH_LOG("1 GiB buffered write with kept mappings: %u BEGINs, %u IOENDs",
+	       begins, ioends);
+	EXPECT_LE(begins, 20);
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
+/*
  * Blocks allocated ahead of a streaming writer are given back once the
  * kernel forgets the inode, or at unmount; a user's own unwritten
  * preallocation past EOF (fallocate KEEP_SIZE) stays.

@@ -407,7 +407,7 @@ static int set_size(ext2_filsys fs, ext2_ino_t ino,
 TEST_F(img, streaming_alloc_and_convert)
 {
 	const blk64_t mib = (1 << 20) / 4096, total = 48 * mib;
-	const blk64_t ahead = F2_ALLOC_AHEAD_BYTES / 4096;
+	const blk64_t ahead = 8 * mib;
 	struct ext2_inode_large inode;
 	unsigned int allocs = 0;
 	ext2_filsys fs;
