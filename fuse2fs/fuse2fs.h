@@ -96,6 +96,16 @@ static inline fuse_ino_t f2_nodeid(ext2_ino_t ino)
  * with one whose block cache stays coherent with writes that go around it.
  */
 void f2_io_install(io_channel ch);
+/*
+ * Between these, single-block writes are held and each block is written
+ * once, with its last contents, when the batch ends (or fills, or a
+ * larger request needs the image up to date); reads see the held
+ * contents.  f2_io_batch_end() returns the first write error.  A batch
+ * ends before a transaction around it does (txn.c rolls back with raw
+ * writes that a later flush would overwrite).
+ */
+void f2_io_batch_begin(void);
+errcode_t f2_io_batch_end(io_channel ch);
 /* One block straight to the image: no fault injection, no transaction. */
 errcode_t f2_io_write_raw(io_channel ch, unsigned long long blk,
 			  const void *buf);

@@ -24,8 +24,13 @@
  * changed and changed back: eight buffer allocations per large write,
  * nothing per small one, nothing while the cache is off.
  *
- * The same copy is where tests inject IO errors (fault.c).
+ * The same copy is where tests inject IO errors (fault.c), and where one
+ * metadata update can batch its single-block writes (f2_io_batch_begin()):
+ * an IOEND that converts many extents edits the same leaf and the inode
+ * once per extent, and libext2fs writes the block after every edit; in
+ * a batch each block reaches the image once, with its last contents.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuse2fs.h"
@@ -36,6 +41,21 @@
 static struct struct_io_manager f2_io_mgr;
 static io_manager f2_io_unix;
 static bool f2_io_cache_off;
+
+/* Blocks a batch holds at most; a full batch is written out early. */
+#define F2_IO_BATCH_MAX		64
+
+/*
+ * Single-block writes held back until the batch ends, in the order of
+ * their last write (a new leaf before the index that names it, as
+ * libext2fs wrote them).
+ */
+static struct {
+	bool on;
+	unsigned int n;
+	unsigned long long blk[F2_IO_BATCH_MAX];
+	char *buf[F2_IO_BATCH_MAX];
+} f2_io_batch;
 
 /* Write out the cache's dirty blocks and forget every block it holds. */
 static errcode_t f2_io_drop_cache(io_channel ch)
@@ -57,9 +77,98 @@ static bool f2_io_bypasses(int count)
 	return count < 0 || count > F2_UNIX_CACHED_MAX;
 }
 
+static errcode_t f2_io_write_through(io_channel ch, unsigned long long blk,
+				     int count, const void *buf);
+
+/*
+ * Write what the batch holds, in order, and empty it.  After a failed
+ * write the rest is dropped as well: the update stops at that write, as
+ * it would have without the batch.
+ */
+static errcode_t f2_io_batch_flush(io_channel ch)
+{
+	errcode_t err = 0;
+	unsigned int i;
+
+	for (i = 0; i < f2_io_batch.n; i++) {
+		if (!err)
+			err = f2_io_write_through(ch, f2_io_batch.blk[i], 1,
+						  f2_io_batch.buf[i]);
+		free(f2_io_batch.buf[i]);
+	}
+	f2_io_batch.n = 0;
+	return err;
+}
+
+static int f2_io_batch_find(unsigned long long blk)
+{
+	unsigned int i;
+
+	for (i = 0; i < f2_io_batch.n; i++)
+		if (f2_io_batch.blk[i] == blk)
+			return (int)i;
+	return -1;
+}
+
+/* Keep one block's new contents; false when it must be written now. */
+static bool f2_io_batch_keep(io_channel ch, unsigned long long blk,
+			     const void *buf)
+{
+	int i = f2_io_batch_find(blk);
+	char *copy;
+
+	if (i >= 0) {
+		/* Move it to the end: written after what it now follows. */
+		copy = f2_io_batch.buf[i];
+		memmove(&f2_io_batch.blk[i], &f2_io_batch.blk[i + 1],
+			(f2_io_batch.n - i - 1) * sizeof(f2_io_batch.blk[0]));
+		memmove(&f2_io_batch.buf[i], &f2_io_batch.buf[i + 1],
+			(f2_io_batch.n - i - 1) * sizeof(f2_io_batch.buf[0]));
+		f2_io_batch.n--;
+	} else {
+		if (f2_io_batch.n == F2_IO_BATCH_MAX)
+			return false;
+		copy = malloc(ch->block_size);
+		if (!copy)
+			return false;
+	}
+	memcpy(copy, buf, ch->block_size);
+	f2_io_batch.blk[f2_io_batch.n] = blk;
+	f2_io_batch.buf[f2_io_batch.n] = copy;
+	f2_io_batch.n++;
+	return true;
+}
+
+void f2_io_batch_begin(void)
+{
+	f2_io_batch.on = true;
+}
+
+errcode_t f2_io_batch_end(io_channel ch)
+{
+	f2_io_batch.on = false;
+	return f2_io_batch_flush(ch);
+}
+
 static errcode_t f2_io_read_blk64(io_channel ch, unsigned long long blk,
 				  int count, void *buf)
 {
+	errcode_t err;
+	int i;
+
+	if (f2_io_batch.n) {
+		i = count == 1 ? f2_io_batch_find(blk) : -1;
+		if (i >= 0) {
+			memcpy(buf, f2_io_batch.buf[i], ch->block_size);
+			return 0;
+		}
+		/* Larger reads see the batch on the image. */
+		if (count != 1) {
+			err = f2_io_batch_flush(ch);
+			if (err)
+				return err;
+		}
+	}
 	if (f2_fault("read"))
 		return EIO;
 	return f2_io_unix->read_blk64(ch, blk, count, buf);
@@ -99,6 +208,20 @@ static errcode_t f2_io_write_blk64(io_channel ch, unsigned long long blk,
 {
 	errcode_t err;
 
+	/* A transaction notes the old contents when the block is written. */
+	if (f2_io_batch.on && count == 1 && f2_io_batch_keep(ch, blk, buf))
+		return 0;
+	err = f2_io_batch_flush(ch);
+	if (err)
+		return f2_io_failed(ch, err);
+	return f2_io_write_through(ch, blk, count, buf);
+}
+
+static errcode_t f2_io_write_through(io_channel ch, unsigned long long blk,
+				     int count, const void *buf)
+{
+	errcode_t err;
+
 	if (f2_fault("write"))
 		return f2_io_failed(ch, EIO);
 	f2_io_note(ch, blk, count < 0 ?
@@ -122,6 +245,9 @@ static errcode_t f2_io_zeroout(io_channel ch, unsigned long long blk,
 {
 	errcode_t err;
 
+	err = f2_io_batch_flush(ch);
+	if (err)
+		return err;
 	if (f2_fault("zeroout"))
 		return EIO;
 	f2_io_note(ch, blk, count);
@@ -132,8 +258,10 @@ static errcode_t f2_io_zeroout(io_channel ch, unsigned long long blk,
 static errcode_t f2_io_discard(io_channel ch, unsigned long long blk,
 			       unsigned long long count)
 {
-	errcode_t err = f2_io_drop_cache(ch);
+	errcode_t err = f2_io_batch_flush(ch);
 
+	if (!err)
+		err = f2_io_drop_cache(ch);
 	return err ? err : f2_io_unix->discard(ch, blk, count);
 }
 
@@ -152,6 +280,10 @@ static errcode_t f2_io_set_option(io_channel ch, const char *option,
 
 static errcode_t f2_io_flush(io_channel ch)
 {
+	errcode_t err = f2_io_batch_flush(ch);
+
+	if (err)
+		return err;
 	if (f2_fault("flush"))
 		return EIO;
 	return f2_io_unix->flush(ch);

@@ -303,6 +303,12 @@ static void f2_iomap_ioend(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		goto out_err;
 
 	bs = f2->fs->blocksize;
+	/*
+	 * One IOEND may convert many extents of one leaf: each edit writes
+	 * the leaf (and the inode when the tree changes shape); the batch
+	 * writes every block once, when the IOEND is done.
+	 */
+	f2_io_batch_begin();
 	if (in->flags & FUSE_IOMAP_IOEND_UNWRITTEN) {
 		blk64_t free = ext2fs_free_blocks_count(f2->fs->super);
 
@@ -335,6 +341,9 @@ out_write:
 		if (!ret)
 			ret = wret;
 	}
+	err = f2_io_batch_end(f2->fs->io);
+	if (err && !ret)
+		ret = f2_errno(err);
 	if (ret)
 		goto out_err;
 out_size:

@@ -958,6 +958,95 @@ TEST_F_TIMEOUT(f2, streaming_write_with_kept_mappings_asks_rarely, 600)
 }
 
 /*
+ * Run fuse2fs on a fresh image through: a file of n one-block unwritten
+ * extents, every other block (BEGINs that allocate exactly what they
+ * cover), then, with convert, one IOEND over all of them.  Returns how
+ * many times fuse2fs reached the image (FUSE2FS_FAULT=0 only counts: its
+ * line in the server's stderr at unmount), or -1.
+ */
+static long image_calls_for_scattered_ioend(struct _test_data_f2 *self,
+					    unsigned int n, bool convert)
+{
+	struct tfs_mkfs_opts o = { 0 };
+	struct fuse_iomap_ioend_in io = { 0 };
+	struct fuse_iomap_mapping m;
+	struct fuse_entry_out e;
+	struct fuse_open_out op;
+	char log[300], text[4096], *at;
+	uint64_t size = 0;
+	long calls = -1;
+	unsigned int i;
+	int fd, saved, rc = -1;
+	ssize_t got;
+
+	snprintf(log, sizeof(log), "%s/server.log", self->dir);
+	if (tfs_mkfs(self->image, &o))
+		return -1;
+	fd = open(log, O_CREAT | O_TRUNC | O_RDWR, 0600);
+	if (fd < 0)
+		return -1;
+	/* The server inherits stderr: point it at the log while it starts. */
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	setenv("FUSE2FS_FAULT", "0", 1);
+	rc = start(self, "iomap=auto", true);
+	unsetenv("FUSE2FS_FAULT");
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	if (rc)
+		goto out;
+	rc = wire_create(&self->w, 1, "frag", O_RDWR, 0100644, &e, &op);
+	for (i = 0; i < n && !rc; i++) {
+		rc = wire_iomap_begin(&self->w, e.nodeid, e.nodeid, 2 * i * BS,
+				      BS, FUSE_IOMAP_OP_WRITE, &m);
+		if (!rc && (m.type != FUSE_IOMAP_TYPE_UNWRITTEN ||
+			    m.length != BS))
+			rc = -1;
+	}
+	if (!rc && convert) {
+		io.attr_ino = e.nodeid;
+		io.written = 2 * n * BS;
+		io.flags = FUSE_IOMAP_IOEND_WRITEBACK |
+			   FUSE_IOMAP_IOEND_UNWRITTEN | FUSE_IOMAP_IOEND_APPEND;
+		rc = wire_iomap_ioend(&self->w, e.nodeid, &io, &size);
+		if (!rc && size != 2 * n * BS)
+			rc = -1;
+	}
+	if (stop(self) || rc || tfs_fsck(self->image))
+		goto out;
+	got = pread(fd, text, sizeof(text) - 1, 0);
+	if (got <= 0)
+		goto out;
+	text[got] = 0;
+	at = strstr(text, "fault injection: ");
+	if (at)
+		calls = strtol(at + strlen("fault injection: "), NULL, 10);
+out:
+	close(fd);
+	return calls;
+}
+
+/*
+ * One IOEND converting 200 extents of one leaf reaches the image a
+ * handful of times: the leaf and the inode are written once each, not
+ * once per extent edit (the io_channel batch, iochan.c).  Measured as
+ * the difference between the same run with and without the IOEND.
+ */
+TEST_F(f2, one_ioend_writes_each_tree_block_once)
+{
+	long without, with;
+
+	without = image_calls_for_scattered_ioend(self, 200, false);
+	ASSERT_LT(0, without);
+	with = image_calls_for_scattered_ioend(self, 200, true);
+	ASSERT_LT(0, with);
+	TH_LOG("IOEND over 200 extents: %ld image reads and writes",
+	       with - without);
+	EXPECT_GE(16, with - without);
+}
+
+/*
  * Blocks allocated ahead of a streaming writer are given back once the
  * kernel forgets the inode, or at unmount; a user's own unwritten
  * preallocation past EOF (fallocate KEEP_SIZE) stays.
