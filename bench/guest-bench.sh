@@ -121,6 +121,43 @@ fs_cycle()
 	fs_mount
 }
 
+# FUSE requests of one fio job of the iomap mode, from the kernel's
+# fuse_request_send trace event: BEGIN, END and IOEND (opcodes 8100-8102,
+# doc/protocol.md section 4) and all requests, written as JSON next to
+# the job's fio JSON; report.py turns them into upcalls per MiB.  A
+# kernel without the event (no tracefs) gives no file, and the report
+# "n/a".
+TRACEFS=/sys/kernel/tracing
+UPCALL_EVENT=$TRACEFS/events/fuse/fuse_request_send/enable
+
+upcalls_start()
+{
+	[ "$CUR_MODE" = iomap ] || return 0
+	[ -d "$TRACEFS/events" ] || mount -t tracefs nodev "$TRACEFS" 2>/dev/null
+	[ -w "$UPCALL_EVENT" ] || return 0
+	echo 0 > "$TRACEFS/tracing_on"
+	echo > "$TRACEFS/trace"
+	echo 32768 > "$TRACEFS/buffer_size_kb"
+	echo 1 > "$UPCALL_EVENT"
+	echo 1 > "$TRACEFS/tracing_on"
+}
+
+upcalls_stop()
+{
+	local out=$1 trace
+
+	[ "$CUR_MODE" = iomap ] && [ -w "$UPCALL_EVENT" ] || return 0
+	echo 0 > "$TRACEFS/tracing_on"
+	echo 0 > "$UPCALL_EVENT"
+	trace=$(grep -o 'opcode [0-9]* ' "$TRACEFS/trace")
+	echo > "$TRACEFS/trace"
+	printf '{"begin": %d, "end": %d, "ioend": %d, "all": %d}\n' \
+		"$(grep -c '^opcode 8100 ' <<<"$trace")" \
+		"$(grep -c '^opcode 8101 ' <<<"$trace")" \
+		"$(grep -c '^opcode 8102 ' <<<"$trace")" \
+		"$(grep -c '^opcode ' <<<"$trace")" > "$out"
+}
+
 # What fuse2fs says about the file it served: "iomap" or "classic (why)".
 # An iomap run whose file went classic measures the wrong thing, and the
 # report says so.
@@ -139,7 +176,7 @@ record_mode()
 
 run_mode()
 {
-	local failed=0 job
+	local failed=0 job rc
 
 	CUR_MODE=$1
 	CUR_OUT=$OUT/$CUR_MODE
@@ -163,9 +200,12 @@ run_mode()
 		*) export BENCH_SEQ_DIRECT=1 BENCH_RAND_DIRECT=1 ;;
 		esac
 		bench_log "$CUR_MODE: $job"
+		upcalls_start
 		bench_fio "$BENCH_SRCDIR/jobs/${job#b-}.fio" \
 			"$CUR_OUT/$job.json" "$STEP_TIMEOUT"
-		case $? in
+		rc=$?
+		upcalls_stop "$CUR_OUT/$job.upcalls.json"
+		case $rc in
 		0) ;;
 		2) bench_log "$CUR_MODE: $job timed out; giving up on this mode"
 		   return 1 ;;

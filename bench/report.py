@@ -101,6 +101,37 @@ def read_metric(fsdir, stem, how):
     return statistics.median(found), found
 
 
+def fio_mib(doc):
+    """MiB a fio job moved, reads and writes together, or None."""
+    try:
+        job = doc["jobs"][0]
+        moved = sum(int(job[d]["io_bytes"]) for d in ("read", "write"))
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    return moved / 2**20 if moved > 0 else None
+
+
+def read_upcalls(fsdir, stem):
+    """(median BEGIN+END+IOEND per MiB over the runs, the counts of the
+    first run) from STEM.upcalls.json (guest-bench.sh) and STEM.json."""
+    per_mib, first = [], None
+    for d in run_dirs(fsdir):
+        counts = load_json(os.path.join(d, stem + ".upcalls.json"))
+        mib = fio_mib(load_json(os.path.join(d, stem + ".json")))
+        if not isinstance(counts, dict) or not mib:
+            continue
+        try:
+            iomap = sum(int(counts[k]) for k in ("begin", "end", "ioend"))
+        except (KeyError, TypeError, ValueError):
+            continue
+        per_mib.append(iomap / mib)
+        if first is None:
+            first = dict(counts, mib=mib)
+    if not per_mib:
+        return None, None
+    return statistics.median(per_mib), first
+
+
 def read_status(fsdir, name):
     """The distinct contents of a status file over the runs, joined."""
     seen = []
@@ -209,6 +240,12 @@ def main():
     ap.add_argument("--target", action="append", default=[],
                     help="A/B:STEM,STEM...:MIN: say whether ratio A/B "
                     "reaches MIN on those workloads")
+    ap.add_argument("--upcalls",
+                    help="key whose runs counted their FUSE requests: add "
+                    "a column of its BEGIN+END+IOEND upcalls per MiB")
+    ap.add_argument("--upcall-target", action="append", default=[],
+                    help="STEM:MAX: say whether the --upcalls runs of that "
+                    "workload stay within MAX upcalls per GiB")
     ap.add_argument("--direct", action="store_true",
                     help="the fio jobs without a b- or mmap- prefix used "
                     "O_DIRECT: say so in the labels")
@@ -236,6 +273,8 @@ def main():
             ap.error("bad --target %s (want A/B:STEM,...:MIN)" % t)
         if ratio not in args.ratio:
             ap.error("--target %s names a ratio not asked for" % t)
+    if args.upcalls and args.upcalls not in keys:
+        ap.error("unknown --upcalls %s" % args.upcalls)
     if args.reference and args.reference not in keys:
         ap.error("unknown reference %s" % args.reference)
     if not args.reference:
@@ -254,6 +293,9 @@ def main():
 
     header = ["workload", "unit"] + [labels[k] for k in keys] + \
              ["%s/%s" % (a, b) for a, b in ratios]
+    if args.upcalls:
+        header.append("%s upcalls/MiB" % labels[args.upcalls])
+    upcall_lines = []
     rows = []
     summary = {"filesystems": labels, "workloads": {}}
     for stem, label, unit, _ in METRICS:
@@ -268,6 +310,18 @@ def main():
             ratio = va / vb if va and vb else None
             row.append(fmt(ratio, ratio=True))
             entry["ratios"]["%s/%s" % (a, b)] = ratio
+        if args.upcalls:
+            per_mib, counts = read_upcalls(
+                os.path.join(args.results, args.upcalls), stem)
+            row.append("n/a" if per_mib is None else "%.3f" % per_mib)
+            entry["upcalls_per_mib"] = per_mib
+            entry["upcalls"] = counts
+            if counts:
+                upcall_lines.append(
+                    "  %s: %d BEGIN, %d END, %d IOEND, %d requests in all "
+                    "for %.0f MiB" % (label, counts["begin"], counts["end"],
+                                      counts["ioend"], counts["all"],
+                                      counts["mib"]))
         rows.append(row)
         summary["workloads"][stem] = entry
 
@@ -305,6 +359,9 @@ def main():
     text += "\n\ne2fsck -fn after the run: " + "; ".join(fsck) + "\n"
     if served:
         text += "fio file served as: " + "; ".join(served) + "\n"
+    if upcall_lines:
+        text += "FUSE requests of the %s run (first run):\n" % \
+            labels[args.upcalls] + "\n".join(upcall_lines) + "\n"
     label_of = {stem: label for stem, label, _, _ in METRICS}
     for ratio, stems, minimum in targets:
         for stem in stems:
@@ -316,6 +373,15 @@ def main():
             summary.setdefault("targets", []).append(
                 {"ratio": ratio, "workload": stem, "min": minimum,
                  "value": got})
+    for t in args.upcall_target:
+        stem, _, most = t.partition(":")
+        per_mib = summary["workloads"].get(stem, {}).get("upcalls_per_mib")
+        verdict = ("n/a" if per_mib is None else "%.0f %s" % (
+            per_mib * 1024, "met" if per_mib * 1024 <= float(most)
+            else "MISSED"))
+        text += "target %s upcalls per GiB <= %s on %s: %s\n" % (
+            labels.get(args.upcalls, "?"), most, label_of.get(stem, stem),
+            verdict)
     md = "### " + args.title + "\n\n" + (render_md(header, rows) if rows
                                           else "(no results)") + "\n"
     with open(os.path.join(args.results, "table.txt"), "w") as f:

@@ -227,6 +227,7 @@ cat "$OUT/guest-run.txt" >> "$OUT/run.txt" 2>/dev/null
 	--target iomap/ext4:b-seq-write,b-seq-read:1.0 \
 	--target iomap/ext4:b-rand-write,b-rand-read:0.9 \
 	--target iomap/ext4:mmap-rand-write:0.8 \
+	--upcalls iomap --upcall-target b-seq-write:16 \
 	--plot "$BENCH_SRCDIR/plot.gp" --reference ext4 --direct \
 	--title "UML guest: fuse2fs iomap vs classic vs kernel ext4"
 REPORT_RC=$?
