@@ -155,4 +155,81 @@ TEST_F(ch, dirty_block_then_zeroout)
 	check(_metadata, self->path, ZEROOUT, true);
 }
 
+/* Block blk of the device file, compared with pattern seed (0: zeroes). */
+static int device_block_is(const char *path, int blk, int seed)
+{
+	char want[BS], got[BS];
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, got, BS, (off_t)blk * BS);
+	close(fd);
+	if (n != BS)
+		return -1;
+	if (seed)
+		tfs_pattern(want, BS, (off_t)blk * BS, seed);
+	else
+		memset(want, 0, BS);
+	return !memcmp(got, want, BS);
+}
+
+static bool is_pattern(const char *buf, int blk, int seed)
+{
+	char want[BS];
+
+	tfs_pattern(want, BS, (off_t)blk * BS, seed);
+	return !memcmp(buf, want, BS);
+}
+
+/*
+ * A batch (f2_io_batch_begin(), used for one IOEND) holds single-block
+ * writes: the device keeps the old bytes until the batch ends, reads of
+ * the channel see the last bytes written, and the end writes them.  A
+ * read of more than one block first writes out what the batch holds.
+ */
+TEST_F(ch, batch_holds_single_block_writes_until_it_ends)
+{
+	char *buf = malloc(2 * BS);
+	io_channel ch = NULL;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, unix_io_manager->open(self->path, IO_FLAG_RW, &ch));
+	ASSERT_EQ(0, io_channel_set_blksize(ch, BS));
+	f2_io_install(ch);
+	/* As on fuse2fs's read-write mounts: no unix_io cache in between. */
+	ASSERT_EQ(0, io_channel_set_options(ch, "cache=off"));
+	tfs_pattern(buf, BS, 3 * BS, 1);
+	ASSERT_EQ(0, io_channel_write_blk64(ch, 3, 1, buf));
+	ASSERT_EQ(0, io_channel_flush(ch));
+
+	f2_io_batch_begin();
+	tfs_pattern(buf, BS, 3 * BS, 2);
+	ASSERT_EQ(0, io_channel_write_blk64(ch, 3, 1, buf));
+	tfs_pattern(buf, BS, 5 * BS, 3);
+	ASSERT_EQ(0, io_channel_write_blk64(ch, 5, 1, buf));
+	tfs_pattern(buf, BS, 3 * BS, 4);
+	ASSERT_EQ(0, io_channel_write_blk64(ch, 3, 1, buf));
+	EXPECT_EQ(1, device_block_is(self->path, 3, 1));
+	EXPECT_EQ(1, device_block_is(self->path, 5, 0));
+	memset(buf, 0, BS);
+	ASSERT_EQ(0, io_channel_read_blk64(ch, 3, 1, buf));
+	EXPECT_TRUE(is_pattern(buf, 3, 4));
+	ASSERT_EQ(0, f2_io_batch_end(ch));
+	EXPECT_EQ(1, device_block_is(self->path, 3, 4));
+	EXPECT_EQ(1, device_block_is(self->path, 5, 3));
+
+	f2_io_batch_begin();
+	tfs_pattern(buf, BS, 7 * BS, 5);
+	ASSERT_EQ(0, io_channel_write_blk64(ch, 7, 1, buf));
+	EXPECT_EQ(1, device_block_is(self->path, 7, 0));
+	ASSERT_EQ(0, io_channel_read_blk64(ch, 6, 2, buf));
+	EXPECT_EQ(1, device_block_is(self->path, 7, 5));
+	EXPECT_TRUE(is_pattern(buf + BS, 7, 5));
+	ASSERT_EQ(0, f2_io_batch_end(ch));
+	io_channel_close(ch);
+	free(buf);
+}
+
 TEST_HARNESS_MAIN
