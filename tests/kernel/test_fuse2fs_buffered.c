@@ -97,6 +97,21 @@ static int buffered_fill(int fd, uint64_t off, size_t len, size_t bs,
 	return 0;
 }
 
+/* A new file written as r says in 1 MiB write() calls, then fsync. */
+static int stream_and_fsync(const char *path, const struct region *r)
+{
+	int fd = open(path, O_CREAT | O_RDWR, 0644);
+	int err;
+
+	if (fd < 0)
+		return -1;
+	err = buffered_fill(fd, r->off, r->len, MIB, r->seed);
+	if (!err)
+		err = fsync(fd);
+	close(fd);
+	return err;
+}
+
 /*
  * Unaligned buffered writes, into a hole past EOF too: after fsync the
  * device has the data, the server never saw a FUSE_WRITE, and writeback
@@ -287,22 +302,19 @@ TEST_F(f2b, extending_write_zeroes_the_gap)
 
 /*
  * Writeback of a 64 MiB streaming write sends its conversions merged: a
- * handful of IOENDs, not one per folio or per bio.  fuse2fs maps 8 MiB per
- * BEGIN, so 8 is the least; background writeback may cut a range once
- * more (9 was seen in CI).  One per bio (at most 1 MiB) would be 64 or
+ * handful of IOENDs, not one per folio or per bio.  iomap ends an ioend
+ * chain at 4096 folios (16 MiB here), so 4 is the least, and a new
+ * mapping or background writeback may cut a range once more (9 were seen
+ * in CI when fuse2fs mapped 8 MiB per BEGIN).  One per bio (at most 1 MiB) would be 64 or
  * more, one per folio thousands (4,699 before the merge).
  */
 TEST_F(f2b, writeback_ioends_are_merged)
 {
 	const struct region r[] = { { 0, 64 * MIB, 13 } };
 	const char *path = kt_path(&self->srv, "stream");
-	int fd, ioends;
+	int ioends;
 
-	fd = open(path, O_CREAT | O_RDWR, 0644);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, buffered_fill(fd, 0, 64 * MIB, MIB, 13));
-	ASSERT_EQ(0, fsync(fd));
-	close(fd);
+	ASSERT_EQ(0, stream_and_fsync(path, &r[0]));
 	ioends = traced("fuse_iomap_ioend:");
 	EXPECT_LE(1, ioends);
 	EXPECT_GE(32, ioends) {
@@ -336,13 +348,9 @@ TEST_F_TIMEOUT(f2b, streaming_write_asks_for_blocks_rarely, 300)
 	};
 	const struct region r[] = { { 0, 256 * MIB, 41 } };
 	const char *path = kt_path(&self->srv, "stream");
-	int fd, begins;
+	int begins;
 
-	fd = open(path, O_CREAT | O_RDWR, 0644);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, buffered_fill(fd, 0, 256 * MIB, MIB, 41));
-	ASSERT_EQ(0, fsync(fd));
-	close(fd);
+	ASSERT_EQ(0, stream_and_fsync(path, &r[0]));
 	begins = traced_all(server_begin);
 	TH_LOG("256 MiB streaming write: %d server BEGINs, %d IOENDs",
 	       begins, traced("fuse_iomap_ioend:"));
