@@ -67,7 +67,8 @@ struct xr_config {
 	bool seed_given;
 	uint64_t max_size;		/* the file never grows past this */
 	uint64_t max_len;		/* longest single read/write/... */
-	uint64_t check_every;		/* full read-back every N ops, 0: end */
+	uint64_t check_every;		/* buffered full read-back, 0: end */
+	uint64_t direct_check_every;	/* O_DIRECT full read-back, 0: end */
 	unsigned int log_len;		/* operations kept for the report */
 	unsigned int weight[XR_NR_KINDS];
 	bool required[XR_NR_KINDS];	/* +NAME in --ops: must work */
@@ -166,6 +167,8 @@ bool xr_op_fits(const struct xr_state *st, const struct xr_op *op);
 /* Run op: 0, or -1 after reporting a miscompare or a failure. */
 int xr_run_op(struct xr_state *st, struct xr_op *op);
 
+/* Install the SIGBUS/SIGSEGV handler of the mapping kinds: 0 or -1. */
+int xr_catch_map_faults(void);
 /* pread until len bytes or the end of the file: the count, or -1. */
 ssize_t xr_pread_all(int fd, uint8_t *buf, uint64_t len, uint64_t off);
 int xr_do_read(struct xr_state *st, struct xr_op *op);

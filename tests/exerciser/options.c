@@ -92,8 +92,11 @@ static void usage(FILE *out)
 "                        What the file system does not support is\n"
 "                        skipped, or fails the run if required.\n"
 "  -m, --mix LIST        weights as NAME=N,...; 0 turns a kind off\n"
-"  -c, --check-every N   read the whole file back every N ops\n"
-"                        (default 1000; 0: at the end only)\n"
+"  -c, --check-every N   read the whole file back through the page\n"
+"                        cache every N ops (default 100; 0: at the end)\n"
+"  -C, --direct-check-every N\n"
+"                        the same with O_DIRECT, which writes back dirty\n"
+"                        pages first (default 1000; 0: at the end)\n"
 "  -L, --log N           operations shown in a report (default 32)\n"
 "  -b, --block SIZE      collapse/insert granularity (default st_blksize)\n"
 "  -a, --dio-align SIZE  O_DIRECT alignment (default statx's, or -b)\n"
@@ -235,6 +238,7 @@ int xr_parse_options(struct xr_config *cfg, int argc, char **argv)
 		{ "ops", required_argument, NULL, 'k' },
 		{ "mix", required_argument, NULL, 'm' },
 		{ "check-every", required_argument, NULL, 'c' },
+		{ "direct-check-every", required_argument, NULL, 'C' },
 		{ "log", required_argument, NULL, 'L' },
 		{ "block", required_argument, NULL, 'b' },
 		{ "dio-align", required_argument, NULL, 'a' },
@@ -254,13 +258,14 @@ int xr_parse_options(struct xr_config *cfg, int argc, char **argv)
 	cfg->nr_ops = 10000;
 	cfg->max_size = 1 << 20;
 	cfg->max_len = 128 << 10;
-	cfg->check_every = 1000;
+	cfg->check_every = 100;
+	cfg->direct_check_every = 1000;
 	for (k = 0; k < XR_NR_KINDS; k++) {
 		cfg->weight[k] = kinds[k].weight;
 		on_kinds[k] = true;
 	}
 	while (!ret && (opt = getopt_long(argc, argv,
-			"N:s:l:o:k:m:c:L:b:a:w:r:S:V:vh", longopts,
+			"N:s:l:o:k:m:c:C:L:b:a:w:r:S:V:vh", longopts,
 			NULL)) != -1) {
 		switch (opt) {
 		case 'N':
@@ -284,6 +289,9 @@ int xr_parse_options(struct xr_config *cfg, int argc, char **argv)
 			break;
 		case 'c':
 			ret = parse_count(optarg, &cfg->check_every);
+			break;
+		case 'C':
+			ret = parse_count(optarg, &cfg->direct_check_every);
 			break;
 		case 'L':
 			ret = parse_count(optarg, &log_len);

@@ -8,7 +8,7 @@
 # failed).  Each trial makes a fresh ext4 image (mke2fs -t ext4 -b 4096,
 # 64 MiB unless -s), mounts it with fuse2fs (options -o) or, with -k,
 # kernel ext4 on a loop device, replays a subset of the operations
-# (`exerciser -c 0 -r`), unmounts and removes everything.  A subset still
+# (`exerciser -c 0 -C 0 -r`), unmounts and removes everything.  A subset still
 # fails when the exerciser exits with status 1 and, with -m, its output
 # matches PATTERN (grep -E), e.g. -m 'MISCOMPARE' or -m 'No space left'.
 # Lines are removed in chunks, halving them down to single lines, as long
@@ -84,7 +84,7 @@ fails() {
 		done
 	fi
 	rc=0
-	timeout 600 "$exerciser" -c 0 -r "$1" "$work/mnt/f" \
+	timeout 600 "$exerciser" -c 0 -C 0 -r "$1" "$work/mnt/f" \
 		>"$work/out" 2>&1 || rc=$?
 	cleanup
 	[ $rc -eq 1 ] || return 1
