@@ -52,6 +52,14 @@ enum hostile_attr_kind {
 	HOSTILE_NEW,		/* like good, with FUSE_IOMAP_F_NEW */
 	HOSTILE_CLASSIC_CAP,	/* classic; gains security.capability on
 				 * the server's side (HOSTILE_SETCAP_TRIGGER) */
+	HOSTILE_MOVING,		/* mapped at HOSTILE_MOVE_FROM, not kept,
+				 * block map cookie 1; after the move (the
+				 * first read of moving_src) at
+				 * HOSTILE_MOVE_TO, cookie 2 */
+	HOSTILE_MOVING_SRC,	/* classic; its first FUSE_READ moves
+				 * "moving" (below) */
+	HOSTILE_COOKIE_BACK,	/* like good, but the block map cookie of
+				 * the first BEGIN is 1000, later ones 1 */
 	HOSTILE_NR_FILES
 };
 
@@ -92,11 +100,23 @@ static const char *const hostile_kinds[HOSTILE_NR_FILES] = {
 	"outside_cached", "ino_zero", "blksize_odd", "blksize_big", "enosys",
 	"flip", "ioend_fail", "cached", "grow_fail", "stream_fail",
 	"barrier_begin", "barrier_ioend", "stream", "ioend_enosys", "grow",
-	"want_end", "new", "classic_cap",
+	"want_end", "new", "classic_cap", "moving", "moving_src",
+	"cookie_back",
 };
 
 /* Where "good" lives on the device, and what the classic path returns. */
 #define HOSTILE_DEV_OFF		(256ULL << 20)
 #define HOSTILE_CLASSIC_BYTE	0x5a
+/*
+ * "moving" moves, as a defragmenter would, when the kernel first reads
+ * "moving_src" (FUSE_READ, held back meanwhile): the server copies the
+ * file's 1 MiB from HOSTILE_MOVE_FROM to HOSTILE_MOVE_TO on the device,
+ * fills the old place with HOSTILE_MOVED_BYTE, reads "moving" at 512 KiB
+ * through the mount from a thread of its own (so the kernel gets a BEGIN
+ * reply with the new cookie), and only then answers the held read.
+ */
+#define HOSTILE_MOVE_FROM	(HOSTILE_DEV_OFF + (128ULL << 20))
+#define HOSTILE_MOVE_TO		(HOSTILE_DEV_OFF + (144ULL << 20))
+#define HOSTILE_MOVED_BYTE	0xee
 
 #endif /* TESTS_KERNEL_HOSTILE_H */
