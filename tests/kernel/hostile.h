@@ -60,6 +60,8 @@ enum hostile_attr_kind {
 				 * "moving" (below) */
 	HOSTILE_COOKIE_BACK,	/* like good, but the block map cookie of
 				 * the first BEGIN is 1000, later ones 1 */
+	HOSTILE_DEVCACHE_SRC,	/* classic; each FUSE_READ first reads the
+				 * device (buffered) where "good" starts */
 	HOSTILE_NR_FILES
 };
 
@@ -101,7 +103,7 @@ static const char *const hostile_kinds[HOSTILE_NR_FILES] = {
 	"flip", "ioend_fail", "cached", "grow_fail", "stream_fail",
 	"barrier_begin", "barrier_ioend", "stream", "ioend_enosys", "grow",
 	"want_end", "new", "classic_cap", "moving", "moving_src",
-	"cookie_back",
+	"cookie_back", "devcache_src",
 };
 
 /* Where "good" lives on the device, and what the classic path returns. */

@@ -121,7 +121,8 @@ static uint32_t attr_flags(fuse_ino_t nodeid)
 	if (kind_of(nodeid) == HOSTILE_FLIP && hs.flipped)
 		return 0;
 	if (kind_of(nodeid) == HOSTILE_CLASSIC_CAP ||
-	    kind_of(nodeid) == HOSTILE_MOVING_SRC)
+	    kind_of(nodeid) == HOSTILE_MOVING_SRC ||
+	    kind_of(nodeid) == HOSTILE_DEVCACHE_SRC)
 		return 0;
 	return FUSE_ATTR_IOMAP;
 }
@@ -446,6 +447,13 @@ static void hs_read(fuse_req_t req, fuse_ino_t nodeid, size_t size,
 
 	(void)fi;
 	hs_log(nodeid, "READ off=%lld size=%zu", (long long)off, size);
+	if (kind_of(nodeid) == HOSTILE_DEVCACHE_SRC) {
+		/* The server's view of "good", now in the device's cache */
+		char blk[BLOCK];
+
+		if (pread(hs.dev_fd, blk, BLOCK, HOSTILE_DEV_OFF) != BLOCK)
+			hs_log(nodeid, "device read failed");
+	}
 	if (kind_of(nodeid) == HOSTILE_MOVING_SRC && !hs.move_started) {
 		hs.move_started = true;
 		if (move_blocks()) {
