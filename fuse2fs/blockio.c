@@ -169,6 +169,7 @@ int f2_block_write(struct fuse2fs *f2, ext2_ino_t ino,
 			goto out_buf;
 	}
 	err = f2_convert_written(fs, ino, inode, lb0, lb1);
+	f2_map_changed();
 	if (!err && (uint64_t)off + size > EXT2_I_SIZE(inode))
 		err = ext2fs_inode_size_set(fs, (struct ext2_inode *)inode,
 					    off + size);

@@ -69,6 +69,18 @@ void f2_block_stats_range(ext2_filsys fs, blk64_t blk, blk64_t num,
 			  int inuse);
 
 /*
+ * The block map cookie of FUSE_IOMAP_BEGIN replies (doc/protocol.md
+ * section 10.4): one counter for the whole filesystem, bumped by every
+ * block allocated or freed (f2_block_stats_range() and libext2fs's
+ * allocation callback, txn.c) and every unwritten range converted.  A
+ * file's cookie must go up whenever its block map changes; one counter
+ * for all files does that, at the price of re-lookups in the kernel
+ * when other files change.
+ */
+void f2_map_changed(void);
+uint64_t f2_map_cookie(void);
+
+/*
  * Mapping of logical blocks, in filesystem blocks (iomap_map.c).
  * These only use libext2fs, so tests can drive them on an image directly.
  */

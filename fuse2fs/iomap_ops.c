@@ -238,7 +238,7 @@ static void f2_iomap_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 			(uint64_t)in->count, in->opflags, map.type,
 			(uint64_t)map.offset, (uint64_t)map.length,
 			(uint64_t)map.addr);
-	fuse_iomap_reply_begin(req, &map);
+	fuse_iomap_reply_begin_cookie(req, &map, f2_map_cookie());
 	return;
 
 out_err:
@@ -316,6 +316,7 @@ static void f2_iomap_ioend(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		f2_alloc_as(f2, ino);
 		err = f2_convert_written(f2->fs, ino, &inode, in->pos / bs,
 					 (end + bs - 1) / bs);
+		f2_map_changed();
 		f2_resv_used(f2, ino, free, &inode);
 		dirty = true;
 		if (err) {

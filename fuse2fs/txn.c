@@ -22,6 +22,8 @@
  * Inode allocations are not recorded: updates that allocate an inode
  * undo that themselves (namespace.c).
  */
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +83,7 @@ static void f2_txn_note_alloc(blk64_t blk, blk64_t num, int inuse)
 
 static void f2_txn_stats(ext2_filsys fs, blk64_t blk, int inuse)
 {
+	f2_map_changed();
 	f2_txn_note_alloc(blk, 1, inuse);
 }
 
@@ -94,7 +97,21 @@ void f2_block_stats_range(ext2_filsys fs, blk64_t blk, blk64_t num,
 			  int inuse)
 {
 	ext2fs_block_alloc_stats_range(fs, blk, num, inuse);
+	f2_map_changed();
 	f2_txn_note_alloc(blk, num, inuse);
+}
+
+/* Every block map change passes through here, or calls it (iomap.h). */
+static _Atomic uint64_t f2_cookie;
+
+void f2_map_changed(void)
+{
+	atomic_fetch_add(&f2_cookie, 1);
+}
+
+uint64_t f2_map_cookie(void)
+{
+	return atomic_load(&f2_cookie);
 }
 
 void f2_txn_install(struct fuse2fs *f2)

@@ -207,6 +207,13 @@ static int check_mapping(const struct fuse_iomap_req *req,
 int fuse_iomap_reply_begin(fuse_iomap_req_t req,
 			   const struct fuse_iomap_mapping *map)
 {
+	return fuse_iomap_reply_begin_cookie(req, map, 0);
+}
+
+int fuse_iomap_reply_begin_cookie(fuse_iomap_req_t req,
+				  const struct fuse_iomap_mapping *map,
+				  uint64_t cookie)
+{
 	struct fuse_iomap_begin_out out;
 	int err;
 
@@ -230,6 +237,7 @@ int fuse_iomap_reply_begin(fuse_iomap_req_t req,
 	}
 	memset(&out, 0, sizeof(out));
 	out.map = *map;
+	out.cookie = cookie;
 	return finish(req, 0, &out, sizeof(out));
 }
 

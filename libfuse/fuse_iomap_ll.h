@@ -112,6 +112,16 @@ int fuse_iomap_add_device(struct fuse_iomap_session *is, int fd,
  */
 int fuse_iomap_reply_begin(fuse_iomap_req_t req,
 			   const struct fuse_iomap_mapping *map);
+/*
+ * The same with the file's block map cookie (doc/protocol.md section
+ * 10.4): a value that goes up whenever the server changed the file's
+ * blocks and never goes down.  reply_begin() sends 0, which is right for
+ * a server that never changes blocks behind the kernel's back; a server
+ * that sends cookies must send them in every BEGIN reply.
+ */
+int fuse_iomap_reply_begin_cookie(fuse_iomap_req_t req,
+				  const struct fuse_iomap_mapping *map,
+				  uint64_t cookie);
 int fuse_iomap_reply_end(fuse_iomap_req_t req);
 int fuse_iomap_reply_ioend(fuse_iomap_req_t req, uint64_t new_size);
 int fuse_iomap_reply_err(fuse_iomap_req_t req, int err);

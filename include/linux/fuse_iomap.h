@@ -99,6 +99,7 @@ struct fuse_iomap_begin_in {
 
 struct fuse_iomap_begin_out {
 	struct fuse_iomap_mapping map;
+	__u64	cookie;		/* the file's block map version, never lower */
 };
 
 struct fuse_iomap_end_in {

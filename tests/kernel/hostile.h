@@ -54,6 +54,16 @@ enum hostile_attr_kind {
 				 * the server's side (HOSTILE_SETCAP_TRIGGER) */
 	HOSTILE_COPY_DST,	/* kept unwritten at HOSTILE_COPY_DEV_OFF until
 				 * "good" is copied into it, mapped after */
+	HOSTILE_MOVING,		/* mapped at HOSTILE_MOVE_FROM, not kept,
+				 * block map cookie 1; after the move (the
+				 * first read of moving_src) at
+				 * HOSTILE_MOVE_TO, cookie 2 */
+	HOSTILE_MOVING_SRC,	/* classic; its first FUSE_READ moves
+				 * "moving" (below) */
+	HOSTILE_COOKIE_BACK,	/* like good, but the block map cookie of
+				 * the first BEGIN is 1000, later ones 1 */
+	HOSTILE_DEVCACHE_SRC,	/* classic; each FUSE_READ first reads the
+				 * device (buffered) where "good" starts */
 	HOSTILE_NR_FILES
 };
 
@@ -119,13 +129,25 @@ static const char *const hostile_kinds[HOSTILE_NR_FILES] = {
 	"outside_cached", "ino_zero", "blksize_odd", "blksize_big", "enosys",
 	"flip", "ioend_fail", "cached", "grow_fail", "stream_fail",
 	"barrier_begin", "barrier_ioend", "stream", "ioend_enosys", "grow",
-	"want_end", "new", "classic_cap", "copy_dst",
+	"want_end", "new", "classic_cap", "copy_dst", "moving", "moving_src",
+	"cookie_back", "devcache_src",
 };
 
 /* Where "good" lives on the device, and what the classic path returns. */
 #define HOSTILE_DEV_OFF		(256ULL << 20)
 #define HOSTILE_CLASSIC_BYTE	0x5a
 /* Where "copy_dst" lives on the device. */
-#define HOSTILE_COPY_DEV_OFF	(HOSTILE_DEV_OFF + (128ULL << 20))
+#define HOSTILE_COPY_DEV_OFF	(HOSTILE_DEV_OFF + (160ULL << 20))
+/*
+ * "moving" moves, as a defragmenter would, when the kernel first reads
+ * "moving_src" (FUSE_READ, held back meanwhile): the server copies the
+ * file's 1 MiB from HOSTILE_MOVE_FROM to HOSTILE_MOVE_TO on the device,
+ * fills the old place with HOSTILE_MOVED_BYTE, reads "moving" at 512 KiB
+ * through the mount from a thread of its own (so the kernel gets a BEGIN
+ * reply with the new cookie), and only then answers the held read.
+ */
+#define HOSTILE_MOVE_FROM	(HOSTILE_DEV_OFF + (128ULL << 20))
+#define HOSTILE_MOVE_TO		(HOSTILE_DEV_OFF + (144ULL << 20))
+#define HOSTILE_MOVED_BYTE	0xee
 
 #endif /* TESTS_KERNEL_HOSTILE_H */

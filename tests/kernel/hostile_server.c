@@ -58,6 +58,7 @@ static struct {
 	struct fuse_session *se;
 	struct fuse_iomap_session *is;
 	const char *device;
+	const char *mountpoint;
 	const char *results;
 	int dev_fd;
 	uint64_t dev_size;
@@ -71,6 +72,9 @@ static struct {
 	bool copied;		/* "good" was copied into "copy_dst" */
 	bool short_write;	/* $HOSTILE_SHORT_WRITE */
 	int setattr_delay_ms;	/* $HOSTILE_SETATTR_DELAY_MS */
+	atomic_bool moved;		/* "moving" is at HOSTILE_MOVE_TO */
+	bool move_started;		/* "moving_src" was read */
+	bool cookie_back_started;	/* "cookie_back" answered once */
 } hs = { .log_fd = -1 };
 
 /* A valid security.capability value (VFS_CAP_REVISION_2: cap_net_raw+ep) */
@@ -119,7 +123,9 @@ static uint32_t attr_flags(fuse_ino_t nodeid)
 		return 0;
 	if (kind_of(nodeid) == HOSTILE_FLIP && hs.flipped)
 		return 0;
-	if (kind_of(nodeid) == HOSTILE_CLASSIC_CAP)
+	if (kind_of(nodeid) == HOSTILE_CLASSIC_CAP ||
+	    kind_of(nodeid) == HOSTILE_MOVING_SRC ||
+	    kind_of(nodeid) == HOSTILE_DEVCACHE_SRC)
 		return 0;
 	return FUSE_ATTR_IOMAP;
 }
@@ -421,13 +427,10 @@ static void hs_open(fuse_req_t req, fuse_ino_t nodeid,
 }
 
 /* The classic path: recognisable bytes that are not on the device. */
-static void hs_read(fuse_req_t req, fuse_ino_t nodeid, size_t size,
-		    off_t off, struct fuse_file_info *fi)
+static void reply_classic(fuse_req_t req, size_t size, off_t off)
 {
 	static char buf[128 << 10];
 
-	(void)fi;
-	hs_log(nodeid, "READ off=%lld size=%zu", (long long)off, size);
 	if (off >= (off_t)FILE_SIZE)
 		size = 0;
 	else if (size > FILE_SIZE - off)
@@ -436,6 +439,96 @@ static void hs_read(fuse_req_t req, fuse_ino_t nodeid, size_t size,
 		size = sizeof(buf);
 	memset(buf, HOSTILE_CLASSIC_BYTE, size);
 	fuse_reply_buf(req, buf, size);
+}
+
+static bool spawn(void *(*fn)(void *), void *arg);
+
+/* The held read of "moving_src" (see hostile.h) */
+struct held_read {
+	fuse_req_t req;
+	size_t size;
+	off_t off;
+};
+
+/*
+ * Read "moving" through the mount: its BEGIN (served by the main loop
+ * meanwhile) tells the kernel the new cookie.  Then let the reader of
+ * "moving_src" go on.
+ */
+static void *move_announce_thread(void *arg)
+{
+	struct held_read *h = arg;
+	char path[512], *buf = NULL;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", hs.mountpoint,
+		 hostile_kinds[HOSTILE_MOVING]);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || !(buf = malloc(BLOCK)) ||
+	    pread(fd, buf, BLOCK, FILE_SIZE / 2) != BLOCK)
+		hs_log(2 + HOSTILE_MOVING, "announce failed");
+	else
+		hs_log(2 + HOSTILE_MOVING, "announced");
+	reply_classic(h->req, h->size, h->off);
+	free(h);
+	/* After the reply: the close (flush) waits for the writer's lock */
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
+/* Copy "moving" to its new place and spoil the old one. */
+static int move_blocks(void)
+{
+	char *buf = malloc(FILE_SIZE);
+	int ret = -1;
+
+	if (!buf)
+		return -1;
+	if (pread(hs.dev_fd, buf, FILE_SIZE, HOSTILE_MOVE_FROM) != FILE_SIZE ||
+	    pwrite(hs.dev_fd, buf, FILE_SIZE, HOSTILE_MOVE_TO) != FILE_SIZE)
+		goto out;
+	memset(buf, HOSTILE_MOVED_BYTE, FILE_SIZE);
+	if (pwrite(hs.dev_fd, buf, FILE_SIZE, HOSTILE_MOVE_FROM) != FILE_SIZE)
+		goto out;
+	/* The kernel's bios do not see our page cache: put it on the disk */
+	ret = fdatasync(hs.dev_fd);
+out:
+	free(buf);
+	return ret;
+}
+
+static void hs_read(fuse_req_t req, fuse_ino_t nodeid, size_t size,
+		    off_t off, struct fuse_file_info *fi)
+{
+	struct held_read *h;
+
+	(void)fi;
+	hs_log(nodeid, "READ off=%lld size=%zu", (long long)off, size);
+	if (kind_of(nodeid) == HOSTILE_DEVCACHE_SRC) {
+		/* The server's view of "good", now in the device's cache */
+		char blk[BLOCK];
+
+		if (pread(hs.dev_fd, blk, BLOCK, HOSTILE_DEV_OFF) != BLOCK)
+			hs_log(nodeid, "device read failed");
+	}
+	if (kind_of(nodeid) == HOSTILE_MOVING_SRC && !hs.move_started) {
+		hs.move_started = true;
+		if (move_blocks()) {
+			hs_log(2 + HOSTILE_MOVING, "move failed");
+		} else {
+			atomic_store(&hs.moved, true);
+			h = malloc(sizeof(*h));
+			if (h) {
+				*h = (struct held_read){ req, size, off };
+				if (spawn(move_announce_thread, h))
+					return;
+				free(h);
+			}
+		}
+	}
+	reply_classic(req, size, off);
 }
 
 static void hs_write(fuse_req_t req, fuse_ino_t nodeid, const char *buf,
@@ -607,15 +700,16 @@ static void hs_negotiated(void *userdata, bool iomap)
 
 /* Write a BEGIN reply without the library's checks. */
 static void reply_raw(fuse_iomap_req_t req,
-		      const struct fuse_iomap_mapping *map)
+		      const struct fuse_iomap_mapping *map, uint64_t cookie)
 {
+	struct fuse_iomap_begin_out out = { .map = *map, .cookie = cookie };
 	struct fuse_out_header oh = {
-		.len = sizeof(oh) + sizeof(*map),
+		.len = sizeof(oh) + sizeof(out),
 		.unique = req->unique,
 	};
 	struct iovec iov[2] = {
 		{ &oh, sizeof(oh) },
-		{ (void *)map, sizeof(*map) },
+		{ &out, sizeof(out) },
 	};
 
 	if (writev(fuse_session_fd(hs.se), iov, 2) < 0)
@@ -637,7 +731,7 @@ struct held_reply {
 };
 
 static void reply_raw(fuse_iomap_req_t req,
-		      const struct fuse_iomap_mapping *map);
+		      const struct fuse_iomap_mapping *map, uint64_t cookie);
 
 static void *held_reply_thread(void *arg)
 {
@@ -646,7 +740,7 @@ static void *held_reply_thread(void *arg)
 	sleep_ms(500);
 	atomic_store(&hs.barrier_replied, true);
 	if (h->begin)
-		reply_raw(h->req, &h->map);
+		reply_raw(h->req, &h->map, 0);
 	else
 		fuse_iomap_reply_ioend(h->req, FILE_SIZE);
 	free(h);
@@ -716,6 +810,7 @@ static void hs_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 	};
 	const struct fuse_ctx *ctx = fuse_iomap_req_ctx(req);
 	int kind = kind_of(nodeid);
+	uint64_t cookie = 0;
 
 	if (kind < 0) {
 		fuse_iomap_reply_err(req, ESTALE);
@@ -828,8 +923,16 @@ static void hs_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		map.dev = 0;
 		map.addr = FUSE_IOMAP_NULL_ADDR;
 		break;
+	case HOSTILE_MOVING:
+		cookie = atomic_load(&hs.moved) ? 2 : 1;
+		map.addr = cookie == 2 ? HOSTILE_MOVE_TO : HOSTILE_MOVE_FROM;
+		break;
+	case HOSTILE_COOKIE_BACK:
+		cookie = hs.cookie_back_started ? 1 : 1000;
+		hs.cookie_back_started = true;
+		break;
 	}
-	reply_raw(req, &map);
+	reply_raw(req, &map, cookie);
 }
 
 static void hs_end(fuse_iomap_req_t req, fuse_ino_t nodeid,
@@ -877,6 +980,7 @@ int main(int argc, char *argv[])
 		return 2;
 	}
 	hs.device = argv[1];
+	hs.mountpoint = argv[2];
 	hs.results = argv[3];
 	hs.short_write = getenv("HOSTILE_SHORT_WRITE") != NULL;
 	if (getenv("HOSTILE_SETATTR_DELAY_MS"))

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -629,6 +630,66 @@ TEST_F(f2, ioend_converts_exactly_the_written_range)
 			  FUSE_IOMAP_TYPE_HOLE, t.type[b])
 			TH_LOG("block %llu", (unsigned long long)b);
 	f2_truth_free(&t);
+}
+
+/*
+ * The block map cookie of BEGIN replies (doc/protocol.md section 10.4):
+ * the same while nothing changed, higher after an allocation, a
+ * conversion and a punched hole, never lower.
+ */
+TEST_F(f2, begin_cookie_goes_up_with_every_block_map_change)
+{
+	struct tfs_mkfs_opts o = { 0 };
+	struct fuse_iomap_ioend_in io;
+	struct fuse_iomap_mapping m;
+	struct fuse_entry_out e;
+	struct fuse_open_out op;
+	struct fuse_fallocate_in fa;
+	uint64_t c0, c1, c2, c3, c4, size;
+
+	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	ASSERT_EQ(0, wire_create(&self->w, 1, "p", O_RDWR, 0100644, &e, &op));
+	ASSERT_EQ(0, wire_iomap_begin_cookie(&self->w, e.nodeid, e.attr.ino,
+					     0, BS, 0, &m, &c0));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_HOLE, m.type);
+	ASSERT_EQ(0, wire_iomap_begin_cookie(&self->w, e.nodeid, e.attr.ino,
+					     0, BS, 0, &m, &c1));
+	EXPECT_EQ(c0, c1);
+	/* A write allocates: its own reply already has the new cookie. */
+	ASSERT_EQ(0, wire_iomap_begin_cookie(&self->w, e.nodeid, e.attr.ino,
+					     0, 4 * BS, FUSE_IOMAP_OP_WRITE |
+					     FUSE_IOMAP_OP_DIRECT, &m, &c1));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, m.type);
+	EXPECT_GT(c1, c0);
+	ASSERT_EQ(0, wire_iomap_begin_cookie(&self->w, e.nodeid, e.attr.ino,
+					     0, BS, 0, &m, &c2));
+	EXPECT_EQ(c1, c2);
+	/* A conversion changes the block map without allocating. */
+	io = (struct fuse_iomap_ioend_in){
+		.attr_ino = e.attr.ino, .pos = 0, .written = BS,
+		.flags = FUSE_IOMAP_IOEND_UNWRITTEN |
+			 FUSE_IOMAP_IOEND_APPEND | FUSE_IOMAP_IOEND_DIRECT,
+	};
+	ASSERT_EQ(0, wire_iomap_ioend(&self->w, e.nodeid, &io, &size));
+	ASSERT_EQ(0, wire_iomap_begin_cookie(&self->w, e.nodeid, e.attr.ino,
+					     0, BS, 0, &m, &c3));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_MAPPED, m.type);
+	EXPECT_GT(c3, c2);
+	/* A punched hole frees blocks. */
+	fa = (struct fuse_fallocate_in){
+		.fh = op.fh, .offset = 0, .length = BS,
+		.mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	};
+	ASSERT_EQ(0, wire_call_out(&self->w, FUSE_FALLOCATE, e.nodeid, &fa,
+				   sizeof(fa), NULL, 0));
+	ASSERT_EQ(0, wire_iomap_begin_cookie(&self->w, e.nodeid, e.attr.ino,
+					     0, BS, 0, &m, &c4));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_HOLE, m.type);
+	EXPECT_GT(c4, c3);
+	ASSERT_EQ(0, wire_release(&self->w, e.nodeid, op.fh, false));
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
 }
 
 TEST_F(f2, bad_requests_get_the_documented_errno)

@@ -30,7 +30,7 @@ TEST(struct_layout)
 	EXPECT_EQ(16, OFF(fuse_iomap_begin_in, count));
 	EXPECT_EQ(24, OFF(fuse_iomap_begin_in, opflags));
 	EXPECT_EQ(28, OFF(fuse_iomap_begin_in, padding));
-	EXPECT_EQ(32, sizeof(struct fuse_iomap_begin_out));
+	EXPECT_EQ(40, sizeof(struct fuse_iomap_begin_out));
 
 	EXPECT_EQ(72, sizeof(struct fuse_iomap_end_in));
 	EXPECT_EQ(24, OFF(fuse_iomap_end_in, written));

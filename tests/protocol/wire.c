@@ -491,6 +491,15 @@ int wire_iomap_begin(struct wire *w, uint64_t nodeid, uint64_t attr_ino,
 		     uint64_t pos, uint64_t count, uint32_t opflags,
 		     struct fuse_iomap_mapping *map)
 {
+	return wire_iomap_begin_cookie(w, nodeid, attr_ino, pos, count,
+				       opflags, map, NULL);
+}
+
+int wire_iomap_begin_cookie(struct wire *w, uint64_t nodeid,
+			    uint64_t attr_ino, uint64_t pos, uint64_t count,
+			    uint32_t opflags, struct fuse_iomap_mapping *map,
+			    uint64_t *cookie)
+{
 	struct fuse_iomap_begin_in in = {
 		.attr_ino = attr_ino,
 		.pos = pos,
@@ -504,6 +513,8 @@ int wire_iomap_begin(struct wire *w, uint64_t nodeid, uint64_t attr_ino,
 			    &out, sizeof(out));
 	if (!res && map)
 		*map = out.map;
+	if (!res && cookie)
+		*cookie = out.cookie;
 	return res;
 }
 

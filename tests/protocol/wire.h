@@ -168,6 +168,11 @@ int wire_forget(struct wire *w, uint64_t nodeid, uint64_t nlookup);
 int wire_iomap_begin(struct wire *w, uint64_t nodeid, uint64_t attr_ino,
 		     uint64_t pos, uint64_t count, uint32_t opflags,
 		     struct fuse_iomap_mapping *map);
+/* The same, also returning the reply's block map cookie. */
+int wire_iomap_begin_cookie(struct wire *w, uint64_t nodeid,
+			    uint64_t attr_ino, uint64_t pos, uint64_t count,
+			    uint32_t opflags, struct fuse_iomap_mapping *map,
+			    uint64_t *cookie);
 int wire_iomap_end(struct wire *w, uint64_t nodeid,
 		   const struct fuse_iomap_end_in *in);
 int wire_iomap_ioend(struct wire *w, uint64_t nodeid,
