@@ -24,8 +24,8 @@
 #define OPS		10000ULL
 /* Time allowed per operation, in ms, beyond two minutes for the rest */
 #define MS_PER_OP	20
-/* fuse2fs does not implement collapse and insert range */
-#define KINDS		"+all,-collapse,-insert"
+/* Every kind, collapse and insert range too */
+#define KINDS		"+all"
 
 FIXTURE(xr) {
 	struct kt_server srv;
