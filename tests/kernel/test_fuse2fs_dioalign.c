@@ -75,7 +75,8 @@ static int dio_at(const char *path, bool write, char *buf, size_t len,
 	return n == (ssize_t)len ? 0 : -1;
 }
 
-TEST_F(dal, iomap_and_classic_files)
+/* Unmount, e2fsck and the ext4 read-back: more than the default 30 s */
+TEST_F_TIMEOUT(dal, iomap_and_classic_files, 300)
 {
 	const char *iomap_path = kt_path(&self->srv, "iomap");
 	char classic_path[KT_PATH_MAX + 16];

@@ -125,7 +125,8 @@ static void check_all(struct __test_metadata *_metadata,
 	free(buf);
 }
 
-TEST_F(sh, collapse_and_insert_with_dirty_page_cache)
+/* Unmount, e2fsck and the ext4 read-back: more than the default 30 s */
+TEST_F_TIMEOUT(sh, collapse_and_insert_with_dirty_page_cache, 300)
 {
 	const char *path = kt_path(&self->srv, "f");
 	char *map;
