@@ -34,4 +34,18 @@ errcode_t f2_walk_mapped(ext2_filsys fs, ext2_ino_t ino,
 int f2_migrate_extents(struct fuse2fs *f2, ext2_ino_t ino,
 		       struct ext2_inode_large *inode, bool extents);
 
+/*
+ * FALLOC_FL_COLLAPSE_RANGE / FALLOC_FL_INSERT_RANGE of [off, off + len)
+ * on the extent file ino (shift.c): 0 or a positive errno; *inode is
+ * updated (extent root, i_blocks, size), not written.  Run inside a
+ * transaction: a failure half way leaves blocks for txn.c to undo.
+ * max_bytes: the file's size limit.
+ */
+int f2_collapse_range(struct fuse2fs *f2, ext2_ino_t ino,
+		      struct ext2_inode_large *inode, uint64_t off,
+		      uint64_t len);
+int f2_insert_range(struct fuse2fs *f2, ext2_ino_t ino,
+		    struct ext2_inode_large *inode, uint64_t off, uint64_t len,
+		    uint64_t max_bytes);
+
 #endif /* FUSE2FS_BLOCKMAP_H */

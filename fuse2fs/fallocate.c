@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * fallocate: preallocation (unwritten extents), FALLOC_FL_KEEP_SIZE,
- * FALLOC_FL_PUNCH_HOLE and FALLOC_FL_ZERO_RANGE, with kernel ext4's rules:
+ * FALLOC_FL_PUNCH_HOLE and FALLOC_FL_ZERO_RANGE, with kernel ext4's rules
+ * (FALLOC_FL_COLLAPSE_RANGE and FALLOC_FL_INSERT_RANGE: shift.c):
  *
  * - Inline-data files are first moved out to a block, as ext4 does.
- * - Preallocation and zero-range need extents; block-mapped (ext2/ext3)
- *   files get EOPNOTSUPP for them, like ext4.  Punching works on both.
+ * - Preallocation, zero-range, collapse and insert need extents;
+ *   block-mapped (ext2/ext3) files get EOPNOTSUPP for them, like ext4.
+ *   Punching works on both.
  * - Punching stops at the page holding EOF (blocks preallocated further
  *   out stay), partial blocks at either end are zeroed.
  * - Space is checked before anything is allocated, so ENOSPC leaves the
@@ -253,7 +255,8 @@ static int check_inode(const struct ext2_inode_large *inode, int mode)
 static int check_args(int mode, off_t offset, off_t length)
 {
 	const int known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
-			  FALLOC_FL_ZERO_RANGE;
+			  FALLOC_FL_ZERO_RANGE | FALLOC_FL_COLLAPSE_RANGE |
+			  FALLOC_FL_INSERT_RANGE;
 
 	if (offset < 0 || length <= 0)
 		return EINVAL;
@@ -261,6 +264,10 @@ static int check_args(int mode, off_t offset, off_t length)
 		return EOPNOTSUPP;
 	if (mode & FALLOC_FL_PUNCH_HOLE &&
 	    (!(mode & FALLOC_FL_KEEP_SIZE) || mode & FALLOC_FL_ZERO_RANGE))
+		return EOPNOTSUPP;
+	/* Collapse and insert take no other flag (EINVAL before Linux 6.13) */
+	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE) &&
+	    mode != FALLOC_FL_COLLAPSE_RANGE && mode != FALLOC_FL_INSERT_RANGE)
 		return EOPNOTSUPP;
 	if (offset > INT64_MAX - length)
 		return EFBIG;
@@ -301,6 +308,11 @@ static int fallocate_inode(struct fuse2fs *f2, ext2_ino_t ino, int mode,
 		return EOPNOTSUPP;
 	if (mode & FALLOC_FL_PUNCH_HOLE) {
 		ret = do_punch(f2, ino, &inode, off, len);
+	} else if (mode & FALLOC_FL_COLLAPSE_RANGE) {
+		ret = f2_collapse_range(f2, ino, &inode, off, len);
+	} else if (mode & FALLOC_FL_INSERT_RANGE) {
+		ret = f2_insert_range(f2, ino, &inode, off, len,
+				      max_bytes(f2->fs, &inode));
 	} else {
 		if (mode & FALLOC_FL_ZERO_RANGE)
 			ret = do_zero_range(f2, ino, &inode, off, len);

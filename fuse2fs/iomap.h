@@ -199,6 +199,11 @@ void f2_iomap_notify_drain(void);
  * all inodes, at unmount.
  */
 bool f2_prealloc_note(ext2_ino_t ino, blk64_t start, blk64_t end);
+/*
+ * Collapse (left) or insert range moved the extents of ino from lblk on
+ * by blocks: so does the look-ahead range remembered there.
+ */
+void f2_prealloc_shift(ext2_ino_t ino, blk64_t lblk, blk64_t by, bool left);
 void f2_iomap_forget(struct fuse2fs *f2, ext2_ino_t ino);
 void f2_iomap_forget_all(struct fuse2fs *f2);
 /* Release the device (loop device included); called at unmount. */

@@ -54,6 +54,22 @@ bool f2_prealloc_note(ext2_ino_t ino, blk64_t start, blk64_t end)
 	return true;
 }
 
+void f2_prealloc_shift(ext2_ino_t ino, blk64_t lblk, blk64_t by, bool left)
+{
+	struct prealloc *p = ino ? find(ino) : NULL;
+
+	/* Look-ahead lies past EOF, which both shifts move whole */
+	if (!p || p->start < lblk)
+		return;
+	if (left) {
+		p->start -= by;
+		p->end -= by;
+	} else {
+		p->start += by;
+		p->end += by;
+	}
+}
+
 void f2_iomap_forget(struct fuse2fs *f2, ext2_ino_t ino)
 {
 	struct ext2_inode_large inode;

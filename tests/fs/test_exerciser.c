@@ -30,7 +30,8 @@
 
 /*
  * Every kind of operation must work (+all), on fuse2fs all but collapse
- * and insert range, which it does not implement.
+ * and insert range, which the host's FUSE refuses before asking fuse2fs
+ * (tests/kernel's exerciser runs them through the patched kernel).
  */
 #define KINDS_EXT4	"+all"
 #define KINDS_FUSE2FS	"+all,-collapse,-insert"

@@ -237,8 +237,9 @@ TEST_F(fa, bad_modes_and_arguments)
 					       FALLOC_FL_ZERO_RANGE |
 					       FALLOC_FL_KEEP_SIZE, 0, 4096));
 	/*
-	 * The FUSE kernel refuses collapse/insert before asking us; ext4
-	 * implements them (and finds this empty file too short: EINVAL).
+	 * The host's FUSE refuses collapse/insert before asking fuse2fs
+	 * (which implements them: tests/protocol/test_fuse2fs_shift); ext4
+	 * finds this empty file too short: EINVAL.
 	 */
 	TFS_EXPECT_ERRNO(variant->kernel ? EINVAL : EOPNOTSUPP,
 			 fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, 0, 4096));

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * FALLOC_FL_COLLAPSE_RANGE and FALLOC_FL_INSERT_RANGE through the patched
+ * kernel on fuse2fs -o iomap=auto, on an iomap file and on a file pinned
+ * to classic FUSE: the file has dirty page cache past the offset (buffered
+ * writes and a shared writable mapping, not synced) when the range moves;
+ * afterwards the mapping, buffered reads, O_DIRECT reads and, after
+ * unmount, kernel ext4 all read what an in-memory copy says, and the size
+ * follows.  Misaligned ranges, a collapse reaching EOF and an insert at
+ * EOF give EINVAL and change nothing.  Fresh mke2fs, `e2fsck -fn` at the
+ * end.  Runs inside the UML guest, as root.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <linux/falloc.h>
+
+#include "kselftest_harness.h"
+#include "f2guest.h"
+
+#define KIB		1024ULL
+#define SIZE0		(4 * MIB)
+#define MAXSIZE		(8 * MIB)
+
+FIXTURE(sh) {
+	struct kt_server srv;
+	char *shadow;		/* what the file must hold */
+	uint64_t size;
+};
+
+FIXTURE_VARIANT(sh) {
+	const char *preference;	/* user.fuse2fs.iomap, or NULL */
+	int mode;		/* 1: iomap, 0: classic */
+};
+
+FIXTURE_VARIANT_ADD(sh, iomap) {
+	.mode = 1,
+};
+
+FIXTURE_VARIANT_ADD(sh, classic) {
+	.preference = "classic",
+	.mode = 0,
+};
+
+FIXTURE_SETUP(sh)
+{
+	self->shadow = calloc(1, MAXSIZE);
+	ASSERT_NE(NULL, self->shadow);
+	ASSERT_EQ(0, f2g_mkfs(NULL));
+	ASSERT_EQ(0, f2g_mount(&self->srv));
+}
+
+FIXTURE_TEARDOWN(sh)
+{
+	EXPECT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	free(self->shadow);
+}
+
+/* pwrite of the pattern, recorded in the shadow copy */
+static int put(struct _test_data_sh *self, int fd, uint64_t off, size_t len,
+	       uint32_t seed)
+{
+	kt_fill(self->shadow + off, len, off, seed);
+	if (off + len > self->size)
+		self->size = off + len;
+	return pwrite(fd, self->shadow + off, len, off) == (ssize_t)len ?
+	       0 : -1;
+}
+
+static void shadow_collapse(struct _test_data_sh *self, uint64_t off,
+			    uint64_t len)
+{
+	memmove(self->shadow + off, self->shadow + off + len,
+		self->size - off - len);
+	memset(self->shadow + self->size - len, 0, len);
+	self->size -= len;
+}
+
+static void shadow_insert(struct _test_data_sh *self, uint64_t off,
+			  uint64_t len)
+{
+	memmove(self->shadow + off + len, self->shadow + off,
+		self->size - off);
+	memset(self->shadow + off, 0, len);
+	self->size += len;
+}
+
+/* The first offset where buf and the shadow differ, or -1 */
+static long long differs(const struct _test_data_sh *self, const char *buf,
+			 uint64_t len)
+{
+	uint64_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != self->shadow[i])
+			return i;
+	return -1;
+}
+
+/* Size, mapping, buffered reads and O_DIRECT reads against the shadow */
+static void check_all(struct __test_metadata *_metadata,
+		      struct _test_data_sh *self, const char *path, int fd,
+		      const char *map)
+{
+	char *buf = kt_alloc(MAXSIZE);
+	struct stat st;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, fstat(fd, &st));
+	EXPECT_EQ((off_t)self->size, st.st_size);
+	EXPECT_EQ(-1, differs(self, map, self->size));
+	EXPECT_EQ((ssize_t)self->size, pread(fd, buf, MAXSIZE, 0));
+	EXPECT_EQ(-1, differs(self, buf, self->size));
+	/* O_DIRECT in whole blocks: the tail of the last one reads zeroes */
+	memset(buf, 0xaa, MAXSIZE);
+	EXPECT_EQ(0, kt_direct_pread(path, buf,
+				     (self->size + 4095) & ~4095ULL, 0));
+	EXPECT_EQ(-1, differs(self, buf, self->size));
+	free(buf);
+}
+
+/* Unmount, e2fsck and the ext4 read-back: more than the default 30 s */
+TEST_F_TIMEOUT(sh, collapse_and_insert_with_dirty_page_cache, 300)
+{
+	const char *path = kt_path(&self->srv, "f");
+	char *map;
+	int fd;
+
+	fd = open(path, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	close(fd);
+	if (variant->preference)
+		ASSERT_EQ(0, setxattr(path, "user.fuse2fs.iomap",
+				      variant->preference,
+				      strlen(variant->preference), 0));
+	fd = open(path, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(variant->mode, kt_fd_iomap(fd, NULL));
+
+	/* On the disk first, then dirty page cache past every offset */
+	ASSERT_EQ(0, put(self, fd, 0, SIZE0, 1));
+	ASSERT_EQ(0, fsync(fd));
+	map = mmap(NULL, MAXSIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, put(self, fd, MIB + 100, 300 * KIB, 2));
+	kt_fill(self->shadow + 3 * MIB + 10, 8 * KIB, 3 * MIB + 10, 3);
+	memcpy(map + 3 * MIB + 10, self->shadow + 3 * MIB + 10, 8 * KIB);
+
+	/* Collapse a range whose blocks are on the disk */
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, 512 * KIB,
+			       256 * KIB));
+	shadow_collapse(self, 512 * KIB, 256 * KIB);
+	check_all(_metadata, self, path, fd, map);
+
+	/* Dirty again, through the mapping too, then insert before it */
+	ASSERT_EQ(0, put(self, fd, 2 * MIB + 5, 5000, 4));
+	kt_fill(self->shadow + 1500 * KIB, 4 * KIB, 1500 * KIB, 5);
+	memcpy(map + 1500 * KIB, self->shadow + 1500 * KIB, 4 * KIB);
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_INSERT_RANGE, MIB + 12 * KIB,
+			       128 * KIB));
+	shadow_insert(self, MIB + 12 * KIB, 128 * KIB);
+	check_all(_metadata, self, path, fd, map);
+
+	/* At the very start, and a collapse of what the insert made */
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_INSERT_RANGE, 0, 8 * KIB));
+	shadow_insert(self, 0, 8 * KIB);
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, MIB + 16 * KIB,
+			       132 * KIB));
+	shadow_collapse(self, MIB + 16 * KIB, 132 * KIB);
+	check_all(_metadata, self, path, fd, map);
+
+	/* ext4's refusals, and nothing changed by them */
+	errno = 0;
+	EXPECT_EQ(-1, fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, 1000, 4096));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, fallocate(fd, FALLOC_FL_INSERT_RANGE, 4096, 100));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, MIB,
+				self->size - MIB));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, fallocate(fd, FALLOC_FL_INSERT_RANGE,
+				(self->size + 4095) & ~4095ULL, 4096));
+	EXPECT_EQ(EINVAL, errno);
+	check_all(_metadata, self, path, fd, map);
+
+	EXPECT_EQ(0, munmap(map, MAXSIZE));
+	EXPECT_EQ(0, fsync(fd));
+	close(fd);
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	EXPECT_EQ(0, f2g_compare_with_ext4("f", self->shadow, self->size));
+}
+
+TEST_HARNESS_MAIN
