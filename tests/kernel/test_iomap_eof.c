@@ -260,4 +260,73 @@ TEST_F(eof, writeback_syncs_device_cache_of_every_folio)
 	EXPECT_TRUE(all_bytes(self->buf, BLK, 0x11));
 }
 
+/*
+ * The reference: kernel ext4 on a loop image, the same operations
+ * (scribbles of a shared mapping past the end, then a direct write, a
+ * copy or a truncate growing the file).  The copy and the truncate give
+ * zeroes past the old end.  The direct write does not on ext4 of Linux
+ * 6.12 (the bytes become data there; only logged): XFS zeroes the gap
+ * before a direct write past the end, and so does fuse-iomap.
+ */
+TEST(ext4_zeroes_past_old_end)
+{
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char img[KT_PATH_MAX], mnt[KT_PATH_MAX], path[KT_PATH_MAX + 8];
+	char *buf = kt_alloc(BLK), *map;
+	loff_t in = 0, out = 2 * BLK;
+	int how, fd, dfd, src, ok = 1;
+
+	ASSERT_NE(NULL, buf);
+	snprintf(img, sizeof(img), "%s/eof-ext4.%d.img", tmp, getpid());
+	snprintf(mnt, sizeof(mnt), "%s/eof-ext4.%d.mnt", tmp, getpid());
+	ASSERT_EQ(0, kt_sh(60, "truncate -s 32M %s && mke2fs -q -F -t ext4 "
+			   "-b 4096 %s && mkdir -p %s && mount -o loop %s %s",
+			   img, img, mnt, img, mnt));
+	snprintf(path, sizeof(path), "%s/src", mnt);
+	src = open(path, O_RDWR | O_CREAT, 0644);
+	if (src < 0 || pwrite(src, buf, BLK, 0) != BLK)
+		ok = 0;
+	snprintf(path, sizeof(path), "%s/f", mnt);
+	/* 0: direct write, 1: copy, 2: truncate, each growing the file */
+	for (how = 0; ok && how < 3; how++) {
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		dfd = open(path, O_RDWR | O_DIRECT);
+		memset(buf, 0x55, BLK);
+		ok = fd >= 0 && dfd >= 0 && pwrite(fd, buf, 100, 0) == 100;
+		map = ok ? mmap(NULL, BLK, PROT_READ | PROT_WRITE, MAP_SHARED,
+				fd, 0) : MAP_FAILED;
+		if (map != MAP_FAILED) {
+			memset(map + 100, 'X', BLK - 100);
+			munmap(map, BLK);
+		}
+		in = 0;
+		out = 2 * BLK;
+		if (how == 0)
+			ok = ok && pwrite(dfd, buf, BLK, 2 * BLK) == BLK;
+		else if (how == 1)
+			ok = ok && copy_file_range(src, &in, fd, &out, BLK, 0) ==
+				   BLK;
+		else
+			ok = ok && !ftruncate(fd, 3 * BLK);
+		if (!ok)
+			TH_LOG("way %d: setup failed: %s", how, strerror(errno));
+		ok = ok && pread(fd, buf, BLK, 0) == BLK;
+		if (ok && !kt_is_zero(buf + 100, BLK - 100)) {
+			TH_LOG("way %d: byte 100 is 0x%02x", how,
+			       (unsigned char)buf[100]);
+			ok = how == 0;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (dfd >= 0)
+			close(dfd);
+	}
+	if (src >= 0)
+		close(src);
+	EXPECT_EQ(0, kt_sh(60, "umount %s; e2fsck -fn %s >/dev/null; r=$?; "
+			   "rmdir %s; rm -f %s; exit $r", mnt, img, mnt, img));
+	free(buf);
+	EXPECT_TRUE(ok);
+}
+
 TEST_HARNESS_MAIN
