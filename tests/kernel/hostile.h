@@ -64,6 +64,12 @@ enum hostile_attr_kind {
 				 * the first BEGIN is 1000, later ones 1 */
 	HOSTILE_DEVCACHE_SRC,	/* classic; each FUSE_READ first reads the
 				 * device (buffered) where "good" starts */
+	HOSTILE_SETATTR_FAIL,	/* like good; a SETATTR with a size: EACCES */
+	HOSTILE_STALE_SIZE,	/* 64 MiB unwritten from 0; the server keeps
+				 * its size (logged "size N" when it
+				 * changes); the first IOEND is answered
+				 * with the size of when it came, only at
+				 * HOSTILE_RELEASE_TRIGGER */
 	HOSTILE_NR_FILES
 };
 
@@ -108,6 +114,17 @@ enum hostile_attr_kind {
  * made after the mount, say a loop device on a file of the mount itself.
  */
 #define HOSTILE_LATE_TRIGGER	"register_late"
+/* Looking this name up (ENOENT) sends the IOEND answer "stale_size" held. */
+#define HOSTILE_RELEASE_TRIGGER	"release_ioend"
+/*
+ * Looking this name up (ENOENT) writes HOSTILE_DEVDIRTY_BYTE over the
+ * block at HOSTILE_DEVDIRTY_OFF of the device through the server's
+ * buffered fd, without syncing it: a server's own dirty page in the
+ * device's page cache, as libext2fs leaves them.
+ */
+#define HOSTILE_DEVDIRTY_TRIGGER	"devdirty_now"
+#define HOSTILE_DEVDIRTY_OFF	(HOSTILE_DEV_OFF + (64 << 10))
+#define HOSTILE_DEVDIRTY_BYTE	0xee
 /*
  * FS_IOC_READ_VERITY_METADATA on any file: metadata type 1 is answered
  * with a result larger than the data sent, type 2 with 4 KiB more data
@@ -130,7 +147,7 @@ static const char *const hostile_kinds[HOSTILE_NR_FILES] = {
 	"flip", "ioend_fail", "cached", "grow_fail", "stream_fail",
 	"barrier_begin", "barrier_ioend", "stream", "ioend_enosys", "grow",
 	"want_end", "new", "classic_cap", "copy_dst", "moving", "moving_src",
-	"cookie_back", "devcache_src",
+	"cookie_back", "devcache_src", "setattr_fail", "stale_size",
 };
 
 /* Where "good" lives on the device, and what the classic path returns. */

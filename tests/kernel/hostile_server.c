@@ -75,7 +75,11 @@ static struct {
 	atomic_bool moved;		/* "moving" is at HOSTILE_MOVE_TO */
 	bool move_started;		/* "moving_src" was read */
 	bool cookie_back_started;	/* "cookie_back" answered once */
-} hs = { .log_fd = -1 };
+	uint64_t stale_size;	/* the size of "stale_size" */
+	bool stale_held_once;	/* its first IOEND came */
+	fuse_iomap_req_t stale_req;	/* held until HOSTILE_RELEASE_TRIGGER */
+	uint64_t stale_reply;	/* and the size it is answered with */
+} hs = { .log_fd = -1, .stale_size = FILE_SIZE };
 
 /* A valid security.capability value (VFS_CAP_REVISION_2: cap_net_raw+ep) */
 static const uint32_t hs_cap_value[5] = { 0x02000001, 1 << 13, 0, 0, 0 };
@@ -150,10 +154,14 @@ static void fill_stat(fuse_ino_t nodeid, struct stat *st)
 		st->st_blksize = 1 << 16;
 	st->st_mode = S_IFREG | 0644;
 	st->st_size = FILE_SIZE;
+	if (kind_of(nodeid) == HOSTILE_STALE_SIZE)
+		st->st_size = hs.stale_size;
 	st->st_blocks = FILE_SIZE / 512;
 }
 
 static void register_late(void);
+static void release_stale_ioend(void);
+static void dirty_device_page(void);
 
 /* FUSE_NOTIFY_STORE or FUSE_NOTIFY_RETRIEVE of 4 KiB at 0 for "good". */
 static void notify_store_or_retrieve(bool store)
@@ -209,6 +217,16 @@ static void hs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (!strcmp(name, HOSTILE_STORE_TRIGGER) ||
 	    !strcmp(name, HOSTILE_RETRIEVE_TRIGGER)) {
 		notify_store_or_retrieve(!strcmp(name, HOSTILE_STORE_TRIGGER));
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (!strcmp(name, HOSTILE_RELEASE_TRIGGER)) {
+		release_stale_ioend();
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (!strcmp(name, HOSTILE_DEVDIRTY_TRIGGER)) {
+		dirty_device_page();
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
@@ -275,6 +293,16 @@ static void hs_setattr(fuse_req_t req, fuse_ino_t nodeid, struct stat *attr,
 	hs_log(nodeid, "SETATTR size=%lld", to_set & FUSE_SET_ATTR_SIZE ?
 	       (long long)attr->st_size : -1LL);
 	sleep_ms(hs.setattr_delay_ms);
+	if (kind_of(nodeid) == HOSTILE_SETATTR_FAIL &&
+	    (to_set & FUSE_SET_ATTR_SIZE)) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	if (kind_of(nodeid) == HOSTILE_STALE_SIZE &&
+	    (to_set & FUSE_SET_ATTR_SIZE)) {
+		hs.stale_size = attr->st_size;
+		hs_log(nodeid, "size %llu", (unsigned long long)hs.stale_size);
+	}
 	fill_stat(nodeid, &st);
 	if (to_set & FUSE_SET_ATTR_SIZE)
 		st.st_size = attr->st_size;
@@ -656,6 +684,27 @@ out:
 		fclose(f);
 }
 
+/* HOSTILE_RELEASE_TRIGGER: see hostile.h */
+static void release_stale_ioend(void)
+{
+	fuse_iomap_req_t req = hs.stale_req;
+
+	hs.stale_req = NULL;
+	if (req)
+		fuse_iomap_reply_ioend(req, hs.stale_reply);
+}
+
+/* HOSTILE_DEVDIRTY_TRIGGER: see hostile.h */
+static void dirty_device_page(void)
+{
+	char buf[BLOCK];
+
+	memset(buf, HOSTILE_DEVDIRTY_BYTE, sizeof(buf));
+	if (pwrite(hs.dev_fd, buf, sizeof(buf), HOSTILE_DEVDIRTY_OFF) !=
+	    (ssize_t)sizeof(buf))
+		perror("hostile_server: dirtying the device");
+}
+
 /* HOSTILE_LATE_TRIGGER: see hostile.h */
 static void register_late(void)
 {
@@ -879,6 +928,7 @@ static void hs_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		map.type = FUSE_IOMAP_TYPE_UNWRITTEN;
 		break;
 	case HOSTILE_GROW_FAIL:
+	case HOSTILE_STALE_SIZE:
 		map.type = FUSE_IOMAP_TYPE_UNWRITTEN;
 		map.length = GROW_SIZE;
 		break;
@@ -943,6 +993,28 @@ static void hs_end(fuse_iomap_req_t req, fuse_ino_t nodeid,
 	fuse_iomap_reply_end(req);
 }
 
+/*
+ * "stale_size": the size grows with APPEND, as a real server's; the first
+ * answer is held and then given with the size of when the IOEND came,
+ * as a server answers that computed it before a truncate overtook it.
+ */
+static void stale_size_ioend(fuse_iomap_req_t req, fuse_ino_t nodeid,
+			     const struct fuse_iomap_ioend_in *in)
+{
+	if ((in->flags & FUSE_IOMAP_IOEND_APPEND) &&
+	    in->pos + in->written > hs.stale_size) {
+		hs.stale_size = in->pos + in->written;
+		hs_log(nodeid, "size %llu", (unsigned long long)hs.stale_size);
+	}
+	if (hs.stale_held_once) {
+		fuse_iomap_reply_ioend(req, hs.stale_size);
+		return;
+	}
+	hs.stale_held_once = true;
+	hs.stale_req = req;
+	hs.stale_reply = hs.stale_size;
+}
+
 static void hs_ioend(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		     const struct fuse_iomap_ioend_in *in)
 {
@@ -951,6 +1023,10 @@ static void hs_ioend(fuse_iomap_req_t req, fuse_ino_t nodeid,
 	hs_log(nodeid, "IOEND pos=%llu written=%llu flags=0x%x error=%d",
 	       (unsigned long long)in->pos, (unsigned long long)in->written,
 	       in->flags, in->error);
+	if (kind == HOSTILE_STALE_SIZE) {
+		stale_size_ioend(req, nodeid, in);
+		return;
+	}
 	if (kind == HOSTILE_IOEND_FAIL || kind == HOSTILE_GROW_FAIL ||
 	    kind == HOSTILE_STREAM_FAIL)
 		fuse_iomap_reply_err(req, EIO);
