@@ -4,7 +4,7 @@
  *
  * Every request is validated before the image is touched: the backing
  * inode number must be the one the nodeid names (ESTALE), the inode must
- * be in iomap mode right now (EOPNOTSUPP), the range must be sane
+ * be servable through iomap (EOPNOTSUPP), the range must be sane
  * (EINVAL) and addressable by an extent file (EFBIG); writes on a
  * read-only mount get EROFS.
  *
@@ -34,6 +34,7 @@ static int req_inode(struct fuse2fs *f2, fuse_ino_t nodeid, uint64_t attr_ino,
 		     struct ext2_inode_large *inode)
 {
 	ext2_ino_t ino = f2_ino(nodeid);
+	enum f2_iomap_why why;
 	int err;
 
 	if (!f2 || !f2->iomap_active)
@@ -47,7 +48,14 @@ static int req_inode(struct fuse2fs *f2, fuse_ino_t nodeid, uint64_t attr_ino,
 	/* A freed inode: the kernel holds a nodeid we no longer know. */
 	if (!inode->i_mode || (!inode->i_links_count && inode->i_dtime))
 		return ESTALE;
-	if (f2_iomap_policy(f2, ino, inode) != F2_WHY_IOMAP)
+	/*
+	 * A file the user just pinned to classic is still served: the
+	 * kernel keeps an open inode in iomap mode until its last file is
+	 * released (doc/protocol.md 3.1).  Files whose blocks cannot be
+	 * mapped any more are not.
+	 */
+	why = f2_iomap_policy(f2, ino, inode);
+	if (why != F2_WHY_IOMAP && why != F2_WHY_USER)
 		return EOPNOTSUPP;
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/swap.h>
 #include <linux/falloc.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
@@ -566,6 +567,51 @@ TEST_F(f2b, fiemap_matches_ext4)
 		EXPECT_EQ(theirs[i].length, ours[i].length);
 		EXPECT_EQ(theirs[i].unwritten, ours[i].unwritten);
 	}
+}
+
+/* 1 if /proc/swaps lists path, 0 if not, -1 on error. */
+static int swap_listed(const char *path)
+{
+	char line[512];
+	FILE *f = fopen("/proc/swaps", "r");
+	int found = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, path))
+			found = 1;
+	fclose(f);
+	return found;
+}
+
+/*
+ * swapon on an iomap file is refused with EINVAL and a log line that says
+ * why (the server's block map is not trusted for swap, doc/protocol.md
+ * 10.2); nothing swaps to it and its data past the swap header stays.
+ */
+TEST_F(f2b, swapon_is_refused)
+{
+	const struct region r[] = { { 0, 16 * MIB, 33 } };
+	const struct region rest[] = { { 65536, 16 * MIB - 65536, 33 } };
+	const char *path = kt_path(&self->srv, "swap");
+	int before, ret;
+
+	ASSERT_EQ(0, f2g_write_regions(path, r, 1));
+	ASSERT_EQ(0, chmod(path, 0600));
+	ASSERT_EQ(0, kt_sh(60, "mkswap %s >/dev/null", path));
+	before = kt_klog_count("swap on iomap files is not supported");
+	ASSERT_LE(0, before);
+	ret = swapon(path, 0);
+	if (!ret)
+		swapoff(path);
+	EXPECT_EQ(-1, ret);
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(before + 1,
+		  kt_klog_count("swap on iomap files is not supported"));
+	EXPECT_EQ(0, swap_listed(path));
+	EXPECT_EQ(1, f2g_path_iomap(path));
+	EXPECT_EQ(0, f2g_check_regions(path, rest, 1, true));
 }
 
 TEST_HARNESS_MAIN
