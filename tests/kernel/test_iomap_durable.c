@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -564,6 +565,163 @@ TEST_F_TIMEOUT(end, abort_with_writeback_in_flight, 120)
 TEST_F_TIMEOUT(end, kill_with_writeback_in_flight, 120)
 {
 	writeback_then_end(_metadata, self, KILL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Writeback that the device has not completed when the abort comes    */
+
+/*
+ * The iomap mount's device is a loop device on a file of a second,
+ * classic fuse2fs mount: stopping that server holds the iomap mount's
+ * writeback bios in flight for as long as the test wants.
+ */
+FIXTURE(slow) {
+	struct kt_server outer, inner;
+	char loop[32];
+};
+
+FIXTURE_SETUP(slow)
+{
+	const char *bin = getenv("KT_FUSE2FS") ? getenv("KT_FUSE2FS") :
+			  KT_FUSE2FS;
+	const char *argv[] = { bin, f2g_device(), "@MNT@", "-o", "iomap=off",
+			       "-f", NULL };
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char name[KT_PATH_MAX + 32];
+	FILE *f;
+
+	memset(self->loop, 0, sizeof(self->loop));
+	ASSERT_EQ(0, f2g_mkfs(NULL));
+	ASSERT_EQ(0, kt_server_start(&self->outer, argv));
+	snprintf(name, sizeof(name), "%s/slow-loop.%d", tmp, getpid());
+	ASSERT_EQ(0, kt_sh(60, "truncate -s 1G %s && losetup -f --show %s > %s",
+			   kt_path(&self->outer, "img"),
+			   kt_path(&self->outer, "img"), name));
+	f = fopen(name, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(self->loop, sizeof(self->loop), f));
+	fclose(f);
+	unlink(name);
+	self->loop[strcspn(self->loop, "\n")] = 0;
+	ASSERT_EQ(0, setenv("KT_DEVICE", self->loop, 1));
+	ASSERT_EQ(0, f2g_mkfs(NULL));
+	ASSERT_EQ(0, f2g_mount(&self->inner));
+}
+
+FIXTURE_TEARDOWN(slow)
+{
+	if (self->outer.pid > 0)
+		kill(self->outer.pid, SIGCONT);
+	if (self->inner.pid || self->inner.mounted)
+		EXPECT_EQ(0, f2g_unmount_and_fsck(&self->inner));
+	unsetenv("KT_DEVICE");
+	if (self->loop[0])
+		kt_sh(30, "losetup -d %s", self->loop);
+	EXPECT_EQ(0, f2g_unmount_and_fsck(&self->outer));
+}
+
+/* Writes in flight in the loop device's queue, or -1. */
+static int loop_writes_in_flight(const char *loop)
+{
+	char path[96];
+	int reads, writes = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/block/%s/inflight",
+		 strrchr(loop, '/') + 1);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d %d", &reads, &writes) != 2)
+		writes = -1;
+	fclose(f);
+	return writes;
+}
+
+struct aborter {
+	pthread_t thread;
+	dev_t dev;
+	int done;		/* 1 ok, -1 failed; atomic */
+};
+
+/*
+ * A thread, not a process: a forked copy of the test's descriptors would
+ * flush the dirty file when it exits, and wait for the device itself.
+ */
+static void *abort_thread(void *arg)
+{
+	struct aborter *a = arg;
+	char path[96];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort",
+		 minor(a->dev));
+	fd = open(path, O_WRONLY);
+	ok = fd >= 0 && write(fd, "1", 1) == 1;
+	if (fd >= 0)
+		close(fd);
+	__atomic_store_n(&a->done, ok ? 1 : -1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/*
+ * Abort while writeback bios of the iomap mount are still on their way
+ * to the device: the abort returns only once they completed, so that
+ * nothing of the old connection reaches the device after it (a server
+ * started again there must not race them; protocol section 6.1).
+ */
+TEST_F_TIMEOUT(slow, abort_waits_for_writeback_bios, 180)
+{
+	struct timespec ts = { 0, 300 * 1000 * 1000 };
+	struct dirty_writer w = { kt_path(&self->inner, "wb"), 4 * MIB };
+	struct aborter ab = { .done = 0 };
+	int fd, status, in_flight, i;
+	bool returned_early;
+	struct stat st;
+	pid_t flusher;
+
+	ASSERT_EQ(0, stat(self->inner.dir, &st));
+	/* blocks allocated and written once: writeback needs no IOEND */
+	fd = write_dirty(&w);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fsync(fd));
+	close(fd);
+	fd = write_dirty(&w);
+	ASSERT_LE(0, fd);
+	/* the device stops completing writes, then writeback starts */
+	ASSERT_EQ(0, kill(self->outer.pid, SIGSTOP));
+	flusher = fork();
+	ASSERT_LE(0, flusher);
+	if (flusher == 0)
+		_exit(flush_in_child((void *)w.path));
+	for (i = 0; i < 20 && loop_writes_in_flight(self->loop) < 1; i++)
+		nanosleep(&ts, NULL);
+	in_flight = loop_writes_in_flight(self->loop);
+	ASSERT_LT(0, in_flight) {
+		TH_LOG("no writeback reached the device in time");
+		kill(self->outer.pid, SIGCONT);
+	}
+	ab.dev = st.st_dev;
+	ASSERT_EQ(0, pthread_create(&ab.thread, NULL, abort_thread, &ab));
+	for (i = 0, returned_early = false; i < 10 && !returned_early; i++) {
+		nanosleep(&ts, NULL);
+		returned_early = __atomic_load_n(&ab.done, __ATOMIC_SEQ_CST);
+	}
+	in_flight = loop_writes_in_flight(self->loop);
+	returned_early = returned_early && in_flight > 0;
+	TH_LOG("abort %s, %d writes in flight",
+	       returned_early ? "returned" : "waits", in_flight);
+	ASSERT_EQ(0, kill(self->outer.pid, SIGCONT));
+	EXPECT_FALSE(returned_early) {
+		TH_LOG("the abort returned with writes still in flight");
+	}
+	pthread_join(ab.thread, NULL);
+	EXPECT_EQ(1, ab.done);
+	EXPECT_EQ(flusher, waitpid(flusher, &status, 0));
+	close(fd);
+	/* the iomap mount is dead: its server exits on its own */
+	EXPECT_EQ(0, umount(self->inner.dir));
+	self->inner.mounted = false;
 }
 
 TEST_HARNESS_MAIN
