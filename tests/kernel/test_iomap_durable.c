@@ -45,31 +45,6 @@
 #define RWF_SYNC	0x00000004
 #endif
 
-/*
- * Run fn(arg) in a child and wait up to secs for it: its exit status, or
- * -1 if it did not finish in time (it is killed; a writer stuck in the
- * kernel stays, and the guest's time-out takes care of it).
- */
-static int run_bounded(int (*fn)(void *), void *arg, int secs)
-{
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
-	int status, i;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0)
-		_exit(fn(arg));
-	for (i = 0; i < secs * 50; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		nanosleep(&ts, NULL);
-	}
-	fprintf(stderr, "# child %d still running after %d s\n", pid, secs);
-	kill(pid, SIGKILL);
-	return -1;
-}
-
 /* The server died: reap it, so that kt_server_stop() only unmounts. */
 static void reap_server(struct kt_server *srv)
 {
@@ -207,7 +182,7 @@ TEST_F(sync, data_and_size_on_the_device_when_the_write_returns)
 		ASSERT_EQ(0, mount(NULL, self->srv.dir, NULL,
 				   MS_REMOUNT | MS_SYNCHRONOUS, NULL));
 
-	ASSERT_EQ(0, run_bounded(sync_write_then_kill, &w, 60)) {
+	ASSERT_EQ(0, kt_run_bounded(sync_write_then_kill, &w, 60)) {
 		TH_LOG("the synchronous writer failed or hung");
 	}
 	reap_server(&self->srv);
