@@ -55,6 +55,19 @@ int f2g_mount(struct kt_server *srv)
 	return kt_server_start(srv, argv);
 }
 
+/* Where buf first differs from the pattern (seed 0: zeroes). */
+static size_t first_wrong(const char *buf, size_t len, uint64_t off,
+			  uint32_t seed)
+{
+	size_t i = 0;
+
+	if (seed)
+		return kt_check(buf, len, off, seed);
+	while (i < len && !buf[i])
+		i++;
+	return i;
+}
+
 /* Compare a file, region by region, with what the regions say. */
 int f2g_check_regions(const char *path, const struct region *r, int n,
 			 bool direct)
@@ -85,8 +98,9 @@ int f2g_check_regions(const char *path, const struct region *r, int n,
 				bad = 1;
 			} else if (r[i].seed ? kt_check(buf, len, off, r[i].seed) >= 0 :
 				   !kt_is_zero(buf, len)) {
-				fprintf(stderr, "# %s: wrong data in region %d at %llu\n",
-					path, i, (unsigned long long)off);
+				fprintf(stderr, "# %s: wrong data in region %d, first at %llu\n",
+					path, i, (unsigned long long)off +
+					first_wrong(buf, len, off, r[i].seed));
 				bad = 1;
 			}
 		}

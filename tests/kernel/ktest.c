@@ -300,6 +300,25 @@ int kt_klog_count(const char *needle)
 	return n;
 }
 
+int kt_run_bounded(int (*fn)(void *), void *arg, int secs)
+{
+	int status, i;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		_exit(fn(arg));
+	for (i = 0; i < secs * 20; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		kt_sleep_ms(50);
+	}
+	fprintf(stderr, "# child %d still running after %d s\n", pid, secs);
+	kill(pid, SIGKILL);
+	return -1;
+}
+
 int kt_sh(int timeout_s, const char *fmt, ...)
 {
 	char cmd[2048], secs[16], out[] = "/run/tmp/kt-sh.XXXXXX";

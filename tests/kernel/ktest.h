@@ -85,6 +85,13 @@ int kt_trace_count(const char *trace, const char *const needles[]);
  */
 int kt_noted(const char *results, const char *name);
 
+/*
+ * Run fn(arg) in a child and wait up to secs for it: its exit status, or
+ * -1 if it did not finish in time (it is sent SIGKILL; a writer stuck in
+ * the kernel stays, and the test fails instead of hanging).
+ */
+int kt_run_bounded(int (*fn)(void *), void *arg, int secs);
+
 /* Run a shell command with a time-out (seconds); its exit status or -1. */
 int kt_sh(int timeout_s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -37,32 +37,6 @@
 #define RWF_DSYNC	0x00000002
 #endif
 
-/*
- * Run fn(arg) in a child and wait up to secs for it: its exit status, or
- * -1 if it did not finish in time.  A writer stuck in the kernel cannot
- * be killed; the test fails instead of hanging, and the guest's time-out
- * takes care of the rest.
- */
-static int run_bounded(int (*fn)(void *), void *arg, int secs)
-{
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
-	int status, i;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0)
-		_exit(fn(arg));
-	for (i = 0; i < secs * 20; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		nanosleep(&ts, NULL);
-	}
-	fprintf(stderr, "# child %d still running after %d s\n", pid, secs);
-	kill(pid, SIGKILL);
-	return -1;
-}
-
 /* ------------------------------------------------------------------ */
 /* fuse2fs on a fresh file system                                      */
 
@@ -139,7 +113,7 @@ TEST_F(f2, sync_direct_writes_finish)
 			.prealloc = cases[i].prealloc,
 		};
 
-		ASSERT_EQ(0, run_bounded(do_sync_write, &w, 30)) {
+		ASSERT_EQ(0, kt_run_bounded(do_sync_write, &w, 30)) {
 			TH_LOG("%s: the direct writer did not finish",
 			       cases[i].name);
 		}
@@ -155,7 +129,7 @@ TEST_F(f2, sync_mount_direct_writes_finish)
 
 	ASSERT_EQ(0, mount(NULL, self->srv.dir, NULL,
 			   MS_REMOUNT | MS_SYNCHRONOUS, NULL));
-	ASSERT_EQ(0, run_bounded(do_sync_write, &w, 30));
+	ASSERT_EQ(0, kt_run_bounded(do_sync_write, &w, 30));
 	EXPECT_EQ(0, f2g_check_regions(w.path, r, 1, true));
 }
 
