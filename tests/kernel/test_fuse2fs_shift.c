@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * FALLOC_FL_COLLAPSE_RANGE and FALLOC_FL_INSERT_RANGE through the patched
- * kernel on fuse2fs -o iomap=auto, on an iomap file and on a file pinned
- * to classic FUSE: the file has dirty page cache past the offset (buffered
+ * kernel on fuse2fs -o iomap=auto, on an iomap file (a file pinned to
+ * classic FUSE gets EOPNOTSUPP and keeps every byte): the file has dirty
+ * page cache past the offset (buffered
  * writes and a shared writable mapping, not synced) when the range moves;
  * afterwards the mapping, buffered reads, O_DIRECT reads and, after
  * unmount, kernel ext4 all read what an in-memory copy says, and the size
@@ -151,6 +152,26 @@ TEST_F_TIMEOUT(sh, collapse_and_insert_with_dirty_page_cache, 300)
 	ASSERT_EQ(0, put(self, fd, MIB + 100, 300 * KIB, 2));
 	kt_fill(self->shadow + 3 * MIB + 10, 8 * KIB, 3 * MIB + 10, 3);
 	memcpy(map + 3 * MIB + 10, self->shadow + 3 * MIB + 10, 8 * KIB);
+
+	/* Classic inodes keep FUSE's refusal (doc/protocol.md 10.2) */
+	if (!variant->mode) {
+		errno = 0;
+		EXPECT_EQ(-1, fallocate(fd, FALLOC_FL_COLLAPSE_RANGE,
+					512 * KIB, 256 * KIB));
+		EXPECT_EQ(EOPNOTSUPP, errno);
+		errno = 0;
+		EXPECT_EQ(-1, fallocate(fd, FALLOC_FL_INSERT_RANGE, MIB,
+					128 * KIB));
+		EXPECT_EQ(EOPNOTSUPP, errno);
+		check_all(_metadata, self, path, fd, map);
+		EXPECT_EQ(0, munmap(map, MAXSIZE));
+		EXPECT_EQ(0, fsync(fd));
+		close(fd);
+		ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+		EXPECT_EQ(0, f2g_compare_with_ext4("f", self->shadow,
+						   self->size));
+		return;
+	}
 
 	/* Collapse a range whose blocks are on the disk */
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, 512 * KIB,
