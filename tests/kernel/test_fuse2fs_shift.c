@@ -130,16 +130,21 @@ static void check_all(struct __test_metadata *_metadata,
 TEST_F_TIMEOUT(sh, collapse_and_insert_with_dirty_page_cache, 300)
 {
 	const char *path = kt_path(&self->srv, "f");
+	struct statx stx;
 	char *map;
 	int fd;
 
 	fd = open(path, O_CREAT | O_RDWR, 0644);
 	ASSERT_LE(0, fd);
 	close(fd);
-	if (variant->preference)
+	if (variant->preference) {
 		ASSERT_EQ(0, setxattr(path, "user.fuse2fs.iomap",
 				      variant->preference,
 				      strlen(variant->preference), 0));
+		/* A GETATTR reply tells the kernel the new mode (3.1) */
+		ASSERT_EQ(0, statx(AT_FDCWD, path, AT_STATX_FORCE_SYNC,
+				   STATX_BASIC_STATS, &stx));
+	}
 	fd = open(path, O_RDWR);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(variant->mode, kt_fd_iomap(fd, NULL));
