@@ -2,6 +2,7 @@
 /*
  * Helpers for the guest-side kernel tests; see ktest.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/klog.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -25,20 +27,92 @@ static void kt_sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static bool kt_is_mounted(const char *dir)
+/*
+ * Whether dir is a mount point; its FUSE connection's number (the name of
+ * its directory under /sys/fs/fuse/connections) in *conn if not NULL.
+ */
+static bool kt_mount_conn(const char *dir, unsigned int *conn)
 {
 	char line[2048], mnt[KT_PATH_MAX + 1];
+	unsigned int major, minor;
 	bool found = false;
 	FILE *f = fopen("/proc/self/mountinfo", "r");
 
 	if (!f)
 		return false;
 	while (!found && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %*s %*s %*s %256s", mnt) == 1 &&
-		    !strcmp(mnt, dir))
+		if (sscanf(line, "%*s %*s %u:%u %*s %256s", &major, &minor,
+			   mnt) == 3 && !strcmp(mnt, dir))
 			found = true;
 	fclose(f);
+	if (found && conn)
+		*conn = major << 20 | minor;	/* the kernel's dev_t */
 	return found;
+}
+
+static bool kt_is_mounted(const char *dir)
+{
+	return kt_mount_conn(dir, NULL);
+}
+
+/* Whether path names dir or something below it. */
+static bool kt_is_under(const char *path, const char *dir)
+{
+	size_t len = strlen(dir);
+
+	return !strncmp(path, dir, len) && (!path[len] || path[len] == '/');
+}
+
+/*
+ * A test that failed an ASSERT skipped its own close() and munmap(): let
+ * go of what this process still holds under dir, or the unmount is busy.
+ */
+static void kt_drop_files_under(const char *dir)
+{
+	char path[KT_PATH_MAX * 2], line[KT_PATH_MAX * 3];
+	unsigned long start, end;
+	struct dirent *d;
+	DIR *fds = opendir("/proc/self/fd");
+	FILE *maps;
+	ssize_t n;
+
+	while (fds && (d = readdir(fds))) {
+		int fd = atoi(d->d_name);
+
+		n = readlinkat(dirfd(fds), d->d_name, path, sizeof(path) - 1);
+		if (n <= 0 || fd == dirfd(fds))
+			continue;
+		path[n] = 0;
+		if (kt_is_under(path, dir)) {
+			fprintf(stderr, "# closing fd %d (%s) left open\n", fd, path);
+			close(fd);
+		}
+	}
+	if (fds)
+		closedir(fds);
+	maps = fopen("/proc/self/maps", "r");
+	while (maps && fgets(line, sizeof(line), maps))
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %511s", &start, &end,
+			   path) == 3 && kt_is_under(path, dir)) {
+			fprintf(stderr, "# unmapping %s left mapped\n", path);
+			munmap((void *)start, end - start);
+		}
+	if (maps)
+		fclose(maps);
+}
+
+/* End the FUSE connection: the server gets ENODEV and exits. */
+static void kt_abort_conn(unsigned int conn)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort", conn);
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		fprintf(stderr, "# abort %s: %s\n", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
 }
 
 static void kt_print_log(const char *path)
@@ -119,10 +193,16 @@ int kt_server_stop(struct kt_server *s)
 	int i, status = 0, ret = 0;
 
 	if (s->mounted) {
+		unsigned int conn;
+
+		kt_drop_files_under(s->dir);
 		for (i = 0; i < 50 && umount(s->dir) && errno == EBUSY; i++)
 			kt_sleep_ms(100);
-		if (kt_is_mounted(s->dir)) {
-			fprintf(stderr, "# unmount of %s failed, detaching\n", s->dir);
+		if (kt_mount_conn(s->dir, &conn)) {
+			/* held elsewhere: stop the server, free the device */
+			fprintf(stderr, "# unmount of %s failed, aborting and detaching\n",
+				s->dir);
+			kt_abort_conn(conn);
 			umount2(s->dir, MNT_DETACH);
 			ret = -1;
 		}

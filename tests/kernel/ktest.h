@@ -31,8 +31,11 @@ struct kt_server {
  */
 int kt_server_start(struct kt_server *s, const char *const argv[]);
 /*
- * Unmount (retrying while busy, lazily as a last resort), wait up to 10 s
- * for the server to exit, then kill it; remove the mountpoint.  Returns
+ * Unmount (after closing and unmapping what this process still has open
+ * below the mountpoint, as a test that failed an ASSERT leaves it;
+ * retrying while busy; if another process holds it, aborting the FUSE
+ * connection and detaching it lazily), wait up to 10 s for the server to
+ * exit, then kill it; remove the mountpoint.  Returns
  * the server's exit status, or -1 if it had to be killed or the unmount
  * failed.  Safe to call twice.
  */
