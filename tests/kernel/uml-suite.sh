@@ -6,8 +6,9 @@
 # program listed in $KT_GUEST_TESTS in the guest, then turns their TAP
 # outputs into one stream: results renumbered and prefixed with the
 # program name, a program that stopped early or failed without saying so
-# reported as a failure.  Two checks of its own close the stream: the
-# guest run itself, and the guest kernel log free of oopses and warnings.
+# reported as a failure, and so is one that left anything behind (see
+# guest-tests.sh).  Two checks of its own close the stream: the guest run
+# itself, and the guest kernel log free of oopses and warnings.
 # A kernel that cannot be built is one failed test, never a pass.
 # KT_GUEST_TIMEOUT (seconds, default 600) limits the whole guest run;
 # KT_TEST_TIMEOUT and KT_EXERCISER_OPS are passed on to the guest.
@@ -50,6 +51,11 @@ function result(ok, text) {
 	else if ($4 != 0 && !bad)
 		result(0, prog ": exit status " $4 " with every test passing")
 	inprog = 0
+	next
+}
+/^@@@ leftover / {
+	result(0, $3 ": left " $4 " processes, mounts, connections or " \
+	       "loop devices behind (removed before the next program)")
 	next
 }
 inprog && /^1\.\.[0-9]+/ { planned = substr($1, 4) + 0; next }
