@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libaio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 
 #include "kselftest_harness.h"
 #include "f2guest.h"
+#include "ktaio.h"
 
 FIXTURE(f2) {
 	struct kt_server srv;
@@ -145,11 +145,10 @@ TEST_F(f2, direct_aio_into_holes)
 	enum { NR = 16, LEN = 128 << 10 };
 	struct region r[2 * NR];
 	struct iocb cbs[NR], *cbp[NR];
-	struct io_event ev[NR];
 	io_context_t ctx = 0;
 	const char *path = kt_path(&self->srv, "aio");
 	void *buf[NR];
-	int fd, i, done;
+	int fd, i;
 
 	/* a file with a size first, so that no write extends it */
 	fd = open(path, O_CREAT | O_RDWR | O_DIRECT, 0644);
@@ -171,14 +170,7 @@ TEST_F(f2, direct_aio_into_holes)
 	for (i = 0; i < NR; i++)
 		r[2 * (NR - 1 - i)].seed = 100 + i;
 	ASSERT_EQ(NR, io_submit(ctx, NR, cbp));
-	for (done = 0; done < NR;) {
-		int got = io_getevents(ctx, 1, NR - done, ev, NULL);
-
-		ASSERT_LT(0, got);
-		for (i = 0; i < got; i++)
-			EXPECT_EQ(LEN, (long)ev[i].res);
-		done += got;
-	}
+	EXPECT_EQ(0, kt_aio_reap(ctx, NR));
 	io_destroy(ctx);
 	close(fd);
 	for (i = 0; i < NR; i++)
@@ -331,12 +323,11 @@ static void truncate_during_aio(struct __test_metadata *_metadata,
 {
 	enum { NR = 16, LEN = 256 << 10 };
 	struct iocb cbs[NR], *cbp[NR];
-	struct io_event ev[NR];
 	io_context_t ctx = 0;
 	const char *path = kt_path(srv, "trunc");
 	const struct region r[] = { { 0, LEN, 200 } };
 	void *buf[NR];
-	int fd, i, done;
+	int fd, i;
 
 	fd = open(path, O_CREAT | O_RDWR | O_DIRECT, 0644);
 	ASSERT_LE(0, fd);
@@ -358,14 +349,7 @@ static void truncate_during_aio(struct __test_metadata *_metadata,
 	} else {
 		ASSERT_EQ(0, ftruncate(fd, LEN));
 	}
-	for (done = 0; done < NR;) {
-		int got = io_getevents(ctx, 1, NR - done, ev, NULL);
-
-		ASSERT_LT(0, got);
-		for (i = 0; i < got; i++)
-			EXPECT_EQ(LEN, (long)ev[i].res);
-		done += got;
-	}
+	EXPECT_EQ(0, kt_aio_reap(ctx, NR));
 	io_destroy(ctx);
 	close(fd);
 	for (i = 0; i < NR; i++)

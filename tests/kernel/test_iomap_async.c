@@ -17,7 +17,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libaio.h>
 #include <liburing.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +33,7 @@
 
 #include "kselftest_harness.h"
 #include "f2guest.h"
+#include "ktaio.h"
 
 FIXTURE(paths) {
 	struct kt_server srv;
@@ -127,7 +127,7 @@ TEST_F(paths, aio_buffered)
 	struct io_event ev[NPIECES];
 	char *buf = pieces_buffer(), *back = kt_alloc(PIECES_END);
 	io_context_t ctx = 0;
-	int fd, i, n = 0, got;
+	int fd, i, n = 0;
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_NE(NULL, back);
@@ -142,15 +142,7 @@ TEST_F(paths, aio_buffered)
 			n++;
 		}
 	ASSERT_EQ(n, io_submit(ctx, n, cbp));
-	for (got = 0; got < n;) {
-		int k = io_getevents(ctx, 1, n - got, ev, NULL);
-
-		ASSERT_LT(0, k);
-		for (i = 0; i < k; i++)
-			EXPECT_EQ(((struct iocb *)ev[i].obj)->u.c.nbytes,
-				  ev[i].res);
-		got += k;
-	}
+	EXPECT_EQ(0, kt_aio_reap(ctx, n));
 	/* and read back the same way, across the hole */
 	memset(back, 0xee, PIECES_END);
 	io_prep_pread(&cbs[0], fd, back, PIECES_END, 0);

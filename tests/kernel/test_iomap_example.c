@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libaio.h>
 #include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 
 #include "kselftest_harness.h"
 #include "ktest.h"
+#include "ktaio.h"
 
 #define RANGE_OFF	(4ULL << 20)	/* where /file starts on the device */
 #define RANGE_LEN	(64ULL << 20)	/* and its size */
@@ -195,11 +195,10 @@ TEST_F(example, direct_aio)
 {
 	enum { NR = 8, LEN = 256 << 10 };
 	struct iocb cbs[NR], *cbp[NR];
-	struct io_event ev[NR];
 	io_context_t ctx = 0;
 	uint64_t base = 32 << 20;
 	void *buf[NR];
-	int fd, i, n;
+	int fd, i;
 
 	fd = open(self->file, O_RDWR | O_DIRECT);
 	ASSERT_LE(0, fd);
@@ -213,28 +212,14 @@ TEST_F(example, direct_aio)
 		cbp[i] = &cbs[i];
 	}
 	ASSERT_EQ(NR, io_submit(ctx, NR, cbp));
-	for (n = 0; n < NR;) {
-		int got = io_getevents(ctx, 1, NR - n, ev, NULL);
-
-		ASSERT_LT(0, got);
-		for (i = 0; i < got; i++)
-			EXPECT_EQ(LEN, (long)ev[i].res);
-		n += got;
-	}
+	EXPECT_EQ(0, kt_aio_reap(ctx, NR));
 	for (i = 0; i < NR; i++) {
 		memset(buf[i], 0, LEN);
 		io_prep_pread(&cbs[i], fd, buf[i], LEN,
 			      base + (uint64_t)i * 2 * LEN);
 	}
 	ASSERT_EQ(NR, io_submit(ctx, NR, cbp));
-	for (n = 0; n < NR;) {
-		int got = io_getevents(ctx, 1, NR - n, ev, NULL);
-
-		ASSERT_LT(0, got);
-		for (i = 0; i < got; i++)
-			EXPECT_EQ(LEN, (long)ev[i].res);
-		n += got;
-	}
+	EXPECT_EQ(0, kt_aio_reap(ctx, NR));
 	for (i = 0; i < NR; i++) {
 		EXPECT_EQ(-1, kt_check(buf[i], LEN,
 				       base + (uint64_t)i * 2 * LEN, 40 + i));

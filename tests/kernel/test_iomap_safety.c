@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libaio.h>
 #include <liburing.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +31,7 @@
 #include "kselftest_harness.h"
 #include "f2guest.h"
 #include "hostile.h"
+#include "ktaio.h"
 
 #ifndef RWF_DSYNC
 #define RWF_DSYNC	0x00000002
@@ -143,11 +143,10 @@ TEST_F(f2, subblock_aio_writes_keep_each_other)
 	enum { BLOCKS = 16, PER = 8, SECT = 512 };
 	const char *path = kt_path(&self->srv, "subblock");
 	struct iocb cbs[PER], *cbp[PER];
-	struct io_event ev[PER];
 	char *buf = kt_alloc(BLOCKS * 4096);
 	char *back = kt_alloc(BLOCKS * 4096);
 	io_context_t ctx = 0;
-	int fd, b, i, got, bad = 0;
+	int fd, b, i, bad = 0;
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_NE(NULL, back);
@@ -164,14 +163,7 @@ TEST_F(f2, subblock_aio_writes_keep_each_other)
 			cbp[i] = &cbs[i];
 		}
 		ASSERT_EQ(PER, io_submit(ctx, PER, cbp));
-		for (got = 0; got < PER;) {
-			int n = io_getevents(ctx, 1, PER - got, ev, NULL);
-
-			ASSERT_LT(0, n);
-			for (i = 0; i < n; i++)
-				EXPECT_EQ(SECT, (long)ev[i].res);
-			got += n;
-		}
+		EXPECT_EQ(0, kt_aio_reap(ctx, PER));
 	}
 	io_destroy(ctx);
 	ASSERT_EQ(BLOCKS * 4096, pread(fd, back, BLOCKS * 4096, 0));
