@@ -349,36 +349,22 @@ TEST_F(sw, chattr_e_with_dirty_pages)
 	EXPECT_EQ(0, f2g_check_with_ext4("chattr", r, 1, 40000));
 }
 
-FIXTURE(swi) {
-	struct kt_server srv;
-	int pin;		/* an O_PATH descriptor, or -1 */
-};
-
-FIXTURE_SETUP(swi)
-{
-	self->pin = -1;
-	ASSERT_EQ(0, f2g_mkfs("inline_data"));
-	ASSERT_EQ(0, f2g_mount(&self->srv));
-}
-
-FIXTURE_TEARDOWN(swi)
-{
-	if (self->pin >= 0)
-		close(self->pin);
-	EXPECT_EQ(0, f2g_unmount_and_fsck(&self->srv));
-}
-
 /*
  * An inline file grows into extents while it is open: it stays classic
  * until the descriptor is closed, then is iomap with all its bytes (an
  * O_PATH descriptor keeps the inode in the kernel meanwhile).
  */
-TEST_F(swi, inline_file_growing_into_extents)
+TEST_F(sw, inline_file_growing_into_extents)
 {
 	const struct region r[] = { { 0, 40, 8 }, { 40, 3 * MIB, 9 } };
-	const char *path = kt_path(&self->srv, "grow");
+	const char *path;
 	int fd;
 
+	/* on a file system made again, with inline data */
+	ASSERT_EQ(0, kt_server_stop(&self->srv));
+	ASSERT_EQ(0, f2g_mkfs("inline_data"));
+	ASSERT_EQ(0, f2g_mount(&self->srv));
+	path = kt_path(&self->srv, "grow");
 	fd = open(path, O_CREAT | O_RDWR, 0644);
 	ASSERT_LE(0, fd);
 	self->pin = open(path, O_PATH);
