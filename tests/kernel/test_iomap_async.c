@@ -233,50 +233,46 @@ TEST_F(paths, uring_buffered)
 }
 
 /*
- * A registered file whose fd is closed right after the submission, before
- * the writes complete: the ring's reference is the last, and it goes
- * when the ring is torn down, without a flush.
+ * Write the pieces through a ring and close fd right after the submission,
+ * before the writes complete; with fixed, fd is a registered file of the
+ * ring.
  */
-TEST_F(paths, uring_fixed_file_closed_early)
+static void uring_closed_early(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(paths) *self, const char *name,
+			       bool fixed)
 {
 	char *buf = pieces_buffer();
 	struct io_uring ring;
 	int fd, n;
 
 	ASSERT_NE(NULL, buf);
-	fd = open_iomap(self, "fixed", O_RDWR);
+	fd = open_iomap(self, name, fixed ? O_RDWR : O_WRONLY);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, io_uring_queue_init(8, &ring, 0));
-	ASSERT_EQ(0, io_uring_register_files(&ring, &fd, 1));
-	n = uring_pieces(&ring, 0, true, buf, true);
+	if (fixed)
+		ASSERT_EQ(0, io_uring_register_files(&ring, &fd, 1));
+	n = uring_pieces(&ring, fixed ? 0 : fd, fixed, buf, true);
 	ASSERT_EQ(0, close(fd));
 	ASSERT_LT(0, n);
 	ASSERT_EQ(0, uring_reap(&ring, n));
 	io_uring_queue_exit(&ring);
-	check_everywhere(_metadata, self, "fixed", pieces, NPIECES,
-			 PIECES_END);
+	check_everywhere(_metadata, self, name, pieces, NPIECES, PIECES_END);
 	free(buf);
+}
+
+/*
+ * A registered file: the ring's reference is the last, and it goes when
+ * the ring is torn down, without a flush.
+ */
+TEST_F(paths, uring_fixed_file_closed_early)
+{
+	uring_closed_early(_metadata, self, "fixed", true);
 }
 
 /* Plain file in flight, closed before its writes complete, same ring. */
 TEST_F(paths, uring_fd_closed_before_completion)
 {
-	char *buf = pieces_buffer();
-	struct io_uring ring;
-	int fd, n;
-
-	ASSERT_NE(NULL, buf);
-	fd = open_iomap(self, "early", O_WRONLY);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, io_uring_queue_init(8, &ring, 0));
-	n = uring_pieces(&ring, fd, false, buf, true);
-	ASSERT_EQ(0, close(fd));
-	ASSERT_LT(0, n);
-	ASSERT_EQ(0, uring_reap(&ring, n));
-	io_uring_queue_exit(&ring);
-	check_everywhere(_metadata, self, "early", pieces, NPIECES,
-			 PIECES_END);
-	free(buf);
+	uring_closed_early(_metadata, self, "early", false);
 }
 
 static int send_fd(int sock, int fd)
