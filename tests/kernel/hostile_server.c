@@ -868,7 +868,9 @@ static void hs_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 	hs_log(nodeid, "BEGIN opflags=0x%x uid=%u pid=%u", in->opflags,
 	       ctx ? (unsigned int)ctx->uid : ~0u,
 	       ctx ? (unsigned int)ctx->pid : ~0u);
-	if (kind == HOSTILE_ENOSYS) {
+	if (kind == HOSTILE_ENOSYS ||
+	    (kind == HOSTILE_NO_REPORT &&
+	     (in->opflags & FUSE_IOMAP_OP_REPORT))) {
 		fuse_iomap_reply_err(req, ENOSYS);
 		return;
 	}
