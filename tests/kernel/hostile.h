@@ -100,7 +100,9 @@ enum hostile_attr_kind {
  * (a server running out of space; it also turns FUSE_ASYNC_DIO off, which
  * would make a short direct write EIO), HOSTILE_COPY_FAIL=1 fails the copy
  * into "copy_dst" after it was done, HOSTILE_SETATTR_DELAY_MS holds every
- * SETATTR reply that long.  The log has "NAME SETATTR size=N" (or -1) when
+ * SETATTR reply that long, HOSTILE_BARRIER_OFFSET=N makes the barrier
+ * of the barrier files cover only the block at N (not the whole file).
+ * The log has "NAME SETATTR size=N" (or -1) when
  * a SETATTR arrives and "NAME BEGIN opflags=0xN uid=N pid=N" for a BEGIN.
  */
 
