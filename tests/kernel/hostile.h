@@ -70,6 +70,8 @@ enum hostile_attr_kind {
 				 * changes); the first IOEND is answered
 				 * with the size of when it came, only at
 				 * HOSTILE_RELEASE_TRIGGER */
+	HOSTILE_NO_REPORT,	/* like good, but a BEGIN with
+				 * FUSE_IOMAP_OP_REPORT answers ENOSYS */
 	HOSTILE_NR_FILES
 };
 
@@ -98,7 +100,9 @@ enum hostile_attr_kind {
  * (a server running out of space; it also turns FUSE_ASYNC_DIO off, which
  * would make a short direct write EIO), HOSTILE_COPY_FAIL=1 fails the copy
  * into "copy_dst" after it was done, HOSTILE_SETATTR_DELAY_MS holds every
- * SETATTR reply that long.  The log has "NAME SETATTR size=N" (or -1) when
+ * SETATTR reply that long, HOSTILE_BARRIER_OFFSET=N makes the barrier
+ * of the barrier files cover only the block at N (not the whole file).
+ * The log has "NAME SETATTR size=N" (or -1) when
  * a SETATTR arrives and "NAME BEGIN opflags=0xN uid=N pid=N" for a BEGIN.
  */
 
@@ -148,6 +152,7 @@ static const char *const hostile_kinds[HOSTILE_NR_FILES] = {
 	"barrier_begin", "barrier_ioend", "stream", "ioend_enosys", "grow",
 	"want_end", "new", "classic_cap", "copy_dst", "moving", "moving_src",
 	"cookie_back", "devcache_src", "setattr_fail", "stale_size",
+	"no_report",
 };
 
 /* Where "good" lives on the device, and what the classic path returns. */

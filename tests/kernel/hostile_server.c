@@ -72,6 +72,7 @@ static struct {
 	bool copied;		/* "good" was copied into "copy_dst" */
 	bool short_write;	/* $HOSTILE_SHORT_WRITE */
 	int setattr_delay_ms;	/* $HOSTILE_SETATTR_DELAY_MS */
+	off_t barrier_off;	/* $HOSTILE_BARRIER_OFFSET */
 	atomic_bool moved;		/* "moving" is at HOSTILE_MOVE_TO */
 	bool move_started;		/* "moving_src" was read */
 	bool cookie_back_started;	/* "cookie_back" answered once */
@@ -801,7 +802,8 @@ static void *barrier_thread(void *arg)
 	fuse_ino_t nodeid = (uintptr_t)arg;
 	int err;
 
-	err = fuse_lowlevel_notify_inval_inode(hs.se, nodeid, 0, 0);
+	err = fuse_lowlevel_notify_inval_inode(hs.se, nodeid, hs.barrier_off,
+					       hs.barrier_off ? BLOCK : 0);
 	hs_log(nodeid, "barrier waited=%d error=%d",
 	       atomic_load(&hs.barrier_replied), err);
 	return NULL;
@@ -868,7 +870,9 @@ static void hs_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 	hs_log(nodeid, "BEGIN opflags=0x%x uid=%u pid=%u", in->opflags,
 	       ctx ? (unsigned int)ctx->uid : ~0u,
 	       ctx ? (unsigned int)ctx->pid : ~0u);
-	if (kind == HOSTILE_ENOSYS) {
+	if (kind == HOSTILE_ENOSYS ||
+	    (kind == HOSTILE_NO_REPORT &&
+	     (in->opflags & FUSE_IOMAP_OP_REPORT))) {
 		fuse_iomap_reply_err(req, ENOSYS);
 		return;
 	}
@@ -1059,6 +1063,8 @@ int main(int argc, char *argv[])
 	hs.mountpoint = argv[2];
 	hs.results = argv[3];
 	hs.short_write = getenv("HOSTILE_SHORT_WRITE") != NULL;
+	if (getenv("HOSTILE_BARRIER_OFFSET"))
+		hs.barrier_off = atoll(getenv("HOSTILE_BARRIER_OFFSET"));
 	if (getenv("HOSTILE_SETATTR_DELAY_MS"))
 		hs.setattr_delay_ms = atoi(getenv("HOSTILE_SETATTR_DELAY_MS"));
 	if (getenv("HOSTILE_LOG")) {

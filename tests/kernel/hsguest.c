@@ -120,6 +120,42 @@ bool hsg_wait(const struct hsg *h, int kind, const char *what, int ms)
 	return false;
 }
 
+int hsg_log_lines(const struct hsg *h)
+{
+	char line[256];
+	int n = 0;
+	FILE *f = fopen(h->log, "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n;
+}
+
+int hsg_count_begins(const struct hsg *h, int kind, unsigned int opflags,
+		     int from)
+{
+	size_t nlen = strlen(hostile_kinds[kind]);
+	const char *what = " BEGIN opflags=";
+	unsigned int flags;
+	char line[256];
+	int pos, n = 0;
+	FILE *f = fopen(h->log, "r");
+
+	if (!f)
+		return 0;
+	for (pos = 0; fgets(line, sizeof(line), f); pos++)
+		if (pos >= from && !strncmp(line, hostile_kinds[kind], nlen) &&
+		    !strncmp(line + nlen, what, strlen(what)) &&
+		    sscanf(line + nlen + strlen(what), "%x", &flags) == 1 &&
+		    (flags & opflags) == opflags)
+			n++;
+	fclose(f);
+	return n;
+}
+
 int hsg_noted(const struct hsg *h, const char *name)
 {
 	return kt_noted(h->results, name);

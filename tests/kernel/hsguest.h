@@ -35,6 +35,14 @@ int hsg_count(const struct hsg *h, int kind, const char *what);
 const char *hsg_line(const struct hsg *h, int kind, const char *what);
 /* Wait up to ms for a first such line; true when it came. */
 bool hsg_wait(const struct hsg *h, int kind, const char *what, int ms);
+/* The number of lines in the log so far: a mark for hsg_count_begins(). */
+int hsg_log_lines(const struct hsg *h);
+/*
+ * The BEGIN lines of a file, from log line from (0-based) on, whose
+ * opflags have every bit of opflags.
+ */
+int hsg_count_begins(const struct hsg *h, int kind, unsigned int opflags,
+		     int from);
 /* errno noted in the results file for a registration name, or -1. */
 int hsg_noted(const struct hsg *h, const char *name);
 
