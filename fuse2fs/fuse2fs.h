@@ -106,6 +106,16 @@ void f2_io_install(io_channel ch);
  */
 void f2_io_batch_begin(void);
 errcode_t f2_io_batch_end(io_channel ch);
+/*
+ * The single blocks read or written during a request are kept for that
+ * request only (iochan.c): f2_io_request_begin() starts a request,
+ * f2_io_request_none() says none runs (nothing is kept), and
+ * f2_io_forget_blocks() voids what is kept (the device's page cache was
+ * dropped).
+ */
+void f2_io_request_begin(void);
+void f2_io_request_none(void);
+void f2_io_forget_blocks(void);
 /* One block straight to the image: no fault injection, no transaction. */
 errcode_t f2_io_write_raw(io_channel ch, unsigned long long blk,
 			  const void *buf);

@@ -29,11 +29,39 @@
  * an IOEND that converts many extents edits the same leaf and the inode
  * once per extent, and libext2fs writes the block after every edit; in
  * a batch each block reaches the image once, with its last contents.
+ *
+ * With unix_io's cache off, every block libext2fs looks at is a pread,
+ * also when the same request looked at it a moment ago: allocating a
+ * range block by block rewrites the inode's table block after each
+ * block, reading it again first.  Seven in ten reads of an exerciser run
+ * in the UML guest were of a block the same request had already read or
+ * written, and each is a trapped system call there.  So the copy keeps
+ * the single blocks a request reads or writes through (a few dozen), for
+ * that request only: the kernel writes data blocks of iomap files on
+ * its own, between requests and while one is served, and a block read
+ * twice in one request may as well have been read once.  Entries of
+ * earlier requests are void; so is the whole cache outside requests and
+ * when the device's page cache is dropped for a file leaving iomap
+ * (iomap_dev.c).  Writes go to the image as before and replace or void
+ * the entries they cover.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuse2fs.h"
+
+/* The per-request copies of single blocks: slots, hashed by number. */
+#define F2_RC_SLOTS		64
+
+static struct {
+	uint64_t gen;		/* the current request's; 0: none, off */
+	struct {
+		uint64_t gen;	/* valid while equal to the request's */
+		unsigned long long blk;
+		int size;
+		char *buf;
+	} e[F2_RC_SLOTS];
+} f2_rc;
 
 /* Requests larger than this many blocks go around unix_io's cache. */
 #define F2_UNIX_CACHED_MAX	4
@@ -150,6 +178,74 @@ errcode_t f2_io_batch_end(io_channel ch)
 	return f2_io_batch_flush(ch);
 }
 
+void f2_io_request_begin(void)
+{
+	if (!++f2_rc.gen)
+		f2_rc.gen = 1;
+}
+
+void f2_io_request_none(void)
+{
+	f2_rc.gen = 0;
+}
+
+static unsigned int f2_rc_slot(unsigned long long blk)
+{
+	return (unsigned int)((blk * 0x9e3779b97f4a7c15ULL) >> 58) %
+	       F2_RC_SLOTS;
+}
+
+static bool f2_rc_get(io_channel ch, unsigned long long blk, void *buf)
+{
+	unsigned int i = f2_rc_slot(blk);
+
+	if (!f2_rc.gen || f2_rc.e[i].gen != f2_rc.gen ||
+	    f2_rc.e[i].blk != blk || f2_rc.e[i].size != ch->block_size)
+		return false;
+	memcpy(buf, f2_rc.e[i].buf, ch->block_size);
+	return true;
+}
+
+/* Keep what the image now holds in one block (best effort). */
+static void f2_rc_put(io_channel ch, unsigned long long blk, const void *buf)
+{
+	unsigned int i = f2_rc_slot(blk);
+
+	if (!f2_rc.gen)
+		return;
+	if (f2_rc.e[i].size != ch->block_size) {
+		free(f2_rc.e[i].buf);
+		f2_rc.e[i].gen = 0;
+		f2_rc.e[i].size = 0;
+		f2_rc.e[i].buf = malloc(ch->block_size);
+		if (!f2_rc.e[i].buf)
+			return;
+		f2_rc.e[i].size = ch->block_size;
+	}
+	memcpy(f2_rc.e[i].buf, buf, ch->block_size);
+	f2_rc.e[i].blk = blk;
+	f2_rc.e[i].gen = f2_rc.gen;
+}
+
+/* A write of [blk, blk + count) is under way: void what it covers. */
+static void f2_rc_forget(unsigned long long blk, unsigned long long count)
+{
+	unsigned int i;
+
+	for (i = 0; i < F2_RC_SLOTS; i++)
+		if (f2_rc.e[i].gen && f2_rc.e[i].blk >= blk &&
+		    f2_rc.e[i].blk - blk < count)
+			f2_rc.e[i].gen = 0;
+}
+
+void f2_io_forget_blocks(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < F2_RC_SLOTS; i++)
+		f2_rc.e[i].gen = 0;
+}
+
 static errcode_t f2_io_read_blk64(io_channel ch, unsigned long long blk,
 				  int count, void *buf)
 {
@@ -171,7 +267,12 @@ static errcode_t f2_io_read_blk64(io_channel ch, unsigned long long blk,
 	}
 	if (f2_fault("read"))
 		return EIO;
-	return f2_io_unix->read_blk64(ch, blk, count, buf);
+	if (count == 1 && f2_rc_get(ch, blk, buf))
+		return 0;
+	err = f2_io_unix->read_blk64(ch, blk, count, buf);
+	if (!err && count == 1)
+		f2_rc_put(ch, blk, buf);
+	return err;
 }
 
 static errcode_t f2_io_read_blk(io_channel ch, unsigned long blk, int count,
@@ -209,8 +310,10 @@ static errcode_t f2_io_write_blk64(io_channel ch, unsigned long long blk,
 	errcode_t err;
 
 	/* A transaction notes the old contents when the block is written. */
-	if (f2_io_batch.on && count == 1 && f2_io_batch_keep(ch, blk, buf))
+	if (f2_io_batch.on && count == 1 && f2_io_batch_keep(ch, blk, buf)) {
+		f2_rc_forget(blk, 1);	/* the batch answers reads now */
 		return 0;
+	}
 	err = f2_io_batch_flush(ch);
 	if (err)
 		return f2_io_failed(ch, err);
@@ -222,12 +325,17 @@ static errcode_t f2_io_write_through(io_channel ch, unsigned long long blk,
 {
 	errcode_t err;
 
+	unsigned long long blocks = count < 0 ?
+		((unsigned long long)-count + ch->block_size - 1) /
+		ch->block_size : (unsigned long long)count;
+
 	if (f2_fault("write"))
 		return f2_io_failed(ch, EIO);
-	f2_io_note(ch, blk, count < 0 ?
-		   ((unsigned long long)-count + ch->block_size - 1) /
-		   ch->block_size : (unsigned long long)count);
+	f2_io_note(ch, blk, blocks);
+	f2_rc_forget(blk, blocks);
 	err = f2_io_unix->write_blk64(ch, blk, count, buf);
+	if (!err && count == 1)
+		f2_rc_put(ch, blk, buf);
 	if (!err && f2_io_bypasses(count))
 		err = f2_io_drop_cache(ch);
 	return f2_io_failed(ch, err);
@@ -251,6 +359,7 @@ static errcode_t f2_io_zeroout(io_channel ch, unsigned long long blk,
 	if (f2_fault("zeroout"))
 		return EIO;
 	f2_io_note(ch, blk, count);
+	f2_rc_forget(blk, count);
 	err = f2_io_drop_cache(ch);
 	return err ? err : f2_io_unix->zeroout(ch, blk, count);
 }
@@ -260,6 +369,7 @@ static errcode_t f2_io_discard(io_channel ch, unsigned long long blk,
 {
 	errcode_t err = f2_io_batch_flush(ch);
 
+	f2_rc_forget(blk, count);
 	if (!err)
 		err = f2_io_drop_cache(ch);
 	return err ? err : f2_io_unix->discard(ch, blk, count);
@@ -292,6 +402,7 @@ static errcode_t f2_io_flush(io_channel ch)
 errcode_t f2_io_write_raw(io_channel ch, unsigned long long blk,
 			  const void *buf)
 {
+	f2_rc_forget(blk, 1);
 	return f2_io_unix->write_blk64(ch, blk, 1, buf);
 }
 

@@ -123,6 +123,7 @@ int f2_iomap_sync_range(struct fuse2fs *f2, uint64_t addr, uint64_t len)
 void f2_iomap_drop_caches(struct fuse2fs *f2, ext2_ino_t ino)
 {
 	(void)ino;
+	f2_io_forget_blocks();	/* the copies iochan.c keeps, too */
 	if (!tap_orig || f2->iomap_bdev_fd < 0)
 		return;
 	/* Dirty pages are libext2fs's own: write them, then drop all. */

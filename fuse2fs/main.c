@@ -724,6 +724,13 @@ static void f2_unmount(struct fuse2fs *f2)
 			f2->mountpoint);
 }
 
+/* Before each request: its block copies (iochan.c), its watchdog. */
+static void f2_request(void *userdata, uint32_t opcode)
+{
+	f2_io_request_begin();
+	f2_wd_request(userdata, opcode);
+}
+
 static int f2_serve(struct fuse2fs *f2, struct fuse_args *args)
 {
 	static struct fuse_iomap_ops iomap_ops;
@@ -742,7 +749,7 @@ static int f2_serve(struct fuse2fs *f2, struct fuse_args *args)
 		goto out_close;
 	iomap_ops = f2_iomap_ops;
 	iomap_ops.negotiated = f2_negotiated;
-	iomap_ops.request = f2_wd_request;
+	iomap_ops.request = f2_request;
 	f2->iomap = fuse_iomap_session_new(f2->se, &iomap_ops, f2);
 	if (!f2->iomap) {
 		fprintf(stderr, "fuse2fs: starting the session: %s\n",
@@ -752,6 +759,7 @@ static int f2_serve(struct fuse2fs *f2, struct fuse_args *args)
 	ret = fuse_iomap_session_loop(f2->iomap) ? 1 : 0;
 	/* The unmount's own work is not a request: never cut it. */
 	f2_wd_idle();
+	f2_io_request_none();
 	if (f2->init_failed)
 		ret = 1;
 	fuse_iomap_session_destroy(f2->iomap);

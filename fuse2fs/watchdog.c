@@ -7,19 +7,21 @@
  * thread may not touch the filesystem, and unwinding the serving thread
  * from a signal handler (siglongjmp) would leave libext2fs's caches,
  * allocation state and locks of malloc half-changed.  The watchdog is
- * therefore cooperative, and needs neither a thread nor a signal:
+ * therefore cooperative: no signal, and its one thread only reads the
+ * clock and a counter:
  *
  * - libfuse3-iomap calls f2_wd_request() before each request, which
- *   starts the clock (CLOCK_MONOTONIC, read through the vDSO: no system
- *   call);
+ *   numbers it and takes the free counts;
+ * - a sampler thread (below) reads the clock a few times per limit and
+ *   marks the request it saw running for the whole limit overdue;
  * - the loops whose length an image decides call f2_wd_check() once per
  *   round: the directory walk (dircheck.c), the htree check; and a tap
  *   on the io_channel calls it for every block libext2fs reads, which
  *   bounds every libext2fs walk that reads as it goes (ext2fs_dir_iterate,
  *   block and extent iteration, xattr and inode reads);
- * - past the limit, the check answers EIO, which the loop returns and the
- *   operation replies; one line is logged.  The next request starts
- *   afresh, so the mount stays usable.
+ * - once the request is overdue, the check answers EIO, which the loop
+ *   returns and the operation replies; one line is logged.  The next
+ *   request starts afresh, so the mount stays usable.
  *
  * A request is only cut while it has changed nothing: once it has
  * written through the io_channel or changed the free block or inode
@@ -30,6 +32,8 @@
  * prevented by checking what is handed to libext2fs (dircheck.c).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +47,8 @@
 static struct {
 	struct fuse2fs *f2;
 	int64_t limit_ns;	/* 0: off */
-	int64_t deadline_ns;	/* of the current request, 0: none */
+	uint64_t seq;		/* the current request's number */
+	bool armed;		/* it may be cut, not decided yet */
 	uint32_t opcode;
 	bool expired;		/* the current request is being failed */
 	bool wrote;		/* the current request changed the image */
@@ -51,6 +56,29 @@ static struct {
 	uint32_t free_inodes;
 	const char *stall;	/* $FUSE2FS_TEST_STALL */
 } wd;
+
+/*
+ * The clock is not read by the serving thread: in UML the vDSO has no
+ * clock, and a check per block read cost a system call each (15 to 19
+ * per exerciser operation in the guest, a third of fuse2fs's calls).
+ * The sampler sleeps a period (an eighth of the limit, at most 1 s) at
+ * a time and looks at the request counter; a request it has seen for a
+ * whole limit is marked overdue, so it is cut between the limit and the
+ * limit plus one period.  The checks compare two numbers.  Once it has
+ * marked the request the server waits in (an idle server), the sampler
+ * parks until the next request wakes it: an idle mount does not tick.
+ */
+static struct {
+	atomic_uint_fast64_t seq;	/* requests started */
+	atomic_uint_fast64_t overdue;	/* the request past its limit */
+	atomic_bool parked;
+	bool started;			/* serving thread only */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+} wd_clock = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.wake = PTHREAD_COND_INITIALIZER,
+};
 
 static struct struct_io_manager wd_mgr;
 static io_manager wd_orig;
@@ -100,9 +128,11 @@ int f2_wd_check(void)
 {
 	if (wd.expired)
 		return EIO;
-	if (!wd.deadline_ns || f2_wd_now() < wd.deadline_ns)
+	if (!wd.armed ||
+	    atomic_load_explicit(&wd_clock.overdue, memory_order_relaxed) !=
+	    wd.seq)
 		return 0;
-	wd.deadline_ns = 0;	/* decided: say it once */
+	wd.armed = false;	/* decided: say it once */
 	if (f2_wd_changed()) {
 		fprintf(stderr, "fuse2fs: %s (opcode %u) is running past the "
 			"%lld s limit, but has changed the filesystem "
@@ -118,6 +148,67 @@ int f2_wd_check(void)
 	return EIO;
 }
 
+static void *f2_wd_sampler(void *unused)
+{
+	int64_t period = wd.limit_ns / 8 < 1000000000 ?
+			 wd.limit_ns / 8 : 1000000000;
+	struct timespec nap = {
+		.tv_sec = period / 1000000000,
+		.tv_nsec = period % 1000000000,
+	};
+	uint64_t seen = 0;
+	int64_t since = f2_wd_now();
+
+	(void)unused;
+	for (;;) {
+		uint64_t seq;
+		int64_t now;
+
+		clock_nanosleep(CLOCK_MONOTONIC, 0, &nap, NULL);
+		seq = atomic_load(&wd_clock.seq);
+		now = f2_wd_now();
+		if (seq != seen) {
+			seen = seq;
+			since = now;
+			continue;
+		}
+		if (now - since < wd.limit_ns)
+			continue;
+		atomic_store(&wd_clock.overdue, seq);
+		/* Nothing more to mark until the next request. */
+		pthread_mutex_lock(&wd_clock.lock);
+		atomic_store(&wd_clock.parked, true);
+		while (atomic_load(&wd_clock.seq) == seen)
+			pthread_cond_wait(&wd_clock.wake, &wd_clock.lock);
+		atomic_store(&wd_clock.parked, false);
+		pthread_mutex_unlock(&wd_clock.lock);
+	}
+	return NULL;
+}
+
+/*
+ * Started with the first request after INIT: the sandbox, entered when
+ * INIT is answered, needs a single-threaded process (user namespace).
+ */
+static bool f2_wd_start_sampler(void)
+{
+	pthread_t t;
+	int err;
+
+	if (wd_clock.started)
+		return true;
+	err = pthread_create(&t, NULL, f2_wd_sampler, NULL);
+	if (err) {
+		fprintf(stderr, "fuse2fs: no watchdog thread (%s): requests "
+			"run without a time limit\n", strerror(err));
+		wd.limit_ns = 0;
+		return false;
+	}
+	pthread_detach(t);
+	wd_clock.started = true;
+	return true;
+}
+
 void f2_wd_request(void *userdata, uint32_t opcode)
 {
 	struct fuse2fs *f2 = userdata;
@@ -125,17 +216,24 @@ void f2_wd_request(void *userdata, uint32_t opcode)
 	wd.opcode = opcode;
 	wd.expired = false;
 	wd.wrote = false;
-	wd.deadline_ns = 0;
-	if (!wd.limit_ns || !f2->fs)
+	wd.armed = false;
+	if (!wd.limit_ns || !f2->fs || opcode == FUSE_INIT ||
+	    !f2_wd_start_sampler())
 		return;
 	wd.free_blocks = ext2fs_free_blocks_count(f2->fs->super);
 	wd.free_inodes = f2->fs->super->s_free_inodes_count;
-	wd.deadline_ns = f2_wd_now() + wd.limit_ns;
+	wd.seq = atomic_fetch_add(&wd_clock.seq, 1) + 1;
+	if (atomic_load(&wd_clock.parked)) {
+		pthread_mutex_lock(&wd_clock.lock);
+		pthread_cond_signal(&wd_clock.wake);
+		pthread_mutex_unlock(&wd_clock.lock);
+	}
+	wd.armed = true;
 }
 
 void f2_wd_idle(void)
 {
-	wd.deadline_ns = 0;
+	wd.armed = false;
 	wd.expired = false;
 }
 

@@ -79,6 +79,7 @@ struct xr_config {
 	const char *save;		/* the shadow saved here at the end */
 	const char *verify;		/* compare path with this file, exit */
 	bool verbose;
+	bool timing;			/* time kinds and checks (-T) */
 };
 
 /* A ring of the last operations, for the report. */
@@ -106,6 +107,9 @@ struct xr_state {
 	uint64_t page;
 	bool supported[XR_NR_KINDS];
 	uint64_t done[XR_NR_KINDS];	/* operations run, per kind */
+	uint64_t ns[XR_NR_KINDS];	/* their time, with -T */
+	uint64_t check_ns[2];		/* full read-backs: buffered, direct */
+	uint64_t checks[2];
 	uint64_t rng;
 	struct xr_log log;
 	FILE *record;

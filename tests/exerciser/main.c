@@ -198,6 +198,42 @@ static void print_header(const struct xr_state *st)
 	fflush(stdout);
 }
 
+/* With -T: the clock, in ns (two more system calls per operation). */
+static uint64_t now_ns(const struct xr_state *st)
+{
+	struct timespec ts;
+
+	if (!st->cfg->timing)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void print_time(const char *what, uint64_t n, uint64_t ns)
+{
+	printf(" %s %llu x %.2f ms;", what, (unsigned long long)n,
+	       n ? ns / 1e6 / n : 0.0);
+}
+
+/* -T: where the time went, per kind (with its size check) and checks. */
+static void print_timing(const struct xr_state *st)
+{
+	uint64_t total = st->check_ns[0] + st->check_ns[1];
+	uint64_t ops = 0;
+	int k;
+
+	printf("exerciser: timing:");
+	for (k = 0; k < XR_NR_KINDS; k++) {
+		if (st->done[k])
+			print_time(xr_kind_name(k), st->done[k], st->ns[k]);
+		total += st->ns[k];
+		ops += st->done[k];
+	}
+	print_time("check", st->checks[0], st->check_ns[0]);
+	print_time("direct check", st->checks[1], st->check_ns[1]);
+	printf(" all %.2f ms per op\n", ops ? total / 1e6 / ops : 0.0);
+}
+
 static void print_summary(const struct xr_state *st, uint64_t ran)
 {
 	int k;
@@ -210,6 +246,8 @@ static void print_summary(const struct xr_state *st, uint64_t ran)
 			printf(" %s %llu", xr_kind_name(k),
 			       (unsigned long long)st->done[k]);
 	printf("\n");
+	if (st->cfg->timing)
+		print_timing(st);
 }
 
 /* The next operation, drawn or replayed: 1, 0 when done, -1 on error. */
@@ -249,14 +287,24 @@ static bool due(uint64_t ran, uint64_t every)
  * which costs one read; now and then with O_DIRECT, which writes the
  * dirty pages back first and so also changes what later operations meet.
  */
+static int timed_check(struct xr_state *st, bool direct)
+{
+	uint64_t t0 = now_ns(st);
+	int ret = xr_check_all(st, direct);
+
+	st->check_ns[direct] += now_ns(st) - t0;
+	st->checks[direct]++;
+	return ret;
+}
+
 static int periodic_checks(struct xr_state *st, uint64_t ran)
 {
 	const struct xr_config *cfg = st->cfg;
 
-	if (due(ran, cfg->check_every) && xr_check_all(st, false))
+	if (due(ran, cfg->check_every) && timed_check(st, false))
 		return -1;
 	if (st->dfd >= 0 && due(ran, cfg->direct_check_every) &&
-	    xr_check_all(st, true))
+	    timed_check(st, true))
 		return -1;
 	return 0;
 }
@@ -267,6 +315,7 @@ static int run(struct xr_state *st)
 	FILE *replay = NULL;
 	uint64_t ran = 0;
 	struct xr_op op;
+	uint64_t t0;
 	int got;
 
 	if (cfg->replay)
@@ -284,8 +333,10 @@ static int run(struct xr_state *st)
 			xr_op_record(st->record, &op);
 			fflush(st->record);
 		}
+		t0 = now_ns(st);
 		if (xr_run_op(st, &op))
 			goto fail;
+		st->ns[op.kind] += now_ns(st) - t0;
 		*xr_log_last(&st->log) = op;
 		if (cfg->verbose)
 			xr_op_print(stdout, &op);

@@ -106,6 +106,7 @@ static void usage(FILE *out)
 "  -S, --save FILE       write the expected contents to FILE at the end\n"
 "  -V, --verify EXPECTED compare FILE with EXPECTED and exit\n"
 "  -v, --verbose         print every operation\n"
+"  -T, --timing          print the time spent per kind and in the checks\n"
 "\nKinds and default weights:");
 	for (k = 0; k < XR_NR_KINDS; k++)
 		fprintf(out, "%s %s=%u", k % 5 ? "" : "\n ", kinds[k].name,
@@ -247,6 +248,7 @@ int xr_parse_options(struct xr_config *cfg, int argc, char **argv)
 		{ "save", required_argument, NULL, 'S' },
 		{ "verify", required_argument, NULL, 'V' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "timing", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -265,7 +267,7 @@ int xr_parse_options(struct xr_config *cfg, int argc, char **argv)
 		on_kinds[k] = true;
 	}
 	while (!ret && (opt = getopt_long(argc, argv,
-			"N:s:l:o:k:m:c:C:L:b:a:w:r:S:V:vh", longopts,
+			"N:s:l:o:k:m:c:C:L:b:a:w:r:S:V:vTh", longopts,
 			NULL)) != -1) {
 		switch (opt) {
 		case 'N':
@@ -316,6 +318,9 @@ int xr_parse_options(struct xr_config *cfg, int argc, char **argv)
 			break;
 		case 'v':
 			cfg->verbose = true;
+			break;
+		case 'T':
+			cfg->timing = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -232,4 +232,94 @@ TEST_F(ch, batch_holds_single_block_writes_until_it_ends)
 	free(buf);
 }
 
+/* Write block blk of the device file behind the channel's back. */
+static int device_write(const char *path, int blk, int seed)
+{
+	char buf[BS];
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	tfs_pattern(buf, BS, (off_t)blk * BS, seed);
+	n = pwrite(fd, buf, BS, (off_t)blk * BS);
+	close(fd);
+	return n == BS ? 0 : -1;
+}
+
+/*
+ * During a request, a single block is read from the device once: a
+ * second read returns the copy kept, even when the device changed behind
+ * the channel (the kernel's IO would); writes through the channel
+ * replace or void it; the next request, f2_io_forget_blocks() and the
+ * time outside requests read the device again.
+ */
+TEST_F(ch, blocks_kept_for_one_request_only)
+{
+	char *buf = malloc(BS), *zero = calloc(1, BS);
+	io_channel ch = NULL;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, zero);
+	ASSERT_EQ(0, unix_io_manager->open(self->path, IO_FLAG_RW, &ch));
+	ASSERT_EQ(0, io_channel_set_blksize(ch, BS));
+	f2_io_install(ch);
+	/* as fuse2fs mounts read-write: unix_io keeps nothing itself */
+	ASSERT_EQ(0, io_channel_set_options(ch, "cache=off"));
+	ASSERT_EQ(0, device_write(self->path, 3, 1));
+
+	f2_io_request_begin();
+	ASSERT_EQ(0, io_channel_read_blk64(ch, 3, 1, buf));
+	EXPECT_TRUE(is_pattern(buf, 3, 1));
+	ASSERT_EQ(0, device_write(self->path, 3, 2));
+	ASSERT_EQ(0, io_channel_read_blk64(ch, 3, 1, buf));
+	EXPECT_TRUE(is_pattern(buf, 3, 1));	/* kept: read once */
+	/* a write through the channel replaces the copy */
+	tfs_pattern(buf, BS, 3 * BS, 3);
+	ASSERT_EQ(0, io_channel_write_blk64(ch, 3, 1, buf));
+	memset(buf, 0, BS);
+	ASSERT_EQ(0, io_channel_read_blk64(ch, 3, 1, buf));
+	EXPECT_TRUE(is_pattern(buf, 3, 3));
+	EXPECT_EQ(1, device_block_is(self->path, 3, 3));
+	/* a zeroout over it voids the copy */
+	ASSERT_EQ(0, io_channel_zeroout(ch, 2, 4));
+	ASSERT_EQ(0, io_channel_read_blk64(ch, 3, 1, buf));
+	EXPECT_EQ(0, memcmp(buf, zero, BS));
+	/* and so does a write of several blocks */
+	ASSERT_EQ(0, device_write(self->path, 3, 4));
+	ASSERT_EQ(0, io_channel_read_blk64(ch, 3, 1, buf));	/* zeroes */
+	ASSERT_EQ(0, device_write(self->path, 4, 4));
+	{
+		char *two = malloc(2 * BS);
+
+		ASSERT_NE(NULL, two);
+		tfs_pattern(two, 2 * BS, 3 * BS, 5);
+		ASSERT_EQ(0, io_channel_write_blk64(ch, 3, 2, two));
+		free(two);
+	}
+	ASSERT_EQ(0, io_channel_read_blk64(ch, 3, 1, buf));
+	EXPECT_TRUE(is_pattern(buf, 3, 5));
+
+	/* the next request reads the device */
+	ASSERT_EQ(0, device_write(self->path, 3, 6));
+	f2_io_request_begin();
+	ASSERT_EQ(0, io_channel_read_blk64(ch, 3, 1, buf));
+	EXPECT_TRUE(is_pattern(buf, 3, 6));
+	/* so does a read after the copies were forgotten */
+	ASSERT_EQ(0, device_write(self->path, 3, 7));
+	f2_io_forget_blocks();
+	ASSERT_EQ(0, io_channel_read_blk64(ch, 3, 1, buf));
+	EXPECT_TRUE(is_pattern(buf, 3, 7));
+	/* and every read outside requests */
+	f2_io_request_none();
+	ASSERT_EQ(0, io_channel_read_blk64(ch, 3, 1, buf));
+	ASSERT_EQ(0, device_write(self->path, 3, 8));
+	ASSERT_EQ(0, io_channel_read_blk64(ch, 3, 1, buf));
+	EXPECT_TRUE(is_pattern(buf, 3, 8));
+
+	io_channel_close(ch);
+	free(buf);
+	free(zero);
+}
+
 TEST_HARNESS_MAIN

@@ -53,6 +53,10 @@ void f2_iomap_notify_drain(void)
 {
 }
 
+void f2_io_forget_blocks(void)
+{
+}
+
 static bool loop_usable(void)
 {
 	return geteuid() == 0 && access("/dev/loop-control", R_OK | W_OK) == 0;
