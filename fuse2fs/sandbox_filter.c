@@ -55,6 +55,12 @@ static const int f2_allowed[] = {
 	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(time),
 	SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
 	SCMP_SYS(getrandom),
+	/*
+	 * The kernel resumes the watchdog's clock_nanosleep() with this
+	 * after a SIGSTOP/SIGCONT of the server (a debugger, a test that
+	 * stops it): refusing it killed a server that was only paused.
+	 */
+	SCMP_SYS(restart_syscall),
 	/* signals: SIGTERM/SIGINT end the loop, SIGSYS reports */
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack),

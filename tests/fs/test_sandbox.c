@@ -301,6 +301,29 @@ TEST_F(sbx, forbidden_syscall_is_fatal)
 	expect_dead_and_repairable(_metadata, self->m, 272);
 }
 
+/*
+ * A server stopped and continued (a debugger, job control) lives on: the
+ * kernel resumes the watchdog thread's interrupted sleep with
+ * restart_syscall, which the filter must allow.
+ */
+TEST_F(sbx, stopped_and_continued_server_lives)
+{
+	int round;
+
+	ASSERT_EQ(0, tfs_mount_fuse(self->m, self->env.image, NULL));
+	for (round = 0; round < 3; round++) {
+		/* A request wakes the watchdog thread: it sleeps between samples */
+		use_mount(_metadata, self->m);
+		ASSERT_EQ(0, kill(self->m->server, SIGSTOP));
+		usleep(100 * 1000);
+		ASSERT_EQ(0, kill(self->m->server, SIGCONT));
+		usleep(100 * 1000);
+		ASSERT_EQ(0, kill(self->m->server, 0));
+	}
+	use_mount(_metadata, self->m);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
 TEST_F(sbx, cannot_open_files)
 {
 	/* Control: without the sandbox the hook opens files. */
