@@ -4,9 +4,8 @@
  * (doc/protocol.md sections 9 and 10), seen in hostile_server's request
  * log: FUSE_NOTIFY_INVAL_INODE with a data range returns only after the
  * IO that may still use an old mapping is done, and IO after it asks
- * again; a deferred conversion reaches the server before the
- * COPY_FILE_RANGE that concerns its blocks, and by the close after mmap
- * writeback of other blocks; an IOEND
+ * again; a deferred conversion reaches the server before the mmap
+ * writeback and the COPY_FILE_RANGE that concern its blocks; an IOEND
  * answered ENOSYS makes writes into unwritten blocks fail; FUSE_IOMAP_END
  * comes only for what the server asked for or a BEGIN allocated.
  * Runs inside the UML guest, as root.
@@ -129,13 +128,11 @@ static void ioend_came_before(struct __test_metadata *_metadata,
 /*
  * A page of a shared mapping is read and written after the deferred
  * write: the page cache of an iomap inode goes through iomap (kernel
- * patch 15), so the fault asks the server for a mapping (BEGIN) of a
- * page outside the deferred range, which need not wait for the
- * conversion (10.1) but is cut short of the deferred blocks; the page
- * comes from the device (unwritten blocks: zeroes), never from
- * FUSE_READ, and its writeback (sync_file_range, which neither fsyncs
- * nor writes the inode) sends no FUSE_WRITE.  The conversion reaches the
- * server at the latest when the files are closed.
+ * patch 15), so the fault asks the server for a mapping (BEGIN), which
+ * must not reach it before the conversion; the page comes from the
+ * device (unwritten blocks: zeroes), never from FUSE_READ, and its
+ * writeback (sync_file_range, which neither fsyncs nor writes the inode)
+ * sends no FUSE_WRITE.
  */
 TEST_F(req, deferred_conversion_before_mmap_writeback)
 {
@@ -153,13 +150,14 @@ TEST_F(req, deferred_conversion_before_mmap_writeback)
 	ASSERT_EQ(0, sync_file_range(fd, 0, 4096, SYNC_FILE_RANGE_WRITE |
 				     SYNC_FILE_RANGE_WAIT_AFTER));
 	/* BEGIN 0 was the direct write's own; the fault's came after */
-	EXPECT_LE(0, hsg_find(&self->hs, HOSTILE_STREAM, "BEGIN", 1));
+	EXPECT_LT(hsg_find(&self->hs, HOSTILE_STREAM, "IOEND", 0),
+		  hsg_find(&self->hs, HOSTILE_STREAM, "BEGIN", 1));
+	EXPECT_LE(0, hsg_find(&self->hs, HOSTILE_STREAM, "IOEND", 0));
 	EXPECT_EQ(0, hsg_count(&self->hs, HOSTILE_STREAM, "READ"));
 	EXPECT_EQ(0, hsg_count(&self->hs, HOSTILE_STREAM, "WRITE"));
 	munmap((void *)map, 4096);
 	close(dfd);
 	close(fd);
-	EXPECT_LE(0, hsg_find(&self->hs, HOSTILE_STREAM, "IOEND", 0));
 }
 
 /* COPY_FILE_RANGE from a file with a deferred conversion. */
