@@ -57,6 +57,7 @@ static errcode_t shift_extents(ext2_filsys fs, ext2_ino_t ino,
 {
 	ext2_extent_handle_t h;
 	struct ext2fs_extent e;
+	blk64_t old_end;
 	errcode_t err;
 
 	err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *)inode, &h);
@@ -64,6 +65,7 @@ static errcode_t shift_extents(ext2_filsys fs, ext2_ino_t ino,
 		return err;
 	err = first_to_move(h, from, left, &e);
 	while (!err && e.e_lblk >= from) {
+		old_end = e.e_lblk + e.e_len;
 		if (left)
 			e.e_lblk -= by;
 		else
@@ -71,9 +73,22 @@ static errcode_t shift_extents(ext2_filsys fs, ext2_ino_t ino,
 		err = ext2fs_extent_replace(h, 0, &e);
 		if (!err)
 			err = ext2fs_extent_fix_parents(h);
-		if (!err)
-			err = ext2fs_extent_get(h, left ? EXT2_EXTENT_NEXT_LEAF :
-						EXT2_EXTENT_PREV_LEAF, &e);
+		if (err)
+			break;
+		/*
+		 * fix_parents() ends by walking down from the root again,
+		 * which leaves the index entries on the path marked as not
+		 * yet descended into.  A collapse walks forward: its next
+		 * step at the end of a leaf climbs back into that same leaf
+		 * (after the last one, into the first) and returns extents
+		 * already moved, now all below the old end of this one; the
+		 * extents still to move start at or past it.  An insert walks
+		 * backward, and that way the marks lead the right way.
+		 */
+		if (left)
+			err = f2_extent_next_leaf(h, old_end, &e);
+		else
+			err = ext2fs_extent_get(h, EXT2_EXTENT_PREV_LEAF, &e);
 	}
 	ext2fs_extent_free(h);
 	if (err == EXT2_ET_EXTENT_NO_NEXT || err == EXT2_ET_EXTENT_NO_PREV ||
