@@ -3,8 +3,9 @@
  * FALLOC_FL_COLLAPSE_RANGE and FALLOC_FL_INSERT_RANGE in fuse2fs (classic,
  * the test playing the kernel: the host's FUSE refuses both before asking
  * the server), against kernel ext4 on a copy of the same image, a file
- * that ext4 fragmented first (holes, a tree with a leaf block, unwritten
- * blocks inside and past EOF): the same sequence of shifts across
+ * that ext4 fragmented first (holes, one at the start, a tree with a
+ * leaf block, unwritten blocks inside and past EOF): the same sequence
+ * of shifts across
  * extents, holes, unwritten blocks and blocks past EOF, then every
  * refusal, must give the same result code each time (the host kernel's
  * VFS for flags combined with collapse or insert: EOPNOTSUPP since Linux
@@ -49,6 +50,8 @@ struct shift_op {
  * block, and every block must end up in the same place.
  */
 static const struct shift_op prep[] = {
+	/* a hole at the start: the first collapses lie in it */
+	{ P, 0, 64 * KIB },
 	{ P, 40 * KIB, 8 * KIB }, { P, 200 * KIB, 40 * KIB },
 	{ P, MIB, 4 * KIB }, { P, 2 * MIB + 100, 10000 },
 	{ P, 3 * MIB, 64 * KIB }, { P, 3 * MIB + 512 * KIB, 4 * KIB },
