@@ -89,14 +89,17 @@ static void run_to_mapping(struct fuse2fs *f2, const struct f2_run *run,
 /*
  * How far to allocate for a write into the hole at lblk.  A write that
  * continues allocated data (the block before lblk is mapped) past the
- * on-disk EOF is taken as streaming: allocate ahead as much as the file
- * already holds before lblk, so the look-ahead doubles with every BEGIN
- * (XFS's speculative preallocation grows the same way), at most
- * F2_ALLOC_AHEAD_BYTES and at most an eighth of the free blocks, never
- * past the hole.  The guess thus wastes at most what the file already
- * uses, and a streaming writer of N bytes asks for blocks about log2(N)
- * times instead of once per fixed step: with the mappings the kernel
- * keeps, a 1 GiB write needs a dozen allocating BEGINs, not 130.  Other
+ * on-disk EOF is taken as streaming: allocate ahead three times what the
+ * file already holds before lblk, so the file's blocks quadruple with
+ * every BEGIN (XFS's speculative preallocation grows by doubling; every
+ * BEGIN we save is a round trip for the kernel, and block group
+ * boundaries cut mappings already), at most F2_ALLOC_AHEAD_BYTES and at
+ * most an eighth of the free blocks, never past the hole.  The guess
+ * thus wastes at most three times what the file already uses, given back
+ * when the kernel forgets the inode, and a streaming writer of N bytes
+ * asks for blocks about log4(N) times instead of once per fixed step:
+ * with the mappings the kernel keeps, a 1 GiB write needs about six
+ * allocating BEGINs (and one more per physical break), not 130.  Other
  * writes get exactly the blocks they cover.
  */
 static blk64_t alloc_end(struct fuse2fs *f2, ext2_ino_t ino,
@@ -116,8 +119,8 @@ static blk64_t alloc_end(struct fuse2fs *f2, ext2_ino_t ino,
 	if (f2_map_run(fs, ino, inode, lblk - 1, lblk, &prev) ||
 	    prev.type == FUSE_IOMAP_TYPE_HOLE)
 		return end_req;
-	if (ahead > lblk)
-		ahead = lblk;
+	if (ahead / 3 > lblk)
+		ahead = 3 * lblk;
 	if (ahead > spare)
 		ahead = spare;
 	end = end_req + ahead;

@@ -336,11 +336,12 @@ static int traced_all(const char *const needles[])
 
 /*
  * A 256 MiB streaming buffered write (1 MiB write() calls, then fsync)
- * asks fuse2fs for blocks only while its look-ahead doubles: 10 server
- * BEGINs in the guest, 33 when it allocated 8 MiB at a time.  An answer
- * the kernel could not keep (an IOEND completed while it was on its way)
- * costs one more BEGIN for the next write, hence the margin.  The IOENDs
- * are the kernel's (one per 16 MiB ioend chain at best) and only logged.
+ * asks fuse2fs for blocks only while its look-ahead grows: 7 server
+ * BEGINs in the guest (10 when it doubled, 33 when it allocated 8 MiB
+ * at a time).  An answer the kernel could not keep (an IOEND completed
+ * while it was on its way) costs one more BEGIN for the next write,
+ * hence the margin.  The IOENDs are the kernel's (test_iomap_stream
+ * counts them) and only logged.
  */
 TEST_F_TIMEOUT(f2b, streaming_write_asks_for_blocks_rarely, 300)
 {
