@@ -373,6 +373,35 @@ TEST_F(hostile, failed_writeback_reported_once_per_file)
 	close(fd);
 }
 
+/*
+ * A writeback failure, then an open with O_TRUNC: the open works (what
+ * it discards needs no writing, as on ext4), and does not take the error
+ * from the files open at the time: their fsync still reports it.
+ * (syncfs, unlike fsync and sync_file_range, leaves the file's error
+ * flag alone for the open to meet.)
+ */
+TEST_F(hostile, o_trunc_after_failed_writeback)
+{
+	const char *file = kt_path(&self->srv,
+				   hostile_kinds[HOSTILE_IOEND_FAIL]);
+	int fd, fd2;
+
+	fd = open(file, O_RDWR);
+	ASSERT_LE(0, fd);
+	kt_fill(self->buf, 65536, 0, 8);
+	ASSERT_EQ(65536, pwrite(fd, self->buf, 65536, 0));
+	syncfs(fd);
+	fd2 = open(file, O_RDWR | O_TRUNC);
+	EXPECT_LE(0, fd2) {
+		TH_LOG("open(O_TRUNC) after a writeback failure: %s",
+		       strerror(errno));
+	}
+	EXPECT_EQ(EIO, sync_error(fd, false));
+	if (fd2 >= 0)
+		close(fd2);
+	close(fd);
+}
+
 /* Registration refuses what the kernel must not write through. */
 TEST_F(hostile, registration_errors)
 {
