@@ -27,18 +27,21 @@
 /*
  * The last leaf extent (left false: going down from the end) or the
  * first one starting at or after from (left true), in *e; ENOENT-like
- * EXT2_ET_EXTENT_NO_NEXT / NO_PREV when there is none.
+ * EXT2_ET_EXTENT_NO_NEXT / NO_PREV when there is none.  The root comes
+ * first either way: on a tree without any extent it fails with NO_NEXT,
+ * while LAST_LEAF would not fail but hand back the root's header read
+ * as an extent, which the shift would then rewrite.
  */
 static errcode_t first_to_move(ext2_extent_handle_t h, blk64_t from,
 			       bool left, struct ext2fs_extent *e)
 {
 	errcode_t err;
 
-	if (!left)
-		return ext2fs_extent_get(h, EXT2_EXTENT_LAST_LEAF, e);
 	err = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, e);
 	if (err)
 		return err;
+	if (!left)
+		return ext2fs_extent_get(h, EXT2_EXTENT_LAST_LEAF, e);
 	if (e->e_flags & EXT2_EXTENT_FLAGS_LEAF && e->e_lblk >= from)
 		return 0;
 	return f2_extent_next_leaf(h, from, e);
@@ -114,7 +117,10 @@ static errcode_t split_at(ext2_filsys fs, ext2_ino_t ino,
 	err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *)inode, &h);
 	if (err)
 		return err;
-	err = ext2fs_extent_get(h, EXT2_EXTENT_LAST_LEAF, &e);
+	/* The root first, as in first_to_move() */
+	err = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &e);
+	if (!err)
+		err = ext2fs_extent_get(h, EXT2_EXTENT_LAST_LEAF, &e);
 	if (err == EXT2_ET_EXTENT_NO_NEXT || err == EXT2_ET_EXTENT_NO_DOWN) {
 		/* No extents at all: nothing to move */
 		err = 0;

@@ -47,12 +47,17 @@ int f2g_unmount_and_fsck(struct kt_server *srv)
 	return stopped ? stopped : fsck;
 }
 
-int f2g_mount(struct kt_server *srv)
+int f2g_mount_opts(struct kt_server *srv, const char *opts)
 {
 	const char *argv[] = { f2g_fuse2fs_bin(), f2g_device(), "@MNT@", "-o",
-			       "iomap=auto", "-f", NULL };
+			       opts, "-f", NULL };
 
 	return kt_server_start(srv, argv);
+}
+
+int f2g_mount(struct kt_server *srv)
+{
+	return f2g_mount_opts(srv, "iomap=auto");
 }
 
 /* Where buf first differs from the pattern (seed 0: zeroes). */

@@ -29,6 +29,8 @@ const char *f2g_device(void);
 int f2g_mkfs(const char *features);
 /* fuse2fs -o iomap=auto on the device, in the foreground */
 int f2g_mount(struct kt_server *srv);
+/* fuse2fs -o OPTS on the device, in the foreground */
+int f2g_mount_opts(struct kt_server *srv, const char *opts);
 /* 1 when the kernel serves PATH through iomap, 0 if not, -1 on error. */
 int f2g_path_iomap(const char *path);
 /* Stop the server (unmount), then `e2fsck -fn`: 0 when both succeed. */

@@ -34,13 +34,10 @@
 /* A hang guard, not a time limit: twice the slowest rate seen, in ms */
 #define MS_PER_OP	60
 /*
- * Every kind must work (+all).  Collapse and insert range reach fuse2fs
- * only for iomap inodes (kernel patch 30): the kernel answers EOPNOTSUPP
- * for classic ones without asking, so the classic and the inline-data
- * file (classic until it grows and is reopened) run without them.
+ * Every kind must work (+all), collapse and insert range included on
+ * classic inodes too (kernel patch 40).
  */
 #define KINDS_ALL	"+all"
-#define KINDS_NO_SHIFT	"+all,-collapse,-insert"
 
 FIXTURE(xr) {
 	struct kt_server srv;
@@ -66,14 +63,14 @@ FIXTURE_VARIANT_ADD(xr, classic) {
 	.preference = "classic",
 	.seed = 2,
 	.mode_before = 0,
-	.kinds = KINDS_NO_SHIFT,
+	.kinds = KINDS_ALL,
 };
 
 FIXTURE_VARIANT_ADD(xr, inline_data) {
 	.features = "inline_data",
 	.seed = 3,
 	.mode_before = 0,
-	.kinds = KINDS_NO_SHIFT,
+	.kinds = KINDS_ALL,
 };
 
 FIXTURE_SETUP(xr)

@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * FALLOC_FL_COLLAPSE_RANGE and FALLOC_FL_INSERT_RANGE through the patched
- * kernel on fuse2fs -o iomap=auto, on an iomap file (a file pinned to
- * classic FUSE gets EOPNOTSUPP and keeps every byte): the file has dirty
- * page cache past the offset (buffered
- * writes and a shared writable mapping, not synced) when the range moves;
- * afterwards the mapping, buffered reads, O_DIRECT reads and, after
- * unmount, kernel ext4 all read what an in-memory copy says, and the size
- * follows.  Misaligned ranges, a collapse reaching EOF and an insert at
- * EOF give EINVAL and change nothing.  Fresh mke2fs, `e2fsck -fn` at the
- * end.  Runs inside the UML guest, as root.
+ * kernel on fuse2fs -o iomap=auto, on an iomap file and on a file pinned
+ * to classic FUSE (also with -o writeback_cache): the file has dirty page
+ * cache past the offset (buffered writes and a shared writable mapping,
+ * not synced) when the range moves; afterwards the mapping, buffered
+ * reads, O_DIRECT reads and, after unmount, kernel ext4 all read what an
+ * in-memory copy says, and the size follows.  Misaligned ranges, a
+ * collapse reaching EOF and an insert at EOF give EINVAL and change
+ * nothing.  On a mount without iomap (-o iomap=off) the kernel keeps
+ * FUSE's refusal, EOPNOTSUPP, and every byte.  Fresh mke2fs, `e2fsck -fn`
+ * at the end.  Runs inside the UML guest, as root.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,17 +39,31 @@ FIXTURE(sh) {
 };
 
 FIXTURE_VARIANT(sh) {
+	const char *opts;	/* fuse2fs -o */
 	const char *preference;	/* user.fuse2fs.iomap, or NULL */
-	int mode;		/* 1: iomap, 0: classic */
+	int mode;		/* 1: iomap, 0: classic, -1: no iomap mount */
 };
 
 FIXTURE_VARIANT_ADD(sh, iomap) {
+	.opts = "iomap=auto",
 	.mode = 1,
 };
 
 FIXTURE_VARIANT_ADD(sh, classic) {
+	.opts = "iomap=auto",
 	.preference = "classic",
 	.mode = 0,
+};
+
+FIXTURE_VARIANT_ADD(sh, classic_writeback_cache) {
+	.opts = "iomap=auto,writeback_cache",
+	.preference = "classic",
+	.mode = 0,
+};
+
+FIXTURE_VARIANT_ADD(sh, iomap_off) {
+	.opts = "iomap=off",
+	.mode = -1,
 };
 
 FIXTURE_SETUP(sh)
@@ -54,7 +71,7 @@ FIXTURE_SETUP(sh)
 	self->shadow = calloc(1, MAXSIZE);
 	ASSERT_NE(NULL, self->shadow);
 	ASSERT_EQ(0, f2g_mkfs(NULL));
-	ASSERT_EQ(0, f2g_mount(&self->srv));
+	ASSERT_EQ(0, f2g_mount_opts(&self->srv, variant->opts));
 }
 
 FIXTURE_TEARDOWN(sh)
@@ -158,8 +175,8 @@ TEST_F_TIMEOUT(sh, collapse_and_insert_with_dirty_page_cache, 300)
 	kt_fill(self->shadow + 3 * MIB + 10, 8 * KIB, 3 * MIB + 10, 3);
 	memcpy(map + 3 * MIB + 10, self->shadow + 3 * MIB + 10, 8 * KIB);
 
-	/* Classic inodes keep FUSE's refusal (doc/protocol.md 10.2) */
-	if (!variant->mode) {
+	/* Without iomap FUSE refuses as always (doc/protocol.md 10.2) */
+	if (variant->mode < 0) {
 		errno = 0;
 		EXPECT_EQ(-1, fallocate(fd, FALLOC_FL_COLLAPSE_RANGE,
 					512 * KIB, 256 * KIB));
@@ -300,6 +317,141 @@ TEST_F_TIMEOUT(tree, shift_moves_every_extent_once, 300)
 	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	EXPECT_EQ(0, f2g_compare_with_ext4("f", want, size));
 	free(want);
+	free(got);
+}
+
+/*
+ * A store through a shared mapping into a clean page past the offset,
+ * made while a collapse on a classic inode waits for the write-back of
+ * another page (the server is stopped with SIGSTOP to hold it there):
+ * the write fault must wait for the collapse, and the store then lands
+ * at its address in the shifted file.  A fault that does not wait
+ * dirties the page between the write-back and the drop of the page
+ * cache, and the collapse drops it with the store.  The result must be
+ * one of the two orders, the store before the collapse (moved down by
+ * the length) or after it.
+ */
+#define RACE_SIZE	MIB
+#define RACE_OFF	(256 * KIB)	/* collapsed: [RACE_OFF, +RACE_LEN) */
+#define RACE_LEN	(64 * KIB)
+#define RACE_DIRTY	(512 * KIB)	/* dirty page, the collapse writes it */
+#define RACE_STORE	(768 * KIB)	/* clean mapped page, stored into */
+#define RACE_BYTES	64
+
+FIXTURE(race) {
+	struct kt_server srv;
+};
+
+FIXTURE_SETUP(race)
+{
+	ASSERT_EQ(0, f2g_mkfs(NULL));
+	ASSERT_EQ(0, f2g_mount(&self->srv));
+}
+
+FIXTURE_TEARDOWN(race)
+{
+	if (self->srv.pid > 0)
+		kill(self->srv.pid, SIGCONT);
+	EXPECT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+}
+
+struct race_collapse {
+	int fd;
+	int ret;
+	pid_t server;
+};
+
+static void *race_collapse(void *arg)
+{
+	struct race_collapse *rc = arg;
+
+	rc->ret = fallocate(rc->fd, FALLOC_FL_COLLAPSE_RANGE, RACE_OFF,
+			    RACE_LEN);
+	return NULL;
+}
+
+/* Lets the server go on once the store had time to finish or block */
+static void *race_resume(void *arg)
+{
+	struct race_collapse *rc = arg;
+
+	sleep(2);
+	kill(rc->server, SIGCONT);
+	return NULL;
+}
+
+static void race_collapse_copy(char *buf, uint64_t size)
+{
+	memmove(buf + RACE_OFF, buf + RACE_OFF + RACE_LEN,
+		size - RACE_OFF - RACE_LEN);
+}
+
+TEST_F_TIMEOUT(race, write_fault_waits_for_collapse, 120)
+{
+	const char *path = kt_path(&self->srv, "f");
+	uint64_t size = RACE_SIZE - RACE_LEN;
+	char *before = malloc(RACE_SIZE), *after = malloc(RACE_SIZE);
+	char *got = malloc(RACE_SIZE), stored[RACE_BYTES];
+	struct race_collapse rc = { .server = self->srv.pid };
+	pthread_t collapser, resumer;
+	volatile char *map;
+	struct statx stx;
+	int fd, i;
+
+	ASSERT_NE(NULL, before);
+	ASSERT_NE(NULL, after);
+	ASSERT_NE(NULL, got);
+	fd = open(path, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	close(fd);
+	ASSERT_EQ(0, setxattr(path, "user.fuse2fs.iomap", "classic", 7, 0));
+	ASSERT_EQ(0, statx(AT_FDCWD, path, AT_STATX_FORCE_SYNC,
+			   STATX_BASIC_STATS, &stx));
+	fd = open(path, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, kt_fd_iomap(fd, NULL));
+	rc.fd = fd;
+
+	kt_fill(before, RACE_SIZE, 0, 1);
+	ASSERT_EQ((ssize_t)RACE_SIZE, pwrite(fd, before, RACE_SIZE, 0));
+	ASSERT_EQ(0, fsync(fd));
+	map = mmap(NULL, RACE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		   0);
+	ASSERT_NE(MAP_FAILED, map);
+	/* clean and mapped: the store below is a write fault, page_mkwrite */
+	EXPECT_EQ(before[RACE_STORE], map[RACE_STORE]);
+	kt_fill(before + RACE_DIRTY, RACE_BYTES, RACE_DIRTY, 2);
+	for (i = 0; i < RACE_BYTES; i++)
+		map[RACE_DIRTY + i] = before[RACE_DIRTY + i];
+	kt_fill(stored, RACE_BYTES, RACE_STORE, 3);
+
+	/* The collapse's write-back of the dirty page waits for the server */
+	ASSERT_EQ(0, kill(self->srv.pid, SIGSTOP));
+	ASSERT_EQ(0, pthread_create(&collapser, NULL, race_collapse, &rc));
+	sleep(1);
+	ASSERT_EQ(0, pthread_create(&resumer, NULL, race_resume, &rc));
+	for (i = 0; i < RACE_BYTES; i++)
+		map[RACE_STORE + i] = stored[i];
+	pthread_join(collapser, NULL);
+	pthread_join(resumer, NULL);
+	ASSERT_EQ(0, rc.ret);
+
+	/* store then collapse, or collapse then store */
+	memcpy(after, before, RACE_SIZE);
+	race_collapse_copy(after, RACE_SIZE);
+	memcpy(after + RACE_STORE, stored, RACE_BYTES);
+	memcpy(before + RACE_STORE, stored, RACE_BYTES);
+	race_collapse_copy(before, RACE_SIZE);
+
+	EXPECT_EQ(0, munmap((void *)map, RACE_SIZE));
+	EXPECT_EQ(0, fsync(fd));
+	EXPECT_EQ((ssize_t)size, pread(fd, got, RACE_SIZE, 0));
+	close(fd);
+	EXPECT_TRUE(!memcmp(got, before, size) || !memcmp(got, after, size));
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	EXPECT_EQ(0, f2g_compare_with_ext4("f", got, size));
+	free(before);
+	free(after);
 	free(got);
 }
 

@@ -12,7 +12,8 @@
  * 6.13), and leave the file with the same
  * size, the same block count, the same bytes and every logical block on
  * the same physical block with the same written/unwritten state.  A
- * block-mapped (ext3) and an inline file are compared the same way.  On a
+ * block-mapped (ext3) and an inline file are compared the same way, and
+ * a sparse file without any extent (inserts there move nothing).  On a
  * full disk an insert whose split needs a tree block fails with ENOSPC
  * and leaves the file as it was.  Every image ends e2fsck -fn clean.
  * Needs root for the loop mount (else SKIP).
@@ -93,6 +94,7 @@ FIXTURE_VARIANT(sh) {
 	const struct tfs_mkfs_opts *mkfs;
 	long long size;		/* of the file "f" */
 	bool shape;		/* apply prep[] with kernel ext4 first */
+	bool empty;		/* punch the whole file: no extent left */
 };
 
 FIXTURE_VARIANT_ADD(sh, ext4) {
@@ -101,6 +103,11 @@ FIXTURE_VARIANT_ADD(sh, ext4) {
 
 FIXTURE_VARIANT_ADD(sh, ext3) {
 	.mkfs = &ext3_opts, .size = 4 * MIB, .shape = true,
+};
+
+/* a sparse file with an empty extent root: inserts move nothing */
+FIXTURE_VARIANT_ADD(sh, no_extents) {
+	.mkfs = &ext4_opts, .size = 4 * MIB, .empty = true,
 };
 
 FIXTURE_VARIANT_ADD(sh, inline_data) {
@@ -137,7 +144,7 @@ FIXTURE_SETUP(sh)
 	ASSERT_EQ(0, image_with_file(&self->env, self->tree,
 				     sizeof(self->tree), *variant->mkfs, "f",
 				     variant->size));
-	if (variant->shape) {
+	if (variant->shape || variant->empty) {
 		struct tfs_mount *m = &self->env.kern;
 		size_t i;
 		int fd;
@@ -146,8 +153,11 @@ FIXTURE_SETUP(sh)
 		fd = open(tfs_p(m, "f"), O_RDWR);
 		ASSERT_LE(0, fd);
 		/* ext3 refuses what needs extents: shaped less, that's all */
-		for (i = 0; i < sizeof(prep) / sizeof(prep[0]); i++)
+		for (i = 0; variant->shape && i < sizeof(prep) / sizeof(prep[0]);
+		     i++)
 			fallocate(fd, prep[i].mode, prep[i].off, prep[i].len);
+		if (variant->empty)
+			EXPECT_EQ(0, fallocate(fd, P, 0, variant->size));
 		close(fd);
 		ASSERT_EQ(0, tfs_umount_kernel(m));
 	}
