@@ -236,10 +236,14 @@ for mode in ${MODES//,/ }; do
 	esac
 done
 # Modes interleaved within each repetition, so a burst of load on the host
-# hits all of them rather than one.
+# hits all of them rather than one; and each repetition starts one mode
+# further along the list, so that no mode always runs first (right after
+# the boot) or last (after the others' minutes of IO).
+read -r -a MODE_LIST <<< "${MODES//,/ }"
 for rep in $(seq 1 "$REPEAT"); do
 	[ "$REPEAT" -eq 1 ] || bench_log "--- repetition $rep of $REPEAT"
-	for mode in ${MODES//,/ }; do
+	for i in "${!MODE_LIST[@]}"; do
+		mode=${MODE_LIST[(i + rep - 1) % ${#MODE_LIST[@]}]}
 		if ! run_mode "$mode" "$rep"; then
 			bench_log "$mode: failed"
 			STATUS=1
