@@ -380,4 +380,39 @@ TEST_F(full, insert_needing_a_tree_block_on_a_full_disk)
 	free(want);
 }
 
+/*
+ * A file with a size but no extent at all (the guest exerciser met one:
+ * O_TRUNC, then truncate up): an insert has nothing to split or move and
+ * only grows the file, as in kernel ext4.  It once walked the empty
+ * extent root as if it held an extent and failed with ENOENT.
+ */
+TEST_F(full, insert_into_a_file_without_extents)
+{
+	const struct shift_op all = { P, 0, MIB };
+	const struct shift_op insert = { I, 200 * KIB, 8 * KIB };
+	struct fuse_entry_out g;
+	char *got;
+	uint64_t gfh;
+	size_t size, i;
+
+	ASSERT_EQ(0, wire_lookup(&self->w, 1, "g", &g));
+	ASSERT_EQ(0, wire_open(&self->w, g.nodeid, O_RDWR, &gfh));
+	ASSERT_EQ(0, f2_fallocate(&self->w, g.nodeid, gfh, &all));
+	EXPECT_EQ(0, f2_fallocate(&self->w, g.nodeid, gfh, &insert));
+	ASSERT_EQ(0, f2_stop(&self->w, &self->running));
+
+	EXPECT_EQ(0, tfs_fsck(self->env.image));
+	EXPECT_EQ(0, tfs_inode_field(self->env.image, "/g", "Blockcount"));
+	ASSERT_EQ(0, tfs_mount_kernel(&self->env.kern, self->env.image, NULL,
+				      "ro"));
+	got = tfs_read_file(tfs_p(&self->env.kern, "g"), &size);
+	EXPECT_EQ(0, tfs_umount_kernel(&self->env.kern));
+	ASSERT_NE(NULL, got);
+	EXPECT_EQ((size_t)(MIB + 8 * KIB), size);
+	for (i = 0; i < size && !got[i]; i++)
+		;
+	EXPECT_EQ(size, i);
+	free(got);
+}
+
 TEST_HARNESS_MAIN
