@@ -25,23 +25,38 @@
 #include "iomap.h"
 
 /*
+ * The last leaf extent in *e; EXT2_ET_EXTENT_NO_NEXT when the file has
+ * none.  libext2fs's EXT2_EXTENT_LAST_LEAF does not check for an empty
+ * root: it hands out the slot before the first entry, the header itself,
+ * as an extent.
+ */
+static errcode_t last_leaf(ext2_extent_handle_t h, struct ext2fs_extent *e)
+{
+	struct ext2_extent_info info;
+	errcode_t err = ext2fs_extent_get_info(h, &info);
+
+	if (err)
+		return err;
+	if (!info.num_entries)
+		return EXT2_ET_EXTENT_NO_NEXT;
+	return ext2fs_extent_get(h, EXT2_EXTENT_LAST_LEAF, e);
+}
+
+/*
  * The last leaf extent (left false: going down from the end) or the
  * first one starting at or after from (left true), in *e; ENOENT-like
- * EXT2_ET_EXTENT_NO_NEXT / NO_PREV when there is none.  The root comes
- * first either way: on a tree without any extent it fails with NO_NEXT,
- * while LAST_LEAF would not fail but hand back the root's header read
- * as an extent, which the shift would then rewrite.
+ * EXT2_ET_EXTENT_NO_NEXT / NO_PREV when there is none.
  */
 static errcode_t first_to_move(ext2_extent_handle_t h, blk64_t from,
 			       bool left, struct ext2fs_extent *e)
 {
 	errcode_t err;
 
+	if (!left)
+		return last_leaf(h, e);
 	err = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, e);
 	if (err)
 		return err;
-	if (!left)
-		return ext2fs_extent_get(h, EXT2_EXTENT_LAST_LEAF, e);
 	if (e->e_flags & EXT2_EXTENT_FLAGS_LEAF && e->e_lblk >= from)
 		return 0;
 	return f2_extent_next_leaf(h, from, e);
@@ -117,10 +132,7 @@ static errcode_t split_at(ext2_filsys fs, ext2_ino_t ino,
 	err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *)inode, &h);
 	if (err)
 		return err;
-	/* The root first, as in first_to_move() */
-	err = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &e);
-	if (!err)
-		err = ext2fs_extent_get(h, EXT2_EXTENT_LAST_LEAF, &e);
+	err = last_leaf(h, &e);
 	if (err == EXT2_ET_EXTENT_NO_NEXT || err == EXT2_ET_EXTENT_NO_DOWN) {
 		/* No extents at all: nothing to move */
 		err = 0;

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Runs inside the UML guest (started by uml-suite.sh): each test program
 # in turn, its TAP output framed by markers that the host side merges
-# into one stream.  usage: guest-tests.sh BUILDDIR PROGRAM...
-# KT_TEST_TIMEOUT: seconds each program may run (default 300).
+# into one stream.  usage: guest-tests.sh BUILDDIR PROGRAM[:VARIANT]...
+# PROGRAM:VARIANT runs only that variant of the program's tests (the
+# harness's -v).  KT_TEST_TIMEOUT: seconds each program may run (default
+# 300).
 #
 # Between programs the guest is made clean again: a program that failed
 # with a file open, or was killed with its server running, leaves a mount
@@ -76,10 +78,13 @@ echo "@@@ kernel $(uname -r)"
 # tracefs is the guest's, shared by all programs (kt_trace_start)
 [ -e /sys/kernel/tracing/trace ] ||
 	mount -t tracefs tracefs /sys/kernel/tracing
-for t in "$@"; do
+for entry in "$@"; do
+	t=${entry%%:*}
+	only=
+	[ "$t" = "$entry" ] || only="-v ${entry#*:}"
 	snapshot
 	echo "@@@ begin $t"
-	timeout -k 5 "${KT_TEST_TIMEOUT:-300}" "./$t" 2>&1
+	timeout -k 5 "${KT_TEST_TIMEOUT:-300}" "./$t" $only 2>&1
 	echo "@@@ end $t $?"
 	cleanup "$t"
 done
