@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Streaming buffered writes to an iomap file (fuse2fs -o iomap=on) and
- * the IOENDs of their writeback (doc/protocol.md 10.1):
- *  - a 1 GiB write in 1 MiB write(2)s, then fsync, costs at most 32
+ * the IOENDs of their writeback (doc/protocol.md 11, writeback step 5):
+ *  - a 1 GiB write in 1 MiB write(2)s, then fsync, costs at most 64
  *    FUSE_IOMAP_BEGIN, END and IOEND upcalls together (counted with the
- *    fuse_request_send trace event; 136 when every writeback pass had
- *    its IOENDs, 21 measured in the debug guest with the writeback held
- *    back while more of it is in flight, the margin is for timing: the
- *    holding ends when the bios in flight run out), and reads back after
- *    the page cache was dropped, and with kernel ext4 after unmount;
+ *    fuse_request_send trace event; 121-136 when every writeback pass
+ *    had its IOENDs; 21-38 measured in the loaded debug guest with the
+ *    writeback held back while more of it is in flight: how much is held
+ *    depends on the device's speed, against the 5 s bound), and reads
+ *    back after the page cache was dropped, and with kernel ext4 after
+ *    unmount;
  *  - fsync makes it durable: the server killed with SIGKILL the moment
  *    fsync returned, kernel ext4 reads the data;
  *  - written back means the server heard of it: after a writeback wait
@@ -32,7 +33,7 @@
 /* Big enough for the 1 GiB file (f2g_mkfs() makes 1 GiB) */
 #define STREAM_FS_SIZE	"3G"
 #define STREAM_SIZE	(1024 * MIB)
-#define STREAM_UPCALLS	32
+#define STREAM_UPCALLS	64
 #define SEED		7
 
 FIXTURE(stream) {
@@ -103,7 +104,7 @@ static int count_opcode(const char *trace, const char *opcode)
 	return kt_trace_count(trace, needles);
 }
 
-TEST_F_TIMEOUT(stream, one_gib_in_at_most_32_upcalls, 600)
+TEST_F_TIMEOUT(stream, one_gib_in_at_most_64_upcalls, 600)
 {
 	const char *const events[] = { "fuse/fuse_request_send", NULL };
 	const struct region all = { 0, STREAM_SIZE, SEED };
