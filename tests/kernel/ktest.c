@@ -188,6 +188,15 @@ int kt_server_start(struct kt_server *s, const char *const argv[])
 	return -1;
 }
 
+void kt_server_kill(struct kt_server *s)
+{
+	if (s->pid > 0) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+	}
+	s->pid = 0;
+}
+
 int kt_server_stop(struct kt_server *s)
 {
 	int i, status = 0, ret = 0;

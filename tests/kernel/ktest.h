@@ -40,6 +40,11 @@ int kt_server_start(struct kt_server *s, const char *const argv[]);
  * failed.  Safe to call twice.
  */
 int kt_server_stop(struct kt_server *s);
+/*
+ * Kill the server with SIGKILL (a crash, as a test wants it) and reap
+ * it, so that kt_server_stop() only unmounts.  Safe with no server.
+ */
+void kt_server_kill(struct kt_server *s);
 /* Path under the mountpoint (static buffer, one at a time per slot). */
 const char *kt_path(const struct kt_server *s, const char *name);
 

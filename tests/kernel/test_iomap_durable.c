@@ -45,16 +45,6 @@
 #define RWF_SYNC	0x00000004
 #endif
 
-/* The server died: reap it, so that kt_server_stop() only unmounts. */
-static void reap_server(struct kt_server *srv)
-{
-	if (srv->pid > 0) {
-		kill(srv->pid, SIGKILL);
-		waitpid(srv->pid, NULL, 0);
-	}
-	srv->pid = 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* Synchronous buffered writes                                         */
 
@@ -185,7 +175,7 @@ TEST_F(sync, data_and_size_on_the_device_when_the_write_returns)
 	ASSERT_EQ(0, kt_run_bounded(sync_write_then_kill, &w, 60)) {
 		TH_LOG("the synchronous writer failed or hung");
 	}
-	reap_server(&self->srv);
+	kt_server_kill(&self->srv);
 	ASSERT_EQ(0, kt_server_stop(&self->srv));
 	if (size == SYNC_END) {
 		EXPECT_EQ(0, f2g_check_with_ext4("f", sync_pieces, 4, size));
@@ -261,7 +251,7 @@ TEST_F(end, msync_data_on_the_device)
 	kt_fill(map + r[3].off, r[3].len, r[3].off, r[3].seed);
 	ASSERT_EQ(0, msync(map, size, MS_SYNC));
 	ASSERT_EQ(0, kill(self->srv.pid, SIGKILL));
-	reap_server(&self->srv);
+	kt_server_kill(&self->srv);
 	munmap(map, size);
 	close(fd);
 	ASSERT_EQ(0, kt_server_stop(&self->srv));
@@ -343,7 +333,7 @@ static int end_connection(FIXTURE_DATA(end) *self, enum how_gone how)
 		return -1;
 	if (how == KILL) {
 		/* the connection ends when the last /dev/fuse fd goes */
-		reap_server(&self->srv);
+		kt_server_kill(&self->srv);
 		self->killed_busy = true;
 		ret = 0;
 	} else {

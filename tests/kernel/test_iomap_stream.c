@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "f2guest.h"
@@ -89,14 +88,6 @@ static int open_iomap(FIXTURE_DATA(stream) *self, const char *name)
 	return fd;
 }
 
-/* The server died: reap it, so that kt_server_stop() only unmounts. */
-static void kill_server(struct kt_server *srv)
-{
-	kill(srv->pid, SIGKILL);
-	waitpid(srv->pid, NULL, 0);
-	srv->pid = 0;
-}
-
 static int count_opcode(const char *trace, const char *opcode)
 {
 	const char *needles[] = { opcode, NULL };
@@ -147,7 +138,7 @@ TEST_F_TIMEOUT(stream, fsync_then_server_killed, 300)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, write_stream(fd, DURABLE_SIZE));
 	ASSERT_EQ(0, fsync(fd));
-	kill_server(&self->srv);
+	kt_server_kill(&self->srv);
 	close(fd);
 	ASSERT_EQ(0, kt_server_stop(&self->srv));
 	EXPECT_EQ(0, f2g_check_with_ext4("f", &all, 1, DURABLE_SIZE));
