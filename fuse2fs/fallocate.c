@@ -197,7 +197,7 @@ static int alloc_unwritten(struct fuse2fs *f2, ext2_ino_t ino,
 			   blk64_t last)
 {
 	return f2_errno(f2_alloc_unwritten(f2->fs, ino, inode, first,
-					   last - first + 1));
+					   last - first + 1, 0));
 }
 
 static int do_zero_range(struct fuse2fs *f2, ext2_ino_t ino,

@@ -122,11 +122,15 @@ errcode_t f2_map_run(ext2_filsys fs, ext2_ino_t ino,
 /*
  * Allocate unwritten extents for the holes in [lblk, lblk + len) (fresh
  * blocks read as zeroes until converted).  Updates *inode (i_blocks, the
- * extent root) without writing it.
+ * extent root) without writing it.  With F2_ALLOC_CONTIGUOUS each hole
+ * goes to the first free run (from the inode's goal on) that holds it
+ * whole, when there is one, rather than to the free blocks nearest the
+ * goal.
  */
+#define F2_ALLOC_CONTIGUOUS	(1u << 0)
 errcode_t f2_alloc_unwritten(ext2_filsys fs, ext2_ino_t ino,
 			     struct ext2_inode_large *inode, blk64_t lblk,
-			     blk64_t len);
+			     blk64_t len, unsigned int flags);
 /*
  * Mark the unwritten blocks in [lblk, end) written, merging with written
  * neighbours that are contiguous, never using more extents on the way

@@ -183,9 +183,9 @@ static errcode_t map_fresh_run(ext2_extent_handle_t h, blk64_t lblk,
  * starts before the file's first extent is filled all the way up to that
  * extent, so one small write below a far block allocated the whole gap.
  */
-errcode_t f2_alloc_holes(ext2_filsys fs, ext2_ino_t ino,
-			 struct ext2_inode_large *inode, blk64_t lblk,
-			 blk64_t end)
+static errcode_t alloc_holes(ext2_filsys fs, ext2_ino_t ino,
+			     struct ext2_inode_large *inode, blk64_t lblk,
+			     blk64_t end, bool contiguous)
 {
 	ext2_extent_handle_t h = NULL;
 	blk64_t pblk, plen, goal, done;
@@ -204,8 +204,19 @@ errcode_t f2_alloc_holes(ext2_filsys fs, ext2_ino_t ino,
 		}
 		goal = ext2fs_find_inode_goal(fs, ino, (struct ext2_inode *)inode,
 					      lblk);
-		err = ext2fs_new_range(fs, 0, goal, run.len, NULL, &pblk,
-				       &plen);
+		/*
+		 * A large hole wanted in one piece: the first free run that
+		 * holds all of it, if there is one (every physical break is
+		 * one more mapping, so one more BEGIN for the kernel).
+		 */
+		err = EXT2_ET_BLOCK_ALLOC_FAIL;
+		if (contiguous)
+			err = ext2fs_new_range(fs, EXT2_NEWRANGE_MIN_LENGTH,
+					       goal, run.len, NULL, &pblk,
+					       &plen);
+		if (err == EXT2_ET_BLOCK_ALLOC_FAIL)
+			err = ext2fs_new_range(fs, 0, goal, run.len, NULL,
+					       &pblk, &plen);
 		if (err)
 			break;
 		if (plen > run.len)
@@ -235,20 +246,27 @@ errcode_t f2_alloc_holes(ext2_filsys fs, ext2_ino_t ino,
 	return err;
 }
 
+errcode_t f2_alloc_holes(ext2_filsys fs, ext2_ino_t ino,
+			 struct ext2_inode_large *inode, blk64_t lblk,
+			 blk64_t end)
+{
+	return alloc_holes(fs, ino, inode, lblk, end, false);
+}
+
 errcode_t f2_alloc_unwritten(ext2_filsys fs, ext2_ino_t ino,
 			     struct ext2_inode_large *inode, blk64_t lblk,
-			     blk64_t len)
+			     blk64_t len, unsigned int flags)
 {
 	if (!len || lblk + len > F2_MAX_LBLK)
 		return EXT2_ET_INVALID_ARGUMENT;
 	/*
 	 * Not ext2fs_fallocate(): on ENOSPC in 1.47.0 it can leave blocks
-	 * marked in the bitmap that no extent names.  f2_alloc_holes()
-	 * gives back what it could not map and starts each hole at the
-	 * inode's goal, which continues the previous run of a streaming
-	 * write.
+	 * marked in the bitmap that no extent names.  alloc_holes() gives
+	 * back what it could not map and starts each hole at the inode's
+	 * goal, which continues the previous run of a streaming write.
 	 */
-	return f2_alloc_holes(fs, ino, inode, lblk, lblk + len);
+	return alloc_holes(fs, ino, inode, lblk, lblk + len,
+			   flags & F2_ALLOC_CONTIGUOUS);
 }
 
 /*

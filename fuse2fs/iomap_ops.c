@@ -141,11 +141,13 @@ static int begin_write(struct fuse2fs *f2, ext2_ino_t ino,
 	errcode_t err;
 
 	end = alloc_end(f2, ino, inode, lblk, end_req, hole_end);
-	err = f2_alloc_unwritten(fs, ino, inode, lblk, end - lblk);
+	/* A streaming writer's blocks in one piece where the space allows */
+	err = f2_alloc_unwritten(fs, ino, inode, lblk, end - lblk,
+				 end > end_req ? F2_ALLOC_CONTIGUOUS : 0);
 	if (err == EXT2_ET_BLOCK_ALLOC_FAIL && end > end_req) {
 		/* Little space left: do not let the look-ahead guess fail. */
 		err = f2_alloc_unwritten(fs, ino, inode, lblk,
-					 end_req - lblk);
+					 end_req - lblk, 0);
 	}
 	/* Write even a partial allocation: bitmaps and tree must agree. */
 	if (f2_write_inode(f2, ino, inode) && !err)

@@ -425,7 +425,7 @@ TEST_F(img, streaming_alloc_and_convert)
 		ASSERT_EQ(0, f2_map_run(fs, ino, &inode, lblk, lblk + mib, &r));
 		if (r.type == FUSE_IOMAP_TYPE_HOLE) {
 			ASSERT_EQ(0, f2_alloc_unwritten(fs, ino, &inode, lblk,
-							ahead));
+							ahead, 0));
 			allocs++;
 			ASSERT_EQ(0, f2_map_run(fs, ino, &inode, lblk,
 						lblk + mib, &r));
@@ -478,7 +478,7 @@ TEST_F(img, convert_shuffled_pieces)
 	ASSERT_NE(NULL, fs);
 	ino = lookup_and_read(fs, "u", &inode);
 	ASSERT_NE(0, ino);
-	ASSERT_EQ(0, f2_alloc_unwritten(fs, ino, &inode, 0, nblk));
+	ASSERT_EQ(0, f2_alloc_unwritten(fs, ino, &inode, 0, nblk, 0));
 	ASSERT_EQ(0, set_size(fs, ino, &inode, nblk * 4096));
 	ASSERT_EQ(0, f2_map_run(fs, ino, &inode, 0, nblk, &r));
 	ASSERT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, r.type);
@@ -642,8 +642,8 @@ static ext2_ino_t prealloc_like_test_fallocate(ext2_filsys fs,
 	struct f2_run r;
 
 	if (!ino ||
-	    f2_alloc_unwritten(fs, ino, inode, 0, 256) ||
-	    f2_alloc_unwritten(fs, ino, inode, 512, 3) ||
+	    f2_alloc_unwritten(fs, ino, inode, 0, 256, 0) ||
+	    f2_alloc_unwritten(fs, ino, inode, 512, 3, 0) ||
 	    set_size(fs, ino, inode, 2 * 1048576 + 100 + 10 * 1024) ||
 	    f2_map_run(fs, ino, inode, 0, 256, &r) ||
 	    r.type != FUSE_IOMAP_TYPE_UNWRITTEN || r.len != 256)
@@ -933,7 +933,7 @@ static ext2_filsys file_at_disk_end(struct __test_metadata *_metadata,
 	k = give_back_range(fs, *taken, *n, last + 1 - 300, last + 1);
 	EXPECT_EQ(300, k)
 		return NULL;
-	EXPECT_EQ(0, f2_alloc_unwritten(fs, *ino, inode, 0, k))
+	EXPECT_EQ(0, f2_alloc_unwritten(fs, *ino, inode, 0, k, 0))
 		return NULL;
 	EXPECT_EQ(0, f2_map_run(fs, *ino, inode, 0, k, r))
 		return NULL;
@@ -1073,7 +1073,7 @@ TEST_F(img, alloc_failing_mid_run_gives_back_only_unmapped_blocks)
 	ASSERT_NE(0, ino);
 	/* Three single-block extents: one slot of the inode is left. */
 	for (i = 0; i < 3; i++)
-		ASSERT_EQ(0, f2_alloc_unwritten(fs, ino, &inode, 2 * i, 1));
+		ASSERT_EQ(0, f2_alloc_unwritten(fs, ino, &inode, 2 * i, 1, 0));
 	iblocks = ext2fs_get_stat_i_blocks(fs, (struct ext2_inode *)&inode);
 
 	/* Leave free only the first 33000 blocks of a long free run. */
@@ -1087,7 +1087,7 @@ TEST_F(img, alloc_failing_mid_run_gives_back_only_unmapped_blocks)
 	k = give_back_range(fs, taken, n, lo, lo + 33000);
 	ASSERT_EQ(33000, k);
 
-	EXPECT_NE(0, f2_alloc_unwritten(fs, ino, &inode, 10, 33000));
+	EXPECT_NE(0, f2_alloc_unwritten(fs, ino, &inode, 10, 33000, 0));
 	/* What was mapped is one extent at the start of the free run. */
 	ASSERT_EQ(0, f2_map_run(fs, ino, &inode, 10, 33010, &r));
 	EXPECT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, r.type);
