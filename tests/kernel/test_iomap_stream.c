@@ -13,7 +13,9 @@
  *  - fsync makes it durable: the server killed with SIGKILL the moment
  *    fsync returned, kernel ext4 reads the data;
  *  - written back means the server heard of it: after a writeback wait
- *    (sync_file_range), the IOENDs went out and sync(2) sends none.
+ *    (sync_file_range), the IOENDs went out and sync(2) sends none;
+ *  - fsync and sync(2) of 64 MiB of dirty new blocks send at most 4
+ *    IOENDs (16 or more when each completion went out at once).
  * Every test starts from a fresh mke2fs and ends with `e2fsck -fn`.
  * Runs inside the UML guest, as root.
  */
@@ -183,6 +185,57 @@ TEST_F_TIMEOUT(stream, written_back_means_converted, 300)
 	ASSERT_EQ(0, close(fd));
 	ASSERT_EQ(0, kt_server_stop(&self->srv));
 	EXPECT_EQ(0, f2g_check_with_ext4("f", &all, 1, DURABLE_SIZE));
+}
+
+/*
+ * A data integrity writeback of many dirty megabytes of new blocks: its
+ * completions wait for its other bios in flight, so the server hears of
+ * the range in a few IOENDs (one, unless the device completes bios
+ * faster than they are submitted), not one per bio (16 or more for
+ * 64 MiB with every completion sent at once).  @how: 0 fsync, 1 sync(2).
+ */
+#define INTEGRITY_SIZE		(512 * MIB)
+#define INTEGRITY_IOENDS	4
+
+static void integrity_ioends(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(stream) *self, int how)
+{
+	const char *const events[] = { "fuse/fuse_request_send", NULL };
+	const struct region all = { 0, INTEGRITY_SIZE, SEED };
+	int fd = open_iomap(self, "f");
+	int ioends;
+	char *trace;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, write_stream(fd, INTEGRITY_SIZE));
+	ASSERT_EQ(0, kt_trace_start(events));
+	if (how)
+		sync();
+	else
+		ASSERT_EQ(0, fsync(fd));
+	trace = kt_trace_stop(events);
+	ASSERT_NE(NULL, trace);
+	ioends = count_opcode(trace, "opcode 8102 ");
+	free(trace);
+	TH_LOG("%s of 512 MiB: %d IOENDs", how ? "sync(2)" : "fsync", ioends);
+	EXPECT_LE(1, ioends);
+	EXPECT_GE(INTEGRITY_IOENDS, ioends);
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, kt_sh(60, "echo 3 > /proc/sys/vm/drop_caches"));
+	EXPECT_EQ(0, f2g_check_regions(kt_path(&self->srv, "f"), &all, 1,
+				       false));
+	ASSERT_EQ(0, kt_server_stop(&self->srv));
+	EXPECT_EQ(0, f2g_check_with_ext4("f", &all, 1, INTEGRITY_SIZE));
+}
+
+TEST_F_TIMEOUT(stream, fsync_sends_few_ioends, 300)
+{
+	integrity_ioends(_metadata, self, 0);
+}
+
+TEST_F_TIMEOUT(stream, sync_sends_few_ioends, 300)
+{
+	integrity_ioends(_metadata, self, 1);
 }
 
 TEST_HARNESS_MAIN
