@@ -75,7 +75,37 @@ TMPDIR=$memdir timeout -k 10 "$timeout" "$linux" \
 	init="$kdir/scripts/guest-init.sh" \
 	UML_RUN_DIR="$run" UML_RUN_CWD="$(pwd)" \
 	GLIBC_TUNABLES="$avx_off" \
-	con=null con0=fd:0,fd:1 >"$run/console" 2>&1 </dev/null || rc=$?
+	con=null con0=fd:0,fd:1 >"$run/console" 2>&1 </dev/null &
+guest=$!
+
+# UML's clock is a one-shot host timer (SIGALRM) that each tick re-arms.
+# On a loaded host a tick is now and then lost: the host timer is found
+# disarmed while the guest waits for its next event, jiffies stop, and
+# every sleeping task (nanosleep, timeouts) waits for ever while the idle
+# loop spins (seen twice in the guest suite, the guest clock stuck for 25
+# minutes).  A spurious SIGALRM only makes the guest handle its timers
+# and re-arm the host timer, so send one to the UML kernel process every
+# second: a lost tick then costs at most a second of guest time.  Only
+# once UML catches SIGALRM (SigCgt bit 13): early in its boot the
+# signal's default action would kill it.
+alarm_caught() {
+	cgt=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
+	[ -n "$cgt" ] && [ $((0x$cgt & 0x2000)) -ne 0 ]
+}
+(
+	kernel_pid=
+	while kill -0 "$guest" 2>/dev/null; do
+		sleep 1
+		[ -n "$kernel_pid" ] ||
+			kernel_pid=$(pgrep -P "$guest" -x linux || true)
+		[ -n "$kernel_pid" ] && alarm_caught "$kernel_pid" &&
+			kill -ALRM "$kernel_pid" 2>/dev/null
+	done
+) &
+ticker=$!
+wait "$guest" || rc=$?
+kill "$ticker" 2>/dev/null || true
+wait "$ticker" 2>/dev/null || true
 
 [ -f "$run/out" ] && cat "$run/out"
 [ -n "$dmesg_copy" ] && [ -f "$run/dmesg" ] && cp "$run/dmesg" "$dmesg_copy"
