@@ -138,11 +138,22 @@ int wire_stop(struct wire *w)
 	int64_t deadline = now_ms() + w->timeout_ms;
 	bool killed = false;
 
-	if (w->fd >= 0) {
-		close(w->fd);
-		w->fd = -1;
-	}
+	char sink[4096];
+
+	/*
+	 * End of file for the server, but our end stays open until it has
+	 * exited: a message it sends meanwhile (a notification from one of
+	 * its threads) is read and dropped here.  Closing with such a message
+	 * unread would make the server's next read fail with ECONNRESET
+	 * instead of seeing an unmount.
+	 */
+	if (w->fd >= 0)
+		shutdown(w->fd, SHUT_WR);
 	while (!reap(w, WNOHANG)) {
+		if (w->fd >= 0)
+			while (recv(w->fd, sink, sizeof(sink),
+				    MSG_DONTWAIT) > 0)
+				;
 		if (now_ms() > deadline) {
 			fail(w, "server did not exit in %d ms: killed",
 			     w->timeout_ms);
@@ -153,6 +164,10 @@ int wire_stop(struct wire *w)
 			break;
 		}
 		usleep(10000);
+	}
+	if (w->fd >= 0) {
+		close(w->fd);
+		w->fd = -1;
 	}
 	if (killed || w->status == -1)
 		return -ETIMEDOUT;

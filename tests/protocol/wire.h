@@ -77,8 +77,9 @@ struct wire_reply {
  */
 int wire_start(struct wire *w, char *const argv[]);
 /*
- * Close our end (the server sees end of file, as on unmount), wait up to
- * w->timeout_ms for it to exit, SIGKILL it after that.  Returns its exit
+ * Shut our end for writing (the server sees end of file, as on unmount),
+ * drop what it still sends, wait up to w->timeout_ms for it to exit,
+ * SIGKILL it after that, then close our end.  Returns its exit
  * code (0 = clean), 128 + signal if it died of a signal, -ETIMEDOUT if it
  * had to be killed.  Safe to call twice (returns the same result).
  */
