@@ -72,6 +72,7 @@ enum hostile_attr_kind {
 				 * HOSTILE_RELEASE_TRIGGER */
 	HOSTILE_NO_REPORT,	/* like good, but a BEGIN with
 				 * FUSE_IOMAP_OP_REPORT answers ENOSYS */
+	HOSTILE_IOEND_EAGAIN,	/* unwritten; IOEND answers EAGAIN */
 	HOSTILE_NR_FILES
 };
 
@@ -152,7 +153,7 @@ static const char *const hostile_kinds[HOSTILE_NR_FILES] = {
 	"barrier_begin", "barrier_ioend", "stream", "ioend_enosys", "grow",
 	"want_end", "new", "classic_cap", "copy_dst", "moving", "moving_src",
 	"cookie_back", "devcache_src", "setattr_fail", "stale_size",
-	"no_report",
+	"no_report", "ioend_eagain",
 };
 
 /* Where "good" lives on the device, and what the classic path returns. */

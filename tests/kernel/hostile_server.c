@@ -943,6 +943,7 @@ static void hs_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		break;
 	case HOSTILE_BARRIER_IOEND:
 	case HOSTILE_IOEND_ENOSYS:
+	case HOSTILE_IOEND_EAGAIN:
 		map.type = FUSE_IOMAP_TYPE_UNWRITTEN;
 		break;
 	case HOSTILE_GROW:
@@ -1036,6 +1037,8 @@ static void hs_ioend(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		fuse_iomap_reply_err(req, EIO);
 	else if (kind == HOSTILE_IOEND_ENOSYS)
 		fuse_iomap_reply_err(req, ENOSYS);
+	else if (kind == HOSTILE_IOEND_EAGAIN)
+		fuse_iomap_reply_err(req, EAGAIN);
 	else if (kind != HOSTILE_BARRIER_IOEND ||
 		 !hold_for_barrier(req, nodeid, NULL))
 		fuse_iomap_reply_ioend(req, FILE_SIZE);

@@ -219,6 +219,27 @@ TEST_F(req, ioend_enosys_fails_unwritten_writes)
 }
 
 /*
+ * Writeback whose conversion the server answers with an error that means
+ * nothing to fsync's caller (EAGAIN would invite a retry that never
+ * helps): fsync reports EIO, as for any failed write to the device.
+ */
+TEST_F(req, failed_writeback_is_eio_whatever_the_server_says)
+{
+	int fd = open_file(self, HOSTILE_IOEND_EAGAIN, 0);
+
+	ASSERT_LE(0, fd);
+	kt_fill(self->buf, 65536, 0, 7);
+	ASSERT_EQ(65536, pwrite(fd, self->buf, 65536, 0));
+	errno = 0;
+	EXPECT_EQ(-1, fsync(fd));
+	EXPECT_EQ(EIO, errno) {
+		TH_LOG("fsync: %s", strerror(errno));
+	}
+	EXPECT_LE(1, hsg_count(&self->hs, HOSTILE_IOEND_EAGAIN, "IOEND"));
+	close(fd);
+}
+
+/*
  * A direct write of 8 KiB from a buffer whose second page is not mapped:
  * the first page is written, then the write fails (EFAULT), so iomap
  * ends both of its iterations with less written than mapped.
