@@ -73,6 +73,8 @@ enum hostile_attr_kind {
 	HOSTILE_NO_REPORT,	/* like good, but a BEGIN with
 				 * FUSE_IOMAP_OP_REPORT answers ENOSYS */
 	HOSTILE_IOEND_EAGAIN,	/* unwritten; IOEND answers EAGAIN */
+	HOSTILE_WB_BEGIN_EINTR,	/* like good, but a BEGIN for writeback
+				 * answers EINTR */
 	HOSTILE_NR_FILES
 };
 
@@ -153,7 +155,7 @@ static const char *const hostile_kinds[HOSTILE_NR_FILES] = {
 	"barrier_begin", "barrier_ioend", "stream", "ioend_enosys", "grow",
 	"want_end", "new", "classic_cap", "copy_dst", "moving", "moving_src",
 	"cookie_back", "devcache_src", "setattr_fail", "stale_size",
-	"no_report", "ioend_eagain",
+	"no_report", "ioend_eagain", "wb_begin_eintr",
 };
 
 /* Where "good" lives on the device, and what the classic path returns. */

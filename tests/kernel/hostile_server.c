@@ -876,8 +876,14 @@ static void hs_begin(fuse_iomap_req_t req, fuse_ino_t nodeid,
 		fuse_iomap_reply_err(req, ENOSYS);
 		return;
 	}
+	if (kind == HOSTILE_WB_BEGIN_EINTR &&
+	    (in->opflags & FUSE_IOMAP_OP_WRITEBACK)) {
+		fuse_iomap_reply_err(req, EINTR);
+		return;
+	}
 	switch (kind) {
 	case HOSTILE_GOOD:
+	case HOSTILE_WB_BEGIN_EINTR:
 		break;
 	case HOSTILE_OUTSIDE:
 		map.addr = hs.dev_size;

@@ -218,24 +218,64 @@ TEST_F(req, ioend_enosys_fails_unwritten_writes)
 	close(fd);
 }
 
+/* Write 64 KiB at 0 and fsync: fsync's errno (0 if it worked). */
+static int write_then_fsync(FIXTURE_DATA(req) *self, int fd)
+{
+	kt_fill(self->buf, 65536, 0, 7);
+	if (pwrite(fd, self->buf, 65536, 0) != 65536)
+		return -1;
+	errno = 0;
+	return fsync(fd) ? errno : 0;
+}
+
 /*
- * Writeback whose conversion the server answers with an error that means
- * nothing to fsync's caller (EAGAIN would invite a retry that never
- * helps): fsync reports EIO, as for any failed write to the device.
+ * Data the kernel took whose conversion or mapping the server refuses
+ * with an error that means nothing to the writer (EAGAIN, EINTR: a retry
+ * would work and hide the loss): fsync reports EIO, as for any failed
+ * write to the device, once; a direct write gets EIO at once.
  */
 TEST_F(req, failed_writeback_is_eio_whatever_the_server_says)
 {
 	int fd = open_file(self, HOSTILE_IOEND_EAGAIN, 0);
+	int err;
+
+	ASSERT_LE(0, fd);
+	err = write_then_fsync(self, fd);
+	EXPECT_EQ(EIO, err) {
+		TH_LOG("fsync after a conversion answered EAGAIN: %s",
+		       strerror(err));
+	}
+	EXPECT_LE(1, hsg_count(&self->hs, HOSTILE_IOEND_EAGAIN, "IOEND"));
+	close(fd);
+}
+
+TEST_F(req, refused_writeback_mapping_is_eio_whatever_the_server_says)
+{
+	int fd = open_file(self, HOSTILE_WB_BEGIN_EINTR, 0);
+	int err;
+
+	ASSERT_LE(0, fd);
+	err = write_then_fsync(self, fd);
+	EXPECT_EQ(EIO, err) {
+		TH_LOG("fsync after a writeback BEGIN answered EINTR: %s",
+		       strerror(err));
+	}
+	/* reported once, as on ext4 */
+	EXPECT_EQ(0, fsync(fd));
+	close(fd);
+}
+
+TEST_F(req, failed_direct_conversion_is_eio_whatever_the_server_says)
+{
+	int fd = open_file(self, HOSTILE_IOEND_EAGAIN, O_DIRECT);
 
 	ASSERT_LE(0, fd);
 	kt_fill(self->buf, 65536, 0, 7);
-	ASSERT_EQ(65536, pwrite(fd, self->buf, 65536, 0));
 	errno = 0;
-	EXPECT_EQ(-1, fsync(fd));
+	EXPECT_EQ(-1, pwrite(fd, self->buf, 65536, 0));
 	EXPECT_EQ(EIO, errno) {
-		TH_LOG("fsync: %s", strerror(errno));
+		TH_LOG("direct write: %s", strerror(errno));
 	}
-	EXPECT_LE(1, hsg_count(&self->hs, HOSTILE_IOEND_EAGAIN, "IOEND"));
 	close(fd);
 }
 
