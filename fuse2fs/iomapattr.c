@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -84,6 +85,7 @@ static int list_one(const char *path)
 
 static int change_one(const char *path, enum action action)
 {
+	struct statx stx;
 	struct stat st;
 	int ret;
 
@@ -100,6 +102,13 @@ static int change_one(const char *path, enum action action)
 		return fail(path, errno == ENOTSUP ? "not on a fuse2fs mount" :
 			    strerror(errno));
 	}
+	/*
+	 * fuse2fs's notification of the change reaches the kernel a moment
+	 * after the reply; a GETATTR reply carries the new mode at once, so
+	 * that an open right after this program sees it.
+	 */
+	statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_STATX_FORCE_SYNC,
+	      STATX_BASIC_STATS, &stx);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include "f2guest.h"
 
@@ -232,6 +233,29 @@ int f2g_compare_with_ext4(const char *name, const void *want, size_t size)
 	}
 	free(got);
 	return n < 0 ? -1 : 0;
+}
+
+/*
+ * fuse2fs tells the kernel of a mode change with FUSE_NOTIFY_INVAL_ENTRY
+ * from a thread of its own, some time after the reply: an open right
+ * after setxattr() may come first and keep the old mode.  A GETATTR
+ * reply carries the new mode as well (doc/protocol.md 3.1), so ask for
+ * one.
+ */
+int f2g_set_preference(const char *path, const char *pref)
+{
+	struct statx stx;
+	int ret;
+
+	if (pref)
+		ret = setxattr(path, "user.fuse2fs.iomap", pref, strlen(pref),
+			       0);
+	else
+		ret = removexattr(path, "user.fuse2fs.iomap");
+	if (ret)
+		return -1;
+	return statx(AT_FDCWD, path, AT_STATX_FORCE_SYNC, STATX_BASIC_STATS,
+		     &stx);
 }
 
 /* The mode the kernel applies at open: ask through a descriptor. */

@@ -33,6 +33,12 @@ int f2g_mount(struct kt_server *srv);
 int f2g_mount_opts(struct kt_server *srv, const char *opts);
 /* 1 when the kernel serves PATH through iomap, 0 if not, -1 on error. */
 int f2g_path_iomap(const char *path);
+/*
+ * Set user.fuse2fs.iomap of PATH to PREF ("classic", "iomap"), or remove
+ * it (PREF NULL), and make the kernel hear of the new mode at once: 0 or
+ * -1 (errno).
+ */
+int f2g_set_preference(const char *path, const char *pref);
 /* Stop the server (unmount), then `e2fsck -fn`: 0 when both succeed. */
 int f2g_unmount_and_fsck(struct kt_server *srv);
 /* Compare a file with what the regions say, with or without O_DIRECT. */

@@ -129,9 +129,7 @@ TEST_F_TIMEOUT(xr, exercise, 24 * 3600)
 	ASSERT_LE(0, fd);
 	close(fd);
 	if (variant->preference)
-		ASSERT_EQ(0, setxattr(path, "user.fuse2fs.iomap",
-				      variant->preference,
-				      strlen(variant->preference), 0));
+		ASSERT_EQ(0, f2g_set_preference(path, variant->preference));
 	ASSERT_EQ(variant->mode_before, f2g_path_iomap(path));
 
 	/* the exerciser prints its report on failure; kt_sh shows it */

@@ -130,7 +130,7 @@ TEST_F(crash, sandbox_in_iomap_mode)
 	EXPECT_STREQ("2", val);
 
 	/* A mode switch: the notification thread starts under the filter. */
-	ASSERT_EQ(0, setxattr(path, "user.fuse2fs.iomap", "classic", 7, 0));
+	ASSERT_EQ(0, f2g_set_preference(path, "classic"));
 	fd = open(path, O_RDONLY);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0, kt_fd_iomap(fd, NULL));

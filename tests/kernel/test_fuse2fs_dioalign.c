@@ -91,11 +91,7 @@ TEST_F_TIMEOUT(dal, iomap_and_classic_files, 300)
 	fd = open(classic_path, O_CREAT | O_WRONLY, 0644);
 	ASSERT_LE(0, fd);
 	close(fd);
-	ASSERT_EQ(0, setxattr(classic_path, "user.fuse2fs.iomap", "classic",
-			      7, 0));
-	/* A GETATTR reply tells the kernel the new mode (3.1) */
-	ASSERT_EQ(0, statx(AT_FDCWD, classic_path, AT_STATX_FORCE_SYNC,
-			   STATX_BASIC_STATS, &stx));
+	ASSERT_EQ(0, f2g_set_preference(classic_path, "classic"));
 	ASSERT_EQ(0, f2g_path_iomap(classic_path));
 	fd = open(iomap_path, O_CREAT | O_WRONLY, 0644);
 	ASSERT_LE(0, fd);

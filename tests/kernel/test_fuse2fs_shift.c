@@ -147,21 +147,14 @@ static void check_all(struct __test_metadata *_metadata,
 TEST_F_TIMEOUT(sh, collapse_and_insert_with_dirty_page_cache, 300)
 {
 	const char *path = kt_path(&self->srv, "f");
-	struct statx stx;
 	char *map;
 	int fd;
 
 	fd = open(path, O_CREAT | O_RDWR, 0644);
 	ASSERT_LE(0, fd);
 	close(fd);
-	if (variant->preference) {
-		ASSERT_EQ(0, setxattr(path, "user.fuse2fs.iomap",
-				      variant->preference,
-				      strlen(variant->preference), 0));
-		/* A GETATTR reply tells the kernel the new mode (3.1) */
-		ASSERT_EQ(0, statx(AT_FDCWD, path, AT_STATX_FORCE_SYNC,
-				   STATX_BASIC_STATS, &stx));
-	}
+	if (variant->preference)
+		ASSERT_EQ(0, f2g_set_preference(path, variant->preference));
 	fd = open(path, O_RDWR);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(variant->mode, kt_fd_iomap(fd, NULL));
@@ -395,7 +388,6 @@ TEST_F_TIMEOUT(race, write_fault_waits_for_collapse, 120)
 	struct race_collapse rc = { .server = self->srv.pid };
 	pthread_t collapser, resumer;
 	volatile char *map;
-	struct statx stx;
 	int fd, i;
 
 	ASSERT_NE(NULL, before);
@@ -404,9 +396,7 @@ TEST_F_TIMEOUT(race, write_fault_waits_for_collapse, 120)
 	fd = open(path, O_CREAT | O_RDWR, 0644);
 	ASSERT_LE(0, fd);
 	close(fd);
-	ASSERT_EQ(0, setxattr(path, "user.fuse2fs.iomap", "classic", 7, 0));
-	ASSERT_EQ(0, statx(AT_FDCWD, path, AT_STATX_FORCE_SYNC,
-			   STATX_BASIC_STATS, &stx));
+	ASSERT_EQ(0, f2g_set_preference(path, "classic"));
 	fd = open(path, O_RDWR);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, kt_fd_iomap(fd, NULL));

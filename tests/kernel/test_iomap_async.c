@@ -523,7 +523,7 @@ TEST_F(paths, copy_file_range_iomap_and_classic)
 	fd = open(classic, O_CREAT | O_WRONLY, 0644);
 	ASSERT_LE(0, fd);
 	close(fd);
-	ASSERT_EQ(0, setxattr(classic, "user.fuse2fs.iomap", "classic", 7, 0));
+	ASSERT_EQ(0, f2g_set_preference(classic, "classic"));
 	c = open(classic, O_RDWR);
 	ASSERT_LE(0, c);
 	ASSERT_EQ(0, kt_fd_iomap(c, NULL));
