@@ -137,7 +137,6 @@ int wire_stop(struct wire *w)
 {
 	int64_t deadline = now_ms() + w->timeout_ms;
 	bool killed = false;
-
 	char sink[4096];
 
 	/*
