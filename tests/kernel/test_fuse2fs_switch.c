@@ -25,22 +25,11 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <sys/xattr.h>
 #include <linux/fs.h>
 
 #include "kselftest_harness.h"
 #include "f2guest.h"
 #include "ktaio.h"
-
-#define PREF	"user.fuse2fs.iomap"
-
-/* Pin PATH to classic, or let it follow the mount again. */
-static int set_classic(const char *path, bool classic)
-{
-	if (classic)
-		return setxattr(path, PREF, "classic", 7, 0);
-	return removexattr(path, PREF);
-}
 
 /* A GETATTR whose reply carries the server's current mode of PATH. */
 static int refresh(const char *path)
@@ -111,13 +100,11 @@ TEST_F(sw, closed_file_switches_at_once)
 	self->pin = open(path, O_PATH);
 	ASSERT_LE(0, self->pin);
 
-	ASSERT_EQ(0, set_classic(path, true));
-	ASSERT_EQ(0, refresh(path));
+	ASSERT_EQ(0, f2g_set_preference(path, "classic"));
 	EXPECT_EQ(0, f2g_path_iomap(path));
 	EXPECT_EQ(0, check_both(path, r, 1));
 
-	ASSERT_EQ(0, set_classic(path, false));
-	ASSERT_EQ(0, refresh(path));
+	ASSERT_EQ(0, f2g_set_preference(path, NULL));
 	fd = open(path, O_RDONLY);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(1, kt_fd_iomap(fd, &ino));
@@ -167,8 +154,7 @@ TEST_F(sw, open_elsewhere_switches_at_its_close)
 		_exit(0);
 	}
 	ASSERT_EQ(1, read(ready[0], &c, 1));
-	ASSERT_EQ(0, set_classic(path, true));
-	ASSERT_EQ(0, refresh(path));
+	ASSERT_EQ(0, f2g_set_preference(path, "classic"));
 	/* the file is open elsewhere: the old mode holds */
 	EXPECT_EQ(1, f2g_path_iomap(path));
 	ASSERT_EQ(1, write(go[1], &c, 1));
@@ -204,8 +190,7 @@ TEST_F(sw, mapped_file_switches_at_munmap)
 	ASSERT_NE(MAP_FAILED, map);
 	kt_fill(map, MIB, 0, 4);
 
-	EXPECT_EQ(0, set_classic(path, true));
-	EXPECT_EQ(0, refresh(path));
+	EXPECT_EQ(0, f2g_set_preference(path, "classic"));
 	EXPECT_EQ(1, f2g_path_iomap(path));
 	/* in a child: a page fault the server refuses is a SIGBUS */
 	pid = fork();
@@ -242,8 +227,7 @@ TEST_F(sw, classic_dirty_pages_survive_the_switch_to_iomap)
 	close(fd);
 	self->pin = open(path, O_PATH);
 	ASSERT_LE(0, self->pin);
-	ASSERT_EQ(0, set_classic(path, true));
-	ASSERT_EQ(0, refresh(path));
+	ASSERT_EQ(0, f2g_set_preference(path, "classic"));
 	fd = open(path, O_RDWR);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0, kt_fd_iomap(fd, NULL));
@@ -253,8 +237,7 @@ TEST_F(sw, classic_dirty_pages_survive_the_switch_to_iomap)
 	ASSERT_NE(MAP_FAILED, map);
 	kt_fill(map, n, 0, 6);
 
-	EXPECT_EQ(0, set_classic(path, false));
-	EXPECT_EQ(0, refresh(path));
+	EXPECT_EQ(0, f2g_set_preference(path, NULL));
 	ASSERT_EQ(0, munmap(map, n));
 
 	fd = open(path, O_RDONLY);
@@ -289,8 +272,7 @@ TEST_F(sw, direct_io_in_flight_at_close)
 	fd = open(path, O_CREAT | O_RDWR | O_DIRECT, 0644);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0, ftruncate(fd, NR * LEN));
-	EXPECT_EQ(0, set_classic(path, true));
-	EXPECT_EQ(0, refresh(path));
+	EXPECT_EQ(0, f2g_set_preference(path, "classic"));
 	EXPECT_EQ(1, kt_fd_iomap(fd, NULL));
 	if (io_setup(NR, &ctx))
 		close(fd);
