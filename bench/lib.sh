@@ -258,7 +258,11 @@ bench_cleanup()
 
 # bench_mkfs DEVICE SIZE: a fresh ext4 with mke2fs's defaults.  Inode
 # tables and journal are written now, so no lazy-init thread runs during
-# the measurements.  SIZE is ignored for a block device.
+# the measurements.  No discard: on the guest's ubd device (and a loop
+# device) a discard punches the image file on the host, and the next
+# write of each block then pays the host's allocation of that page, a
+# cost of the rig that lands wherever an allocator happens to put data.
+# SIZE is ignored for a block device.
 bench_mkfs()
 {
 	local dev=$1 size=$2
@@ -267,7 +271,8 @@ bench_mkfs()
 		rm -f "$dev"
 		truncate -s "$size" "$dev" || return 1
 	fi
-	mke2fs -t ext4 -F -q -E lazy_itable_init=0,lazy_journal_init=0 \
+	mke2fs -t ext4 -F -q \
+		-E lazy_itable_init=0,lazy_journal_init=0,nodiscard \
 		"$dev" >/dev/null
 }
 
