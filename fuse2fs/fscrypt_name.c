@@ -333,6 +333,8 @@ int f2c_symlink_target(struct fuse2fs *f2, ext2_ino_t ino,
 	size_t clen, n;
 	int ret;
 
+	/* NULL on every failure: the caller frees what it gets */
+	*target = NULL;
 	if (size < 2)
 		return EUCLEAN;
 	clen = disk[0] | (disk[1] << 8);

@@ -652,7 +652,7 @@ void f2_op_readlink(fuse_req_t req, fuse_ino_t nodeid)
 	struct fuse2fs *f2 = f2_get(req);
 	ext2_ino_t ino = f2_ino(nodeid);
 	struct ext2_inode_large inode;
-	char *buf = NULL, *target;
+	char *buf = NULL, *target = NULL;
 	int ret;
 
 	ret = f2_read_inode(f2, ino, &inode);
