@@ -235,16 +235,23 @@ int f2g_compare_with_ext4(const char *name, const void *want, size_t size)
 	return n < 0 ? -1 : 0;
 }
 
+/* A GETATTR reply carries the server's mode of a file (protocol 3.1) */
+int f2g_refresh_mode(const char *path)
+{
+	struct statx stx;
+
+	return statx(AT_FDCWD, path, AT_STATX_FORCE_SYNC, STATX_BASIC_STATS,
+		     &stx);
+}
+
 /*
  * fuse2fs tells the kernel of a mode change with FUSE_NOTIFY_INVAL_ENTRY
  * from a thread of its own, some time after the reply: an open right
  * after setxattr() may come first and keep the old mode.  A GETATTR
- * reply carries the new mode as well (doc/protocol.md 3.1), so ask for
- * one.
+ * reply carries the new mode as well, so ask for one.
  */
 int f2g_set_preference(const char *path, const char *pref)
 {
-	struct statx stx;
 	int ret;
 
 	if (pref)
@@ -254,8 +261,7 @@ int f2g_set_preference(const char *path, const char *pref)
 		ret = removexattr(path, "user.fuse2fs.iomap");
 	if (ret)
 		return -1;
-	return statx(AT_FDCWD, path, AT_STATX_FORCE_SYNC, STATX_BASIC_STATS,
-		     &stx);
+	return f2g_refresh_mode(path);
 }
 
 /* The mode the kernel applies at open: ask through a descriptor. */

@@ -33,6 +33,8 @@ int f2g_mount(struct kt_server *srv);
 int f2g_mount_opts(struct kt_server *srv, const char *opts);
 /* 1 when the kernel serves PATH through iomap, 0 if not, -1 on error. */
 int f2g_path_iomap(const char *path);
+/* Ask the server for PATH's attributes, its mode included: 0 or -1. */
+int f2g_refresh_mode(const char *path);
 /*
  * Set user.fuse2fs.iomap of PATH to PREF ("classic", "iomap"), or remove
  * it (PREF NULL), and make the kernel hear of the new mode at once: 0 or

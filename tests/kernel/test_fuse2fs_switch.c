@@ -31,15 +31,6 @@
 #include "f2guest.h"
 #include "ktaio.h"
 
-/* A GETATTR whose reply carries the server's current mode of PATH. */
-static int refresh(const char *path)
-{
-	struct statx stx;
-
-	return statx(AT_FDCWD, path, AT_STATX_FORCE_SYNC, STATX_BASIC_STATS,
-		     &stx);
-}
-
 /* pwrite() of the pattern at [off, off + len), in one call. */
 static int write_pattern(int fd, uint64_t off, size_t len, uint32_t seed)
 {
@@ -321,7 +312,7 @@ TEST_F(sw, chattr_e_with_dirty_pages)
 	EXPECT_TRUE(flags & FS_EXTENT_FL);
 	flags &= ~FS_EXTENT_FL;
 	EXPECT_EQ(0, ioctl(fd, FS_IOC_SETFLAGS, &flags) ? errno : 0);
-	EXPECT_EQ(0, refresh(path));
+	EXPECT_EQ(0, f2g_refresh_mode(path));
 	EXPECT_EQ(1, kt_fd_iomap(fd, NULL));
 	EXPECT_EQ(0, close(fd));
 
@@ -352,10 +343,10 @@ TEST_F(sw, inline_file_growing_into_extents)
 	self->pin = open(path, O_PATH);
 	ASSERT_LE(0, self->pin);
 	EXPECT_EQ(0, write_pattern(fd, 0, 40, 8));
-	EXPECT_EQ(0, refresh(path));
+	EXPECT_EQ(0, f2g_refresh_mode(path));
 	EXPECT_EQ(0, kt_fd_iomap(fd, NULL));
 	EXPECT_EQ(0, write_pattern(fd, 40, MIB, 9));
-	EXPECT_EQ(0, refresh(path));
+	EXPECT_EQ(0, f2g_refresh_mode(path));
 	/* extents now, but open: still classic */
 	EXPECT_EQ(0, kt_fd_iomap(fd, NULL));
 	EXPECT_EQ(0, write_pattern(fd, 40 + MIB, 2 * MIB, 9));
