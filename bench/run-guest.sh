@@ -168,8 +168,8 @@ truncate -s "$IMG_SIZE" "$IMG" || bench_die "cannot make $IMG"
 # guest's memory, guest-bench.sh measured 7.8 s for the first 1.5 GiB,
 # 0.4 s for the next), so a sparse image made the first write to each
 # block far slower than a rewrite, for kernel ext4 and fuse2fs alike,
-# depending on where their allocators put a file.  (bench_mkfs does not discard, which
-# would punch the holes again.)
+# depending on where their allocators put a file.  (bench_mkfs does not
+# discard, which would punch the holes again.)
 fallocate -l "$IMG_SIZE" "$IMG" ||
 	bench_log "warning: cannot preallocate $IMG; first writes pay the host's allocation"
 
