@@ -94,7 +94,7 @@ tune2fs -e remount-ro "$out/bigalloc" >/dev/null
 # flushed but not checkpointed (EXT4_IOC_SHUTDOWN, LOGFLUSH).  Needs root
 # and loop devices; skipped without them.
 journal_seed() {
-	mke2fs -q -F -b 1024 -t ext4 -J size=1 -O ^resize_inode -N 64 \
+	mke2fs -q -F -b 1024 -t ext4 -J size=1 -O ^resize_inode -N 160 \
 		"$out/journal" 3072 >/dev/null || return 1
 	mkdir -p "$tmp/mnt"
 	mount -o loop "$out/journal" "$tmp/mnt" 2>/dev/null || return 1
