@@ -173,7 +173,7 @@ truncate -s "$IMG_SIZE" "$IMG" || bench_die "cannot make $IMG"
 # not enough: it takes pages without writing them, and a virtual host
 # backs its memory only at the first write (kernel ext4's first 4 GiB
 # buffered stream ran at 600 MB/s on a fallocated image, at 1360 MB/s on
-# one written in full, and its later streams at 1300-1400 on both), so
+# one written in full, and its later streams at 1280-1400 on both), so
 # there every page is written once.  On a disk, allocating is enough,
 # and writing would leave gigabytes of writeback to the timed jobs.
 if [ "$(stat -f -c %T "$WORKDIR")" = tmpfs ]; then

@@ -1,15 +1,15 @@
 #!/bin/sh
 # TAP: build the fuzzer, replay every image that once crashed fuse2fs
 # (regress/*.gz), then fuzz from a seed corpus (seeds/*.gz, or a fresh
-# one from make-seeds.sh).  Any
-# sanitizer report, leak, time-out or crash fails; the input is left in
-# crashes/.  Run from the build directory (make check, or make fuzz).
+# one from make-seeds.sh).  Any sanitizer report, leak, time-out or
+# crash fails; the input is left in crashes/.  Run from the build
+# directory (make check, or make fuzz).
 #
 # With FUZZ_RUNS (make check) the campaign is reproducible: that many
 # inputs, libFuzzer seed 1, from the kept seeds alone, so the same run
-# passes or fails the same way every time (at most FUZZ_SECONDS).  Without it
-# (make fuzz) it runs FUZZ_SECONDS with a random seed and keeps what it
-# finds worth keeping in corpus/ for the next run.
+# passes or fails the same way every time (at most FUZZ_SECONDS).
+# Without it (make fuzz) it runs FUZZ_SECONDS with a random seed and
+# keeps what it finds worth keeping in corpus/ for the next run.
 set -u
 srcdir=${srcdir:-$(dirname "$0")}
 seconds=${FUZZ_SECONDS:-150}
