@@ -24,6 +24,20 @@ result() {
 	fi
 }
 
+# unpack_gz SRCDIR DESTDIR: every SRCDIR/*.gz into DESTDIR, without the
+# suffix.  Non-zero (and a TAP comment naming it) if one does not unpack.
+unpack_gz() {
+	status=0
+	for z in "$1"/*.gz; do
+		[ -e "$z" ] || continue
+		gunzip -c "$z" >"$2/$(basename "$z" .gz)" || {
+			echo "# cannot unpack $z"
+			status=1
+		}
+	done
+	return $status
+}
+
 echo "1..3"
 if ! command -v clang >/dev/null 2>&1; then
 	echo "# clang is missing: scripts/install-deps.sh installs it"
@@ -52,10 +66,7 @@ opts="-timeout=30 -rss_limit_mb=3072 -max_len=4194304"
 
 rm -rf regress.d
 mkdir -p regress.d crashes corpus
-for z in "$srcdir"/regress/*.gz; do
-	[ -e "$z" ] || continue
-	gunzip -c "$z" >"regress.d/$(basename "$z" .gz)"
-done
+unpack_gz "$srcdir/regress" regress.d
 rc=0
 count=$(ls regress.d | wc -l)
 if [ "$count" -gt 0 ]; then
@@ -74,12 +85,10 @@ result $rc "$count regression images replay without a finding"
 rm -rf seeds
 mkdir -p seeds
 if [ -n "${FUZZ_RUNS:-}" ]; then
-	for z in "$srcdir"/seeds/*.gz; do
-		gunzip -c "$z" >"seeds/$(basename "$z" .gz)" || {
-			result 1 "fuzzing campaign: cannot unpack $z"
-			exit 1
-		}
-	done
+	unpack_gz "$srcdir/seeds" seeds || {
+		result 1 "fuzzing campaign: cannot unpack the kept seeds"
+		exit 1
+	}
 	[ -n "$(ls seeds)" ] || {
 		result 1 "fuzzing campaign: no seed corpus in $srcdir/seeds"
 		exit 1
