@@ -6,7 +6,7 @@
  * (kernel tracing counts the requests); writeback asks for mappings with
  * FUSE_IOMAP_OP_WRITEBACK and sends one IOEND per contiguous range;
  * truncates zero the rest of the block they end in; SEEK_DATA/SEEK_HOLE
- * and FIEMAP come from the mappings.  What the tests
+ * and FIEMAP come from the mappings; RWF_NOWAIT reads get cached data.  What the tests
  * write is read back through O_DIRECT (the device) and, after unmount,
  * through kernel ext4.  Every test starts from a fresh mke2fs and ends
  * with `e2fsck -fn`.  Runs inside the UML guest, as root.
@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/swap.h>
+#include <sys/uio.h>
 #include <linux/falloc.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
@@ -613,6 +614,73 @@ TEST_F(f2b, swapon_is_refused)
 	EXPECT_EQ(0, swap_listed(path));
 	EXPECT_EQ(1, f2g_path_iomap(path));
 	EXPECT_EQ(0, f2g_check_regions(path, rest, 1, true));
+}
+
+/*
+ * A RWF_NOWAIT read (what io_uring first tries) of 64 KiB at 128 KiB of
+ * a file whose first MiB holds the pattern of seed, after a plain read
+ * of that MiB: 0 when it returned the cached data, -1 (logged) if not.
+ */
+static int nowait_read_of_cached_data(int fd, uint32_t seed)
+{
+	char *buf = malloc(MIB);
+	struct iovec iov = { buf, 65536 };
+	ssize_t n = -1;
+
+	if (buf && pread(fd, buf, MIB, 0) == (ssize_t)MIB) {
+		memset(buf, 0, 65536);
+		n = preadv2(fd, &iov, 1, 131072, RWF_NOWAIT);
+		if (n != 65536)
+			fprintf(stderr, "# RWF_NOWAIT read of cached data: %zd (%s)\n",
+				n, n < 0 ? strerror(errno) : "short");
+		else if (kt_check(buf, 65536, 131072, seed) != -1) {
+			fprintf(stderr, "# RWF_NOWAIT read: wrong data\n");
+			n = -1;
+		}
+	}
+	free(buf);
+	return n == 65536 ? 0 : -1;
+}
+
+/*
+ * RWF_NOWAIT readers and io_uring's first, IOCB_NOWAIT, try get cached
+ * data at once, as on kernel ext4 (which the test asks too); data that
+ * is not cached gets EAGAIN without a word to the server, since
+ * readahead would wait for its mappings.
+ */
+TEST_F(f2b, nowait_reads_get_cached_data)
+{
+	const struct region r[] = { { 0, MIB, 17 } };
+	const char *path = kt_path(&self->srv, "nowait");
+	char dir[64], ext4_path[128];
+	char *buf = malloc(65536);
+	struct iovec iov = { buf, 65536 };
+	int fd;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, f2g_write_regions(path, r, 1));
+	ASSERT_EQ(0, drop_caches());
+	fd = open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, kt_fd_iomap(fd, NULL));
+	ASSERT_EQ(0, trace_start());
+	EXPECT_EQ(-1, preadv2(fd, &iov, 1, 131072, RWF_NOWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(0, traced("fuse_iomap_begin:"));
+	EXPECT_EQ(0, nowait_read_of_cached_data(fd, 17));
+	close(fd);
+	free(buf);
+
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	ASSERT_EQ(0, f2g_ext4_mount(dir, sizeof(dir)));
+	snprintf(ext4_path, sizeof(ext4_path), "%s/nowait", dir);
+	fd = open(ext4_path, O_RDONLY);
+	EXPECT_LE(0, fd);
+	if (fd >= 0) {
+		EXPECT_EQ(0, nowait_read_of_cached_data(fd, 17));
+		close(fd);
+	}
+	f2g_ext4_unmount(dir);
 }
 
 TEST_HARNESS_MAIN

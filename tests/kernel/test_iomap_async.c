@@ -3,14 +3,15 @@
  * The ways real programs reach the page cache of an iomap file (fuse2fs
  * -o iomap=auto) besides read(2) and write(2): io_submit without
  * O_DIRECT, io_uring (also with a registered file whose fd was closed
- * before the IO completed), a file descriptor passed over a unix socket
- * to a process that writes and exits, a file whose last reference goes
- * without a flush (a shared mapping outliving its fd, an io_uring ring),
- * sendfile and splice into and out of the file, copy_file_range between
- * iomap and classic files, and buffered writes over blocks fallocated
- * with FALLOC_FL_KEEP_SIZE.  Data and size must reach the server (read
- * back after the inodes were evicted, through O_DIRECT, and through
- * kernel ext4 after unmount), with no warning in the kernel log.
+ * before the IO completed, and a read only partly cached), a file
+ * descriptor passed over a unix socket to a process that writes and
+ * exits, a file whose last reference goes without a flush (a shared
+ * mapping outliving its fd, an io_uring ring), sendfile and splice into
+ * and out of the file, copy_file_range between iomap and classic files,
+ * and buffered writes over blocks fallocated with FALLOC_FL_KEEP_SIZE.
+ * Data and size must reach the server (read back after the inodes were
+ * evicted, through O_DIRECT, and through kernel ext4 after unmount), with
+ * no warning in the kernel log.
  *
  * Every test starts from a fresh mke2fs and ends with `e2fsck -fn`.
  * Runs inside the UML guest, as root.
@@ -204,7 +205,10 @@ static int uring_reap(struct io_uring *ring, int n)
 	return bad ? -1 : 0;
 }
 
-/* io_uring buffered writes and reads (io-wq: the file is not NOWAIT). */
+/*
+ * io_uring buffered writes (from its worker: they may need the server)
+ * and reads (of cached data, at once).
+ */
 TEST_F(paths, uring_buffered)
 {
 	char *buf = pieces_buffer(), *back = kt_alloc(PIECES_END);
@@ -230,6 +234,43 @@ TEST_F(paths, uring_buffered)
 			 PIECES_END);
 	free(buf);
 	free(back);
+}
+
+/*
+ * An io_uring read of 2 MiB of which only the first half is cached: the
+ * first, IOCB_NOWAIT, try copies that half without starting IO (a short
+ * read), and io_uring reads the rest from its worker: all of it arrives.
+ */
+TEST_F(paths, uring_read_half_cached)
+{
+	const struct region r[] = { { 0, 2 * MIB, 9 } };
+	char *back = kt_alloc(2 * MIB);
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	struct io_uring ring;
+	int fd;
+
+	ASSERT_NE(NULL, back);
+	ASSERT_EQ(0, f2g_write_regions(kt_path(&self->srv, "half"), r, 1));
+	ASSERT_EQ(0, drop_caches());
+	fd = open_iomap(self, "half", O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)MIB, pread(fd, back, MIB, 0));
+	ASSERT_EQ(0, posix_fadvise(fd, MIB, MIB, POSIX_FADV_DONTNEED));
+	memset(back, 0, 2 * MIB);
+	ASSERT_EQ(0, io_uring_queue_init(2, &ring, 0));
+	sqe = io_uring_get_sqe(&ring);
+	ASSERT_NE(NULL, sqe);
+	io_uring_prep_read(sqe, fd, back, 2 * MIB, 0);
+	ASSERT_EQ(1, io_uring_submit(&ring));
+	ASSERT_EQ(0, io_uring_wait_cqe(&ring, &cqe));
+	EXPECT_EQ((int)(2 * MIB), cqe->res);
+	io_uring_cqe_seen(&ring, cqe);
+	io_uring_queue_exit(&ring);
+	EXPECT_EQ(-1, kt_check(back, 2 * MIB, 0, 9));
+	close(fd);
+	free(back);
+	check_everywhere(_metadata, self, "half", r, 1, 2 * MIB);
 }
 
 /*
