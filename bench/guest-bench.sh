@@ -192,12 +192,13 @@ run_mode()
 	# O_DIRECT first, then the same jobs through the page cache (b-;
 	# every job remounts and drops the caches, so reads start cold; the
 	# buffered write starts from a deleted file), then random writes
-	# through a shared mapping.
+	# through a shared mapping, and random reads through io_uring.
 	for job in seq-write seq-read rand-read rand-write \
 		   b-seq-write b-seq-read b-rand-read b-rand-write \
-		   mmap-rand-write; do
+		   mmap-rand-write uring-rand-read; do
 		case $job in
-		b-*|mmap-*) export BENCH_SEQ_DIRECT=0 BENCH_RAND_DIRECT=0 ;;
+		b-*|mmap-*|uring-*)
+			export BENCH_SEQ_DIRECT=0 BENCH_RAND_DIRECT=0 ;;
 		*) export BENCH_SEQ_DIRECT=1 BENCH_RAND_DIRECT=1 ;;
 		esac
 		bench_log "$CUR_MODE: $job"

@@ -34,6 +34,8 @@ METRICS = [
      ("fio", "write", "iops")),
     ("mmap-rand-write", "mmap rand write 4 KiB + msync", "IOPS",
      ("fio", "write", "iops")),
+    ("uring-rand-read", "buffered io_uring rand read 4 KiB, 8 deep", "IOPS",
+     ("fio", "read", "iops")),
     ("meta-create", "create small files", "files/s", ("ops",)),
     ("meta-stat", "stat them (cold)", "files/s", ("ops",)),
     ("meta-unlink", "unlink them", "files/s", ("ops",)),
@@ -247,12 +249,13 @@ def main():
                     help="STEM:MAX: say whether the --upcalls runs of that "
                     "workload stay within MAX upcalls per GiB")
     ap.add_argument("--direct", action="store_true",
-                    help="the fio jobs without a b- or mmap- prefix used "
-                    "O_DIRECT: say so in the labels")
+                    help="the fio jobs without a b-, mmap- or uring- "
+                    "prefix used O_DIRECT: say so in the labels")
     args = ap.parse_args()
     if args.direct:
         METRICS[:] = [(stem, ("direct " + label)
-                       if how[0] == "fio" and not stem.startswith(("b-", "mmap-"))
+                       if how[0] == "fio" and
+                       not stem.startswith(("b-", "mmap-", "uring-"))
                        else label, unit, how)
                       for stem, label, unit, how in METRICS]
 
