@@ -22,6 +22,7 @@
 /* The operation kinds; the names are those of the command line. */
 enum xr_kind {
 	XR_READ,		/* buffered pread, compared */
+	XR_NOWAIT_READ,		/* preadv2 RWF_NOWAIT: what it returns, compared */
 	XR_WRITE,		/* buffered pwrite */
 	XR_MAPREAD,		/* MAP_SHARED read mapping, compared */
 	XR_MAPWRITE,		/* MAP_SHARED write mapping, then msync */
@@ -107,6 +108,7 @@ struct xr_state {
 	uint64_t page;
 	bool supported[XR_NR_KINDS];
 	uint64_t done[XR_NR_KINDS];	/* operations run, per kind */
+	uint64_t nowait_refused;	/* nowait_read: EAGAIN or EOPNOTSUPP */
 	uint64_t ns[XR_NR_KINDS];	/* their time, with -T */
 	uint64_t check_ns[2];		/* full read-backs: buffered, direct */
 	uint64_t checks[2];
@@ -176,6 +178,7 @@ int xr_catch_map_faults(void);
 /* pread until len bytes or the end of the file: the count, or -1. */
 ssize_t xr_pread_all(int fd, uint8_t *buf, uint64_t len, uint64_t off);
 int xr_do_read(struct xr_state *st, struct xr_op *op);
+int xr_do_nowait_read(struct xr_state *st, struct xr_op *op);
 int xr_do_write(struct xr_state *st, struct xr_op *op);
 int xr_do_mapread(struct xr_state *st, struct xr_op *op);
 int xr_do_mapwrite(struct xr_state *st, struct xr_op *op);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 #include "exerciser.h"
 
@@ -79,6 +80,39 @@ static int read_and_compare(struct xr_state *st, struct xr_op *op, int fd,
 int xr_do_read(struct xr_state *st, struct xr_op *op)
 {
 	return read_and_compare(st, op, st->fd, "read");
+}
+
+/*
+ * A RWF_NOWAIT read returns what the kernel can give without blocking:
+ * all of it, a part from the start, or EAGAIN (EOPNOTSUPP where the file
+ * does not take RWF_NOWAIT, such as a classic FUSE file).  What it
+ * returns must be the file's data, and 0 only at the end of the file.
+ */
+int xr_do_nowait_read(struct xr_state *st, struct xr_op *op)
+{
+	struct iovec iov = { st->buf, op->len };
+	uint64_t want = expected_count(st, op);
+	ssize_t got;
+
+	do {
+		got = preadv2(st->fd, &iov, 1, op->off, RWF_NOWAIT);
+	} while (got < 0 && errno == EINTR);
+	if (got < 0 && (errno == EAGAIN || errno == EOPNOTSUPP)) {
+		st->nowait_refused++;
+		return 0;
+	}
+	if (got < 0)
+		return xr_fail_op(st, op, "nowait read");
+	if ((uint64_t)got > want || (!got && want)) {
+		printf("exerciser: nowait read of 0x%llx at 0x%llx returned 0x%llx bytes, expected up to 0x%llx and more than none (file size 0x%llx)\n",
+		       (unsigned long long)op->len,
+		       (unsigned long long)op->off, (unsigned long long)got,
+		       (unsigned long long)want,
+		       (unsigned long long)st->size);
+		xr_log_print(stdout, &st->log);
+		return -1;
+	}
+	return xr_compare(st, "nowait read", op->off, st->buf, got);
 }
 
 int xr_do_dread(struct xr_state *st, struct xr_op *op)

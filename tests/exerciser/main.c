@@ -22,6 +22,7 @@ static bool changes_size(enum xr_kind kind)
 {
 	switch (kind) {
 	case XR_READ:
+	case XR_NOWAIT_READ:
 	case XR_MAPREAD:
 	case XR_DREAD:
 	case XR_FSYNC:
@@ -42,6 +43,9 @@ int xr_run_op(struct xr_state *st, struct xr_op *op)
 	switch (op->kind) {
 	case XR_READ:
 		ret = xr_do_read(st, op);
+		break;
+	case XR_NOWAIT_READ:
+		ret = xr_do_nowait_read(st, op);
 		break;
 	case XR_WRITE:
 		ret = xr_do_write(st, op);
@@ -245,6 +249,9 @@ static void print_summary(const struct xr_state *st, uint64_t ran)
 		if (st->done[k])
 			printf(" %s %llu", xr_kind_name(k),
 			       (unsigned long long)st->done[k]);
+	if (st->done[XR_NOWAIT_READ])
+		printf(" (%llu of them refused)",
+		       (unsigned long long)st->nowait_refused);
 	printf("\n");
 	if (st->cfg->timing)
 		print_timing(st);

@@ -122,6 +122,7 @@ static void draw_params(struct xr_state *st, struct xr_op *op)
 	op->flags = 0;
 	switch (op->kind) {
 	case XR_READ:
+	case XR_NOWAIT_READ:
 		/* reading past the end is fine: a short read */
 		op->len = draw_len(st, st->cfg->max_len);
 		op->off = draw_off(st, st->size + 2 * st->block);
@@ -194,6 +195,7 @@ bool xr_op_fits(const struct xr_state *st, const struct xr_op *op)
 		return op->kind == XR_TRUNCATE && op->len <= max;
 	switch (op->kind) {
 	case XR_READ:
+	case XR_NOWAIT_READ:
 		return true;
 	case XR_MAPREAD:
 		return op->len && end <= st->size;

@@ -20,6 +20,7 @@ static const struct {
 	unsigned int weight;
 } kinds[XR_NR_KINDS] = {
 	[XR_READ]		= { "read",		150 },
+	[XR_NOWAIT_READ]	= { "nowait_read",	40 },
 	[XR_WRITE]		= { "write",		200 },
 	[XR_MAPREAD]		= { "mapread",		60 },
 	[XR_MAPWRITE]		= { "mapwrite",		60 },

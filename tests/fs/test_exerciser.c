@@ -31,7 +31,8 @@
 /*
  * Every kind of operation must work (+all), on fuse2fs all but collapse
  * and insert range, which the host's FUSE refuses before asking fuse2fs
- * (tests/kernel's exerciser runs them through the patched kernel).
+ * (tests/kernel's exerciser runs them through the patched kernel).  The
+ * host's FUSE refuses RWF_NOWAIT reads too, which the exerciser counts.
  */
 #define KINDS_EXT4	"+all"
 #define KINDS_FUSE2FS	"+all,-collapse,-insert"

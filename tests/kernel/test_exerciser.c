@@ -36,7 +36,8 @@
 #define MS_PER_OP	60
 /*
  * Every kind must work (+all), collapse and insert range included on
- * classic inodes too (kernel patch 40).
+ * classic inodes too (kernel patch 40).  RWF_NOWAIT reads of a classic
+ * file are refused (EOPNOTSUPP), which the exerciser counts.
  */
 #define KINDS_ALL	"+all"
 
