@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,6 +272,74 @@ TEST_F(paths, uring_read_half_cached)
 	close(fd);
 	free(back);
 	check_everywhere(_metadata, self, "half", r, 1, 2 * MIB);
+}
+
+/* Lines of trace that contain needle. */
+static int trace_lines(const char *trace, const char *needle)
+{
+	const char *const needles[] = { needle, NULL };
+
+	return kt_trace_count(trace, needles);
+}
+
+/*
+ * io_uring reads of pages that are not cached: the first, IOCB_NOWAIT,
+ * try gets EAGAIN, and io_uring then waits for the pages (IOCB_WAITQ)
+ * instead of handing each read to a worker thread, as on kernel ext4.
+ * It does so only for files it cannot poll: iomap files have no ->poll,
+ * and poll says ready without asking the server (FUSE_POLL).
+ */
+TEST_F(paths, uring_cold_reads_wait_for_pages)
+{
+	static const char *const events[] = {
+		"io_uring/io_uring_queue_async_work", "fuse/fuse_request_send",
+		NULL
+	};
+	enum { NR = 8, LEN = 4096, STEP = 512 << 10 };
+	const struct region r[] = { { 0, NR * STEP, 21 } };
+	struct pollfd pfd = { .events = POLLIN | POLLOUT };
+	char *back = kt_alloc(NR * LEN), *trace;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	int fd, i;
+
+	ASSERT_NE(NULL, back);
+	ASSERT_EQ(0, f2g_write_regions(kt_path(&self->srv, "cold"), r, 1));
+	fd = open_iomap(self, "cold", O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED));
+	ASSERT_EQ(0, io_uring_queue_init(NR, &ring, 0));
+	ASSERT_EQ(0, kt_trace_start(events));
+	pfd.fd = fd;
+	EXPECT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_EQ(POLLIN | POLLOUT, pfd.revents);
+	for (i = 0; i < NR; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+		ASSERT_NE(NULL, sqe);
+		io_uring_prep_read(sqe, fd, back + i * LEN, LEN,
+				   (uint64_t)i * STEP);
+	}
+	ASSERT_EQ(NR, io_uring_submit(&ring));
+	for (i = 0; i < NR; i++) {
+		ASSERT_EQ(0, io_uring_wait_cqe(&ring, &cqe));
+		EXPECT_EQ(LEN, cqe->res);
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	trace = kt_trace_stop(events);
+	ASSERT_NE(NULL, trace);
+	EXPECT_EQ(0, trace_lines(trace, "io_uring_queue_async_work:")) {
+		TH_LOG("reads handed to io_uring's worker threads");
+	}
+	EXPECT_EQ(0, trace_lines(trace, "(FUSE_POLL)"));
+	free(trace);
+	io_uring_queue_exit(&ring);
+	for (i = 0; i < NR; i++)
+		EXPECT_EQ(-1, kt_check(back + i * LEN, LEN,
+				       (uint64_t)i * STEP, 21));
+	close(fd);
+	free(back);
+	check_everywhere(_metadata, self, "cold", r, 1, NR * STEP);
 }
 
 /*
