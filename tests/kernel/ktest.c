@@ -583,3 +583,10 @@ int kt_trace_count(const char *trace, const char *const needles[])
 	}
 	return n;
 }
+
+int kt_trace_lines(const char *trace, const char *needle)
+{
+	const char *const needles[] = { needle, NULL };
+
+	return trace ? kt_trace_count(trace, needles) : -1;
+}

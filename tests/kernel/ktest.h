@@ -86,6 +86,8 @@ int kt_trace_start(const char *const events[]);
 char *kt_trace_stop(const char *const events[]);
 /* Lines of a trace that contain every one of the NULL-terminated needles. */
 int kt_trace_count(const char *trace, const char *const needles[]);
+/* Lines of a trace that contain needle; -1 when there is no trace. */
+int kt_trace_lines(const char *trace, const char *needle);
 
 /*
  * The errno hostile_server noted for a registration name in its results

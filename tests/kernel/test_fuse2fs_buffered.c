@@ -6,10 +6,10 @@
  * (kernel tracing counts the requests); writeback asks for mappings with
  * FUSE_IOMAP_OP_WRITEBACK and sends one IOEND per contiguous range;
  * truncates zero the rest of the block they end in; SEEK_DATA/SEEK_HOLE
- * and FIEMAP come from the mappings; RWF_NOWAIT reads get cached data.  What the tests
- * write is read back through O_DIRECT (the device) and, after unmount,
- * through kernel ext4.  Every test starts from a fresh mke2fs and ends
- * with `e2fsck -fn`.  Runs inside the UML guest, as root.
+ * and FIEMAP come from the mappings; RWF_NOWAIT reads get cached data.
+ * What the tests write is read back through O_DIRECT (the device) and,
+ * after unmount, through kernel ext4.  Every test starts from a fresh
+ * mke2fs and ends with `e2fsck -fn`.  Runs inside the UML guest, as root.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,11 +46,9 @@ static int trace_start(void)
 /* Lines of the trace that contain needle; the first call stops tracing. */
 static int traced(const char *needle)
 {
-	const char *const needles[] = { needle, NULL };
-
 	if (!trace)
 		trace = kt_trace_stop(events);
-	return trace ? kt_trace_count(trace, needles) : -1;
+	return kt_trace_lines(trace, needle);
 }
 
 FIXTURE(f2b) {

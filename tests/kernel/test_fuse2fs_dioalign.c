@@ -54,14 +54,6 @@ static int device_lbs(void)
 	return lbs;
 }
 
-/* FUSE requests named op (e.g. "(FUSE_WRITE)") in the trace, or -1. */
-static int count_op(const char *trace, const char *op)
-{
-	const char *const needles[] = { op, NULL };
-
-	return trace ? kt_trace_count(trace, needles) : -1;
-}
-
 static int dio_at(const char *path, bool write, char *buf, size_t len,
 		  off_t off)
 {
@@ -130,8 +122,8 @@ TEST_F_TIMEOUT(dal, iomap_and_classic_files, 300)
 	trace = kt_trace_stop(events);
 	ASSERT_NE(NULL, trace);
 	EXPECT_EQ(-1, kt_check(buf, align, 3 * align, 5));
-	EXPECT_EQ(0, count_op(trace, "(FUSE_WRITE)"));
-	EXPECT_EQ(0, count_op(trace, "(FUSE_READ)"));
+	EXPECT_EQ(0, kt_trace_lines(trace, "(FUSE_WRITE)"));
+	EXPECT_EQ(0, kt_trace_lines(trace, "(FUSE_READ)"));
 	free(trace);
 
 	/* 256 bytes, aligned to less, still work: through the server */
@@ -139,7 +131,7 @@ TEST_F_TIMEOUT(dal, iomap_and_classic_files, 300)
 	ASSERT_EQ(0, kt_trace_start(events));
 	EXPECT_EQ(0, dio_at(iomap_path, true, buf, 256, 4 * align));
 	trace = kt_trace_stop(events);
-	EXPECT_LT(0, count_op(trace, "(FUSE_WRITE)"));
+	EXPECT_LT(0, kt_trace_lines(trace, "(FUSE_WRITE)"));
 	free(trace);
 	free(mem);
 

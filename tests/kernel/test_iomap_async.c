@@ -274,14 +274,6 @@ TEST_F(paths, uring_read_half_cached)
 	check_everywhere(_metadata, self, "half", r, 1, 2 * MIB);
 }
 
-/* Lines of trace that contain needle. */
-static int trace_lines(const char *trace, const char *needle)
-{
-	const char *const needles[] = { needle, NULL };
-
-	return kt_trace_count(trace, needles);
-}
-
 /*
  * io_uring reads of pages that are not cached: the first, IOCB_NOWAIT,
  * try gets EAGAIN, and io_uring then waits for the pages (IOCB_WAITQ)
@@ -328,10 +320,10 @@ TEST_F(paths, uring_cold_reads_wait_for_pages)
 	}
 	trace = kt_trace_stop(events);
 	ASSERT_NE(NULL, trace);
-	EXPECT_EQ(0, trace_lines(trace, "io_uring_queue_async_work:")) {
+	EXPECT_EQ(0, kt_trace_lines(trace, "io_uring_queue_async_work:")) {
 		TH_LOG("reads handed to io_uring's worker threads");
 	}
-	EXPECT_EQ(0, trace_lines(trace, "(FUSE_POLL)"));
+	EXPECT_EQ(0, kt_trace_lines(trace, "(FUSE_POLL)"));
 	free(trace);
 	io_uring_queue_exit(&ring);
 	for (i = 0; i < NR; i++)

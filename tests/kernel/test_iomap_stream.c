@@ -91,13 +91,6 @@ static int open_iomap(FIXTURE_DATA(stream) *self, const char *name)
 	return fd;
 }
 
-static int count_opcode(const char *trace, const char *opcode)
-{
-	const char *needles[] = { opcode, NULL };
-
-	return kt_trace_count(trace, needles);
-}
-
 /*
  * name holds [0, size) of the pattern when read cold through the mount,
  * and with kernel ext4 once the server stopped.
@@ -128,9 +121,9 @@ TEST_F_TIMEOUT(stream, one_gib_in_at_most_64_upcalls, 600)
 	ASSERT_EQ(0, fsync(fd));
 	trace = kt_trace_stop(events);
 	ASSERT_NE(NULL, trace);
-	begin = count_opcode(trace, "opcode 8100 ");
-	end = count_opcode(trace, "opcode 8101 ");
-	ioend = count_opcode(trace, "opcode 8102 ");
+	begin = kt_trace_lines(trace, "opcode 8100 ");
+	end = kt_trace_lines(trace, "opcode 8101 ");
+	ioend = kt_trace_lines(trace, "opcode 8102 ");
 	free(trace);
 	TH_LOG("1 GiB + fsync: %d BEGIN, %d END, %d IOEND", begin, end,
 	       ioend);
@@ -180,13 +173,13 @@ TEST_F_TIMEOUT(stream, written_back_means_converted, 300)
 				     SYNC_FILE_RANGE_WAIT_AFTER));
 	trace = kt_trace_stop(events);
 	ASSERT_NE(NULL, trace);
-	during = count_opcode(trace, "opcode 8102 ");
+	during = kt_trace_lines(trace, "opcode 8102 ");
 	free(trace);
 	ASSERT_EQ(0, kt_trace_start(events));
 	sync();
 	trace = kt_trace_stop(events);
 	ASSERT_NE(NULL, trace);
-	after = count_opcode(trace, "opcode 8102 ");
+	after = kt_trace_lines(trace, "opcode 8102 ");
 	free(trace);
 	EXPECT_LE(1, during) {
 		TH_LOG("the writeback wait sent no IOEND");
@@ -227,7 +220,7 @@ static void integrity_ioends(struct __test_metadata *_metadata,
 		ASSERT_EQ(0, fsync(fd));
 	trace = kt_trace_stop(events);
 	ASSERT_NE(NULL, trace);
-	ioends = count_opcode(trace, "opcode 8102 ");
+	ioends = kt_trace_lines(trace, "opcode 8102 ");
 	free(trace);
 	TH_LOG("%s of %llu MiB: %d IOENDs", how ? "sync(2)" : "fsync",
 	       (unsigned long long)(INTEGRITY_SIZE / MIB), ioends);
