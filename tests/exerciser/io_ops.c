@@ -57,6 +57,23 @@ static uint64_t expected_count(const struct xr_state *st,
 	return op->len < st->size - op->off ? op->len : st->size - op->off;
 }
 
+/*
+ * A read of op returned got bytes where want were due (with some_of, any
+ * number from 1 to want): report it with the last operations, -1.
+ */
+static int wrong_count(struct xr_state *st, const struct xr_op *op,
+		       const char *what, uint64_t got, uint64_t want,
+		       bool some_of)
+{
+	printf("exerciser: %s of 0x%llx at 0x%llx returned 0x%llx bytes, expected %s0x%llx (file size 0x%llx)\n",
+	       what, (unsigned long long)op->len,
+	       (unsigned long long)op->off, (unsigned long long)got,
+	       some_of ? "1 to " : "", (unsigned long long)want,
+	       (unsigned long long)st->size);
+	xr_log_print(stdout, &st->log);
+	return -1;
+}
+
 static int read_and_compare(struct xr_state *st, struct xr_op *op, int fd,
 			    const char *what)
 {
@@ -65,15 +82,8 @@ static int read_and_compare(struct xr_state *st, struct xr_op *op, int fd,
 
 	if (got < 0)
 		return xr_fail_op(st, op, what);
-	if ((uint64_t)got != want) {
-		printf("exerciser: %s of 0x%llx at 0x%llx returned 0x%llx bytes, expected 0x%llx (file size 0x%llx)\n",
-		       what, (unsigned long long)op->len,
-		       (unsigned long long)op->off, (unsigned long long)got,
-		       (unsigned long long)want,
-		       (unsigned long long)st->size);
-		xr_log_print(stdout, &st->log);
-		return -1;
-	}
+	if ((uint64_t)got != want)
+		return wrong_count(st, op, what, got, want, false);
 	return xr_compare(st, what, op->off, st->buf, got);
 }
 
@@ -103,15 +113,9 @@ int xr_do_nowait_read(struct xr_state *st, struct xr_op *op)
 	}
 	if (got < 0)
 		return xr_fail_op(st, op, "nowait read");
-	if ((uint64_t)got > want || (!got && want)) {
-		printf("exerciser: nowait read of 0x%llx at 0x%llx returned 0x%llx bytes, expected up to 0x%llx and more than none (file size 0x%llx)\n",
-		       (unsigned long long)op->len,
-		       (unsigned long long)op->off, (unsigned long long)got,
-		       (unsigned long long)want,
-		       (unsigned long long)st->size);
-		xr_log_print(stdout, &st->log);
-		return -1;
-	}
+	if ((uint64_t)got > want || (!got && want))
+		return wrong_count(st, op, "nowait read", got, want,
+				   want != 0);
 	return xr_compare(st, "nowait read", op->off, st->buf, got);
 }
 
