@@ -590,3 +590,27 @@ int kt_trace_lines(const char *trace, const char *needle)
 
 	return trace ? kt_trace_count(trace, needles) : -1;
 }
+
+int kt_loop_new(const char *file, const char *size, char *out, size_t len)
+{
+	char name[KT_PATH_MAX + 16];
+	int ret = -1;
+	FILE *f;
+
+	out[0] = 0;
+	snprintf(name, sizeof(name), "%s.loopname", file);
+	if (!kt_sh(60, "truncate -s %s %s && losetup -f --show %s > %s",
+		   size, file, file, name)) {
+		f = fopen(name, "r");
+		if (f && fgets(out, len, f)) {
+			out[strcspn(out, "\n")] = 0;
+			/* a loop device keeps a read-only flag of its past */
+			ret = out[0] ? kt_sh(30, "blockdev --setrw %s", out) : -1;
+			ret = ret ? -1 : 0;
+		}
+		if (f)
+			fclose(f);
+	}
+	unlink(name);
+	return ret;
+}

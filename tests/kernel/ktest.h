@@ -102,6 +102,13 @@ int kt_noted(const char *results, const char *name);
  */
 int kt_run_bounded(int (*fn)(void *), void *arg, int secs);
 
+/*
+ * Make file a sparse file of size (truncate(1)'s syntax) and attach a
+ * loop device to it, writable: 0 with the device's name in out, or -1
+ * (out names the device if one was attached).
+ */
+int kt_loop_new(const char *file, const char *size, char *out, size_t len);
+
 /* Run a shell command with a time-out (seconds); its exit status or -1. */
 int kt_sh(int timeout_s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

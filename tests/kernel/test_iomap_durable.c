@@ -551,23 +551,11 @@ FIXTURE_SETUP(slow)
 			  KT_FUSE2FS;
 	const char *argv[] = { bin, f2g_device(), "@MNT@", "-o", "iomap=off",
 			       "-f", NULL };
-	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	char name[KT_PATH_MAX + 32];
-	FILE *f;
-
 	memset(self->loop, 0, sizeof(self->loop));
 	ASSERT_EQ(0, f2g_mkfs(NULL));
 	ASSERT_EQ(0, kt_server_start(&self->outer, argv));
-	snprintf(name, sizeof(name), "%s/slow-loop.%d", tmp, getpid());
-	ASSERT_EQ(0, kt_sh(60, "truncate -s 1G %s && losetup -f --show %s > %s",
-			   kt_path(&self->outer, "img"),
-			   kt_path(&self->outer, "img"), name));
-	f = fopen(name, "r");
-	ASSERT_NE(NULL, f);
-	ASSERT_NE(NULL, fgets(self->loop, sizeof(self->loop), f));
-	fclose(f);
-	unlink(name);
-	self->loop[strcspn(self->loop, "\n")] = 0;
+	ASSERT_EQ(0, kt_loop_new(kt_path(&self->outer, "img"), "1G",
+				 self->loop, sizeof(self->loop)));
 	ASSERT_EQ(0, setenv("KT_DEVICE", self->loop, 1));
 	ASSERT_EQ(0, f2g_mkfs(NULL));
 	ASSERT_EQ(0, f2g_mount(&self->inner));

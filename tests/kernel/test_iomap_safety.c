@@ -405,21 +405,9 @@ static int make_loop(const char *name, char *out, size_t len)
 {
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	char file[KT_PATH_MAX + 64];
-	FILE *f;
 
-	snprintf(file, sizeof(file), "%s/%s.loopname", tmp, name);
-	if (kt_sh(30, "truncate -s 64M %s/%s.img && losetup -f --show %s/%s.img > %s",
-		  tmp, name, tmp, name, file))
-		return -1;
-	f = fopen(file, "r");
-	if (!f || !fgets(out, len, f)) {
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	fclose(f);
-	out[strcspn(out, "\n")] = 0;
-	return 0;
+	snprintf(file, sizeof(file), "%s/%s.img", tmp, name);
+	return kt_loop_new(file, "64M", out, len);
 }
 
 /*
