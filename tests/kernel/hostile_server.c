@@ -581,6 +581,9 @@ static void hs_init(void *userdata, struct fuse_conn_info *conn)
 	/* an asynchronous direct write turns a short answer into EIO */
 	if (hs.short_write)
 		conn->want &= ~FUSE_CAP_ASYNC_DIO;
+	/* HOSTILE_MAX_READAHEAD=BYTES: ask for less readahead than offered */
+	if (getenv("HOSTILE_MAX_READAHEAD"))
+		conn->max_readahead = atoi(getenv("HOSTILE_MAX_READAHEAD"));
 	fuse_iomap_want(hs.is, fuse_iomap_kernel_offered(hs.is));
 }
 

@@ -6,7 +6,8 @@
  * (kernel tracing counts the requests); writeback asks for mappings with
  * FUSE_IOMAP_OP_WRITEBACK and sends one IOEND per contiguous range;
  * truncates zero the rest of the block they end in; SEEK_DATA/SEEK_HOLE
- * and FIEMAP come from the mappings; RWF_NOWAIT reads get cached data.
+ * and FIEMAP come from the mappings; RWF_NOWAIT reads get cached data;
+ * the mount reads ahead as far as kernel ext4 on the same device.
  * What the tests write is read back through O_DIRECT (the device) and,
  * after unmount, through kernel ext4.  Every test starts from a fresh
  * mke2fs and ends with `e2fsck -fn`.  Runs inside the UML guest, as root.
@@ -21,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/swap.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <linux/falloc.h>
 #include <linux/fiemap.h>
@@ -62,12 +64,38 @@ FIXTURE_SETUP(f2b)
 	ASSERT_EQ(0, trace_start());
 }
 
+/*
+ * What the readahead tests changed, put back by the teardown even when
+ * they fail: the scratch device's read_ahead_kb, and a loop device used
+ * as KT_DEVICE in its place.
+ */
+static char ra_queue[96];	/* the device's read_ahead_kb file */
+static int ra_saved = -1;	/* its value before the test */
+static char ra_loop[64];	/* /dev/loopN, or "" */
+static char ra_device[64];	/* KT_DEVICE before the loop, or "" */
+
+static void readahead_restore(void)
+{
+	if (ra_saved >= 0)
+		kt_sh(10, "echo %d > %s", ra_saved, ra_queue);
+	ra_saved = -1;
+	if (ra_loop[0]) {
+		kt_sh(30, "losetup -d %s", ra_loop);
+		ra_loop[0] = 0;
+		if (ra_device[0])
+			setenv("KT_DEVICE", ra_device, 1);
+		else
+			unsetenv("KT_DEVICE");
+	}
+}
+
 FIXTURE_TEARDOWN(f2b)
 {
 	free(kt_trace_stop(events));
 	free(trace);
 	trace = NULL;
 	EXPECT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	readahead_restore();
 }
 
 /* Drop the clean page cache, so that the next read comes from the disk. */
@@ -679,6 +707,176 @@ TEST_F(f2b, nowait_reads_get_cached_data)
 		close(fd);
 	}
 	f2g_ext4_unmount(dir);
+}
+
+/* The first integer in file, or -1. */
+static int read_int(const char *file)
+{
+	FILE *f = fopen(file, "r");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* read_ahead_kb of the mount at dir (its bdi is named by st_dev), or -1. */
+static int mount_read_ahead_kb(const char *dir)
+{
+	char file[96];
+	struct stat st;
+
+	if (stat(dir, &st))
+		return -1;
+	snprintf(file, sizeof(file), "/sys/class/bdi/%u:%u/read_ahead_kb",
+		 major(st.st_dev), minor(st.st_dev));
+	return read_int(file);
+}
+
+/* Set the current device's read_ahead_kb, the old value kept for later. */
+static int set_device_read_ahead_kb(int kb)
+{
+	const char *dev = strrchr(f2g_device(), '/');
+
+	snprintf(ra_queue, sizeof(ra_queue), "/sys/block/%s/queue/read_ahead_kb",
+		 dev ? dev + 1 : f2g_device());
+	if (ra_saved < 0)
+		ra_saved = read_int(ra_queue);
+	if (ra_saved < 0)
+		return -1;
+	return kt_sh(10, "echo %d > %s", kb, ra_queue);
+}
+
+#define RA_SEED		41	/* the pattern of the readahead tests' file */
+
+/* cachestat(2), which Debian 12's headers and C library do not know yet */
+#define SYS_CACHESTAT	451
+struct cachestat_range { uint64_t off, len; };
+struct cachestat_counts {
+	uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted,
+		 nr_recently_evicted;
+};
+
+/*
+ * Pages of a cold file in the page cache after one access: a read fault
+ * at fault_at through a shared mapping when read_len is 0, else a
+ * read(2) of read_len at 0.  cachestat() counts the folios of readahead
+ * still in flight too, where mincore() would count only those read.
+ * -1 on error.
+ */
+static long pages_after_one_access(const char *path, size_t size,
+				   size_t fault_at, size_t read_len)
+{
+	struct cachestat_range range = { 0, size };
+	struct cachestat_counts cs;
+	char *buf = read_len ? malloc(read_len) : NULL;
+	char *map = MAP_FAILED;
+	long n = -1;
+	int fd = -1;
+
+	if ((read_len && !buf) || drop_caches())
+		goto out;
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		goto out;
+	if (read_len) {
+		if (pread(fd, buf, read_len, 0) != (ssize_t)read_len)
+			goto out;
+	} else {
+		map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED)
+			goto out;
+		/* the fault, checked: the byte is the pattern's */
+		if (kt_check(map + fault_at, 1, fault_at, RA_SEED) != -1)
+			goto out;
+	}
+	if (syscall(SYS_CACHESTAT, fd, &range, &cs, 0) == 0)
+		n = cs.nr_cache;
+	else
+		perror("# cachestat");
+out:
+	if (map != MAP_FAILED)
+		munmap(map, size);
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return n;
+}
+
+/*
+ * The pages one access caches on the fuse2fs mount (ours) and on kernel
+ * ext4 (theirs) of the same 16 MiB file "ra", cold on both; the fuse2fs
+ * mount's read_ahead_kb is checked to be the device's, kb.  Ends with
+ * nothing mounted.
+ */
+static void pages_on_both(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(f2b) *self, int kb, size_t fault_at,
+			  size_t read_len, long *ours, long *theirs)
+{
+	const struct region r[] = { { 0, 16 * MIB, RA_SEED } };
+	char dir[KT_PATH_MAX], epath[2 * KT_PATH_MAX];
+
+	ASSERT_EQ(0, f2g_write_regions(kt_path(&self->srv, "ra"), r, 1));
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	ASSERT_EQ(0, set_device_read_ahead_kb(kb));
+	ASSERT_EQ(0, f2g_mount(&self->srv));
+	EXPECT_EQ(kb, mount_read_ahead_kb(self->srv.dir));
+	*ours = pages_after_one_access(kt_path(&self->srv, "ra"), 16 * MIB,
+				       fault_at, read_len);
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	ASSERT_EQ(0, f2g_ext4_mount(dir, sizeof(dir)));
+	snprintf(epath, sizeof(epath), "%s/ra", dir);
+	*theirs = pages_after_one_access(epath, 16 * MIB, fault_at, read_len);
+	f2g_ext4_unmount(dir);
+	TH_LOG("cached after one access: fuse2fs %ld pages, ext4 %ld", *ours,
+	       *theirs);
+}
+
+/*
+ * The mount reads ahead as far as kernel ext4 on the same device: when
+ * fuse2fs registers the device, the mount takes its read_ahead_kb (here
+ * 1 MiB, not FUSE's 128 KiB).  A read fault in the middle of a cold
+ * file reads one readahead window around it, the same pages on both.
+ */
+TEST_F(f2b, readahead_window_is_the_devices)
+{
+	long ours, theirs;
+
+	pages_on_both(_metadata, self, 1024, 8 * MIB, 0, &ours, &theirs);
+	ASSERT_LT(128 / 4, theirs);
+	EXPECT_EQ(theirs, ours);
+}
+
+/*
+ * A device that takes large IOs (a loop device: max_sectors_kb 1280,
+ * where the scratch device has 127) lets a large read(2) read ahead more
+ * than read_ahead_kb at once, up to the read's size: a cold 1 MiB read
+ * caches the same pages on the fuse2fs mount as on kernel ext4.
+ */
+TEST_F(f2b, large_reads_read_ahead_as_the_device_allows)
+{
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char img[KT_PATH_MAX];
+	long ours, theirs;
+	int ret;
+
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	snprintf(ra_device, sizeof(ra_device), "%s",
+		 getenv("KT_DEVICE") ? getenv("KT_DEVICE") : "");
+	snprintf(img, sizeof(img), "%s/ra-loop.%d", tmp, getpid());
+	ret = kt_loop_new(img, "1G", ra_loop, sizeof(ra_loop));
+	unlink(img);
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, setenv("KT_DEVICE", ra_loop, 1));
+	ASSERT_EQ(0, f2g_mkfs(NULL));
+	ASSERT_EQ(0, f2g_mount(&self->srv));
+
+	pages_on_both(_metadata, self, 128, 0, MIB, &ours, &theirs);
+	ASSERT_LT((long)(MIB / 4096), theirs);
+	EXPECT_EQ(theirs, ours);
 }
 
 TEST_HARNESS_MAIN
