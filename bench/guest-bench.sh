@@ -114,6 +114,18 @@ fs_umount()
 	esac
 }
 
+# The scratch device's readahead window as it was at the start, and a
+# way to set it: kernel ext4 reads through the device's own setting, an
+# iomap mount takes it when fuse2fs registers the device.
+DEV_RA_FILE=/sys/block/${DEV##*/}/queue/read_ahead_kb
+DEV_RA_KB=$(cat "$DEV_RA_FILE" 2>/dev/null) || DEV_RA_KB=""
+
+set_device_read_ahead()
+{
+	[ -n "$DEV_RA_KB" ] && echo "$1" > "$DEV_RA_FILE" ||
+		bench_log "warning: cannot set $DEV_RA_FILE to $1"
+}
+
 fs_cycle()
 {
 	fs_umount || return 1
@@ -182,6 +194,8 @@ run_mode()
 	CUR_OUT=$OUT/$CUR_MODE
 	[ "$REPEAT" -eq 1 ] || CUR_OUT=$CUR_OUT/run$2
 	mkdir -p "$CUR_OUT"
+	# as it was, also after a mode that failed half-way
+	[ -z "$DEV_RA_KB" ] || echo "$DEV_RA_KB" > "$DEV_RA_FILE"
 	bench_log "=== $CUR_MODE: fresh filesystem on $DEV"
 	bench_mkfs "$DEV" 0 || { bench_log "mkfs failed"; return 1; }
 	fs_mount || { bench_log "$CUR_MODE: mount failed"; return 1; }
@@ -194,8 +208,8 @@ run_mode()
 	# buffered write starts from a deleted file), then random writes
 	# through a shared mapping, and random reads through io_uring.
 	for job in seq-write seq-read rand-read rand-write \
-		   b-seq-write b-seq-read b-rand-read b-rand-write \
-		   mmap-rand-write uring-rand-read; do
+		   b-seq-write b-seq-read b-seq-read-ra1m b-rand-read \
+		   b-rand-write mmap-rand-write uring-rand-read; do
 		case $job in
 		b-*|mmap-*|uring-*)
 			export BENCH_SEQ_DIRECT=0 BENCH_RAND_DIRECT=0 ;;
@@ -209,8 +223,9 @@ run_mode()
 			rm -f "$MNT/bench.dat" && sync ||
 				{ failed=1; continue; }
 		fi
+		jobfile=${job#b-}
 		upcalls_start
-		bench_fio "$BENCH_SRCDIR/jobs/${job#b-}.fio" \
+		bench_fio "$BENCH_SRCDIR/jobs/${jobfile%-ra1m}.fio" \
 			"$CUR_OUT/$job.json" "$STEP_TIMEOUT"
 		rc=$?
 		upcalls_stop "$CUR_OUT/$job.upcalls.json"
@@ -223,6 +238,13 @@ run_mode()
 		if [ "$job" = seq-write ]; then
 			record_mode
 		fi
+		# b-seq-read-ra1m: the same cold read from a device tuned as
+		# `blockdev --setra 2048` would; it must be set before the
+		# mount (fuse2fs's registration takes the device's readahead)
+		case $job in
+		b-seq-read) set_device_read_ahead 1024 ;;
+		b-seq-read-ra1m) set_device_read_ahead "$DEV_RA_KB" ;;
+		esac
 		fs_cycle || return 1
 	done
 

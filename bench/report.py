@@ -28,6 +28,8 @@ METRICS = [
      ("fio", "write", "MBps")),
     ("b-seq-read", "buffered seq read 1 MiB (cold)", "MB/s",
      ("fio", "read", "MBps")),
+    ("b-seq-read-ra1m", "buffered seq read 1 MiB (cold, device readahead "
+     "1 MiB)", "MB/s", ("fio", "read", "MBps")),
     ("b-rand-read", "buffered rand read 4 KiB", "IOPS",
      ("fio", "read", "iops")),
     ("b-rand-write", "buffered rand write 4 KiB + fsync", "IOPS",
