@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include "ktest.h"
@@ -613,4 +614,29 @@ int kt_loop_new(const char *file, const char *size, char *out, size_t len)
 	}
 	unlink(name);
 	return ret;
+}
+
+int kt_read_int(const char *file)
+{
+	FILE *f = fopen(file, "r");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+int kt_mount_read_ahead_kb(const char *dir)
+{
+	char file[96];
+	struct stat st;
+
+	if (stat(dir, &st))
+		return -1;
+	snprintf(file, sizeof(file), "/sys/class/bdi/%u:%u/read_ahead_kb",
+		 major(st.st_dev), minor(st.st_dev));
+	return kt_read_int(file);
 }

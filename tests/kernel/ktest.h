@@ -102,6 +102,12 @@ int kt_noted(const char *results, const char *name);
  */
 int kt_run_bounded(int (*fn)(void *), void *arg, int secs);
 
+/* The first integer in file (sysfs, say), or -1. */
+int kt_read_int(const char *file);
+
+/* read_ahead_kb of the mount at dir (its bdi, named by st_dev), or -1. */
+int kt_mount_read_ahead_kb(const char *dir);
+
 /*
  * Make file a sparse file of size (truncate(1)'s syntax) and attach a
  * loop device to it, writable: 0 with the device's name in out, or -1

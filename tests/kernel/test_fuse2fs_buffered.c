@@ -22,7 +22,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/swap.h>
-#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <linux/falloc.h>
 #include <linux/fiemap.h>
@@ -709,33 +708,6 @@ TEST_F(f2b, nowait_reads_get_cached_data)
 	f2g_ext4_unmount(dir);
 }
 
-/* The first integer in file, or -1. */
-static int read_int(const char *file)
-{
-	FILE *f = fopen(file, "r");
-	int v = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
-/* read_ahead_kb of the mount at dir (its bdi is named by st_dev), or -1. */
-static int mount_read_ahead_kb(const char *dir)
-{
-	char file[96];
-	struct stat st;
-
-	if (stat(dir, &st))
-		return -1;
-	snprintf(file, sizeof(file), "/sys/class/bdi/%u:%u/read_ahead_kb",
-		 major(st.st_dev), minor(st.st_dev));
-	return read_int(file);
-}
-
 /* Set the current device's read_ahead_kb, the old value kept for later. */
 static int set_device_read_ahead_kb(int kb)
 {
@@ -744,7 +716,7 @@ static int set_device_read_ahead_kb(int kb)
 	snprintf(ra_queue, sizeof(ra_queue), "/sys/block/%s/queue/read_ahead_kb",
 		 dev ? dev + 1 : f2g_device());
 	if (ra_saved < 0)
-		ra_saved = read_int(ra_queue);
+		ra_saved = kt_read_int(ra_queue);
 	if (ra_saved < 0)
 		return -1;
 	return kt_sh(10, "echo %d > %s", kb, ra_queue);
@@ -823,7 +795,7 @@ static void pages_on_both(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	ASSERT_EQ(0, set_device_read_ahead_kb(kb));
 	ASSERT_EQ(0, f2g_mount(&self->srv));
-	EXPECT_EQ(kb, mount_read_ahead_kb(self->srv.dir));
+	EXPECT_EQ(kb, kt_mount_read_ahead_kb(self->srv.dir));
 	*ours = pages_after_one_access(kt_path(&self->srv, "ra"), 16 * MIB,
 				       fault_at, read_len);
 	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include "kselftest_harness.h"
 #include "hsguest.h"
@@ -32,20 +31,6 @@ static void queue_ra_file(const char *dev, char *out, size_t len)
 
 	snprintf(out, len, "/sys/block/%s/queue/read_ahead_kb",
 		 name ? name + 1 : dev);
-}
-
-/* The first integer in file, or -1. */
-static int read_int(const char *file)
-{
-	FILE *f = fopen(file, "r");
-	int v = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
 }
 
 static int set_device_ra(const char *dev, int kb)
@@ -67,7 +52,7 @@ FIXTURE_SETUP(ra)
 	char file[96];
 
 	queue_ra_file(device(), file, sizeof(file));
-	self->saved_kb = read_int(file);
+	self->saved_kb = kt_read_int(file);
 	ASSERT_LE(0, self->saved_kb);
 	self->loop[0] = 0;
 }
@@ -89,16 +74,12 @@ FIXTURE_TEARDOWN(ra)
  */
 static int start_and_read_mount_ra(FIXTURE_DATA(ra) *self)
 {
-	char file[96];
 	struct stat st;
 
 	if (hsg_start(&self->hs) ||
-	    stat(hsg_file(&self->hs, HOSTILE_GOOD), &st) ||
-	    stat(self->hs.srv.dir, &st))
+	    stat(hsg_file(&self->hs, HOSTILE_GOOD), &st))
 		return -1;
-	snprintf(file, sizeof(file), "/sys/class/bdi/%u:%u/read_ahead_kb",
-		 major(st.st_dev), minor(st.st_dev));
-	return read_int(file);
+	return kt_mount_read_ahead_kb(self->hs.srv.dir);
 }
 
 /* A device tuned below FUSE's 128 KiB gives the mount its 64 KiB too. */
@@ -162,7 +143,6 @@ TEST_F(ra, the_largest_device_window_wins)
 /* ... or after the mount, when it raises the window of the mount. */
 TEST_F(ra, a_larger_device_registered_later_raises_it)
 {
-	char file[96];
 	struct stat st;
 
 	ASSERT_EQ(0, second_device(self));
@@ -172,10 +152,7 @@ TEST_F(ra, a_larger_device_registered_later_raises_it)
 	unsetenv("HOSTILE_LATE_DEV");
 	EXPECT_NE(0, stat(kt_path(&self->hs.srv, HOSTILE_LATE_TRIGGER), &st));
 	EXPECT_EQ(0, hsg_noted(&self->hs, "late"));
-	ASSERT_EQ(0, stat(self->hs.srv.dir, &st));
-	snprintf(file, sizeof(file), "/sys/class/bdi/%u:%u/read_ahead_kb",
-		 major(st.st_dev), minor(st.st_dev));
-	EXPECT_EQ(2048, read_int(file));
+	EXPECT_EQ(2048, kt_mount_read_ahead_kb(self->hs.srv.dir));
 }
 
 /*
@@ -185,18 +162,15 @@ TEST_F(ra, a_larger_device_registered_later_raises_it)
  */
 TEST_F(ra, later_device_changes_are_not_followed)
 {
-	char file[96];
-	struct stat st;
+	const char *dir = self->hs.srv.dir;
 
 	ASSERT_EQ(0, set_device_ra(device(), 512));
 	ASSERT_EQ(512, start_and_read_mount_ra(self));
 	ASSERT_EQ(0, set_device_ra(device(), 32));
-	ASSERT_EQ(0, stat(self->hs.srv.dir, &st));
-	snprintf(file, sizeof(file), "/sys/class/bdi/%u:%u/read_ahead_kb",
-		 major(st.st_dev), minor(st.st_dev));
-	EXPECT_EQ(512, read_int(file));
-	ASSERT_EQ(0, kt_sh(10, "echo 768 > %s", file));
-	EXPECT_EQ(768, read_int(file));
+	EXPECT_EQ(512, kt_mount_read_ahead_kb(dir));
+	ASSERT_EQ(0, kt_sh(10, "echo 768 > /sys/class/bdi/$(mountpoint -d %s)/"
+			   "read_ahead_kb", dir));
+	EXPECT_EQ(768, kt_mount_read_ahead_kb(dir));
 }
 
 TEST_HARNESS_MAIN
