@@ -11,9 +11,10 @@
  * BEGIN answers with the longest run that starts at pos's block: one
  * mapped or unwritten run (contiguous extents are glued together) or a
  * hole up to the next extent, not clipped to the request
- * (doc/protocol.md: the kernel uses what it needs).  A write into a hole allocates
- * unwritten extents first; a write at or past EOF allocates ahead so a
- * streaming writer gets one contiguous extent instead of one per request.
+ * (doc/protocol.md: the kernel uses what it needs).  A write into a hole
+ * allocates unwritten extents first; a write at or past EOF allocates
+ * ahead so a streaming writer gets one contiguous extent instead of one
+ * per request.
  * IOEND converts what was written to written extents and moves i_size;
  * a failed IO converts nothing, so readers keep seeing the old bytes (or
  * zeroes where there were none).

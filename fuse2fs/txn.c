@@ -13,11 +13,12 @@
  * Around such an update, a transaction records the old contents of every
  * block written through the io_channel (iochan.c asks before each write)
  * and every change to the block bitmap (libext2fs's allocation-stats
- * callback, and f2_block_stats_range() for ranges).  When the update fails, the old contents are written back
- * and the bitmap changes undone, the last first, and libext2fs's inode
- * cache is dropped: the image is as before the update.  Those writes go
- * straight to the unix IO manager, uncounted by fault injection.  Data
- * written by the classic write path is not part of any transaction.
+ * callback, and f2_block_stats_range() for ranges).  When the update
+ * fails, the old contents are written back and the bitmap changes
+ * undone, the last first, and libext2fs's inode cache is dropped: the
+ * image is as before the update.  Those writes go straight to the unix
+ * IO manager, uncounted by fault injection.  Data written by the classic
+ * write path is not part of any transaction.
  *
  * Inode allocations are not recorded: updates that allocate an inode
  * undo that themselves (namespace.c).

@@ -80,7 +80,10 @@ enum hostile_attr_kind {
 
 /* Looking this name up (ENOENT) switches "flip" to classic. */
 #define HOSTILE_FLIP_TRIGGER	"flip_now"
-/* Looking this name up (ENOENT) sends FUSE_NOTIFY_INVAL_INODE (offset 0) for "cached". */
+/*
+ * Looking this name up (ENOENT) sends FUSE_NOTIFY_INVAL_INODE (offset 0)
+ * for "cached".
+ */
 #define HOSTILE_INVAL_TRIGGER	"inval_now"
 /*
  * Looking this name up (ENOENT) sends FUSE_NOTIFY_INVAL_INODE (offset 0)

@@ -332,8 +332,9 @@ TEST_F(f2b, extending_write_zeroes_the_gap)
  * handful of IOENDs, not one per folio or per bio.  iomap ends an ioend
  * chain at 4096 folios (16 MiB here), so 4 is the least, and a new
  * mapping or background writeback may cut a range once more (9 were seen
- * in CI when fuse2fs mapped 8 MiB per BEGIN).  One per bio (at most 1 MiB) would be 64 or
- * more, one per folio thousands (4,699 before the merge).
+ * in CI when fuse2fs mapped 8 MiB per BEGIN).  One per bio (at most
+ * 1 MiB) would be 64 or more, one per folio thousands (4,699 before the
+ * merge).
  */
 TEST_F(f2b, writeback_ioends_are_merged)
 {

@@ -10,9 +10,10 @@
  * written in the old mode is lost: every file is read back in the new
  * mode, through O_DIRECT, and after unmount through kernel ext4, and the
  * image is e2fsck-clean.  chattr -e (to a block map, which fuse2fs does
- * not map) turns a file classic the same way.  Files are pinned with an O_PATH descriptor
- * where the test must show that the switch does not wait for the kernel
- * to drop the inode.  Runs inside the UML guest, as root.
+ * not map) turns a file classic the same way.  Files are pinned with an
+ * O_PATH descriptor where the test must show that the switch does not
+ * wait for the kernel to drop the inode.  Runs inside the UML guest, as
+ * root.
  */
 #include <errno.h>
 #include <fcntl.h>
