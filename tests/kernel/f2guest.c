@@ -21,9 +21,7 @@
 
 const char *f2g_device(void)
 {
-	const char *d = getenv("KT_DEVICE");
-
-	return d ? d : "/dev/ubdb";
+	return kt_device();
 }
 
 static const char *f2g_fuse2fs_bin(void)

@@ -17,10 +17,8 @@ int hsg_start(struct hsg *h)
 {
 	const char *bin = getenv("KT_HOSTILE_SERVER");
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	const char *dev = getenv("KT_DEVICE") ? getenv("KT_DEVICE") :
-		"/dev/ubdb";
-	const char *argv[] = { bin ? bin : "./hostile_server", dev, "@MNT@",
-			       h->results, "-f", NULL };
+	const char *argv[] = { bin ? bin : "./hostile_server", kt_device(),
+			       "@MNT@", h->results, "-f", NULL };
 	static unsigned int seq;
 	int ret;
 

@@ -616,6 +616,38 @@ int kt_loop_new(const char *file, const char *size, char *out, size_t len)
 	return ret;
 }
 
+const char *kt_device(void)
+{
+	const char *d = getenv("KT_DEVICE");
+
+	return d ? d : "/dev/ubdb";
+}
+
+/* /sys/block/NAME/queue/read_ahead_kb of dev (/dev/NAME) into out. */
+static void device_read_ahead_file(const char *dev, char *out, size_t len)
+{
+	const char *name = strrchr(dev, '/');
+
+	snprintf(out, len, "/sys/block/%s/queue/read_ahead_kb",
+		 name ? name + 1 : dev);
+}
+
+int kt_device_read_ahead_kb(const char *dev)
+{
+	char file[96];
+
+	device_read_ahead_file(dev, file, sizeof(file));
+	return kt_read_int(file);
+}
+
+int kt_set_device_read_ahead_kb(const char *dev, int kb)
+{
+	char file[96];
+
+	device_read_ahead_file(dev, file, sizeof(file));
+	return kt_sh(10, "echo %d > %s", kb, file) ? -1 : 0;
+}
+
 int kt_read_int(const char *file)
 {
 	FILE *f = fopen(file, "r");

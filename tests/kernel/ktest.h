@@ -102,6 +102,15 @@ int kt_noted(const char *results, const char *name);
  */
 int kt_run_bounded(int (*fn)(void *), void *arg, int secs);
 
+/* The guest's scratch block device: $KT_DEVICE, default /dev/ubdb. */
+const char *kt_device(void);
+
+/* read_ahead_kb of block device dev (/dev/NAME), or -1. */
+int kt_device_read_ahead_kb(const char *dev);
+
+/* Set read_ahead_kb of block device dev: 0 or -1. */
+int kt_set_device_read_ahead_kb(const char *dev, int kb);
+
 /* The first integer in file (sysfs, say), or -1. */
 int kt_read_int(const char *file);
 

@@ -68,7 +68,7 @@ FIXTURE_SETUP(f2b)
  * they fail: the scratch device's read_ahead_kb, and a loop device used
  * as KT_DEVICE in its place.
  */
-static char ra_queue[96];	/* the device's read_ahead_kb file */
+static char ra_dev[64];		/* the device whose window changed */
 static int ra_saved = -1;	/* its value before the test */
 static char ra_loop[64];	/* /dev/loopN, or "" */
 static char ra_device[64];	/* KT_DEVICE before the loop, or "" */
@@ -76,7 +76,7 @@ static char ra_device[64];	/* KT_DEVICE before the loop, or "" */
 static void readahead_restore(void)
 {
 	if (ra_saved >= 0)
-		kt_sh(10, "echo %d > %s", ra_saved, ra_queue);
+		kt_set_device_read_ahead_kb(ra_dev, ra_saved);
 	ra_saved = -1;
 	if (ra_loop[0]) {
 		kt_sh(30, "losetup -d %s", ra_loop);
@@ -712,15 +712,13 @@ TEST_F(f2b, nowait_reads_get_cached_data)
 /* Set the current device's read_ahead_kb, the old value kept for later. */
 static int set_device_read_ahead_kb(int kb)
 {
-	const char *dev = strrchr(f2g_device(), '/');
-
-	snprintf(ra_queue, sizeof(ra_queue), "/sys/block/%s/queue/read_ahead_kb",
-		 dev ? dev + 1 : f2g_device());
-	if (ra_saved < 0)
-		ra_saved = kt_read_int(ra_queue);
+	if (ra_saved < 0) {
+		snprintf(ra_dev, sizeof(ra_dev), "%s", f2g_device());
+		ra_saved = kt_device_read_ahead_kb(ra_dev);
+	}
 	if (ra_saved < 0)
 		return -1;
-	return kt_sh(10, "echo %d > %s", kb, ra_queue);
+	return kt_set_device_read_ahead_kb(f2g_device(), kb);
 }
 
 #define RA_SEED		41	/* the pattern of the readahead tests' file */

@@ -23,13 +23,6 @@
 
 #define KLOG_NEEDLE "fuse: bad iomap mapping"
 
-static const char *device(void)
-{
-	const char *d = getenv("KT_DEVICE");
-
-	return d ? d : "/dev/ubdb";
-}
-
 FIXTURE(hostile) {
 	struct kt_server srv;
 	char results[KT_PATH_MAX + 16];
@@ -39,7 +32,7 @@ FIXTURE(hostile) {
 FIXTURE_SETUP(hostile)
 {
 	const char *bin = getenv("KT_HOSTILE_SERVER");
-	const char *argv[] = { bin ? bin : "./hostile_server", device(),
+	const char *argv[] = { bin ? bin : "./hostile_server", kt_device(),
 			       "@MNT@", self->results, "-f", NULL };
 	const char *tmp = getenv("TMPDIR");
 
@@ -74,7 +67,7 @@ TEST_F(hostile, good_mapping_reads_the_device)
 
 	ASSERT_NE(NULL, classic);
 	kt_fill(self->buf, 1 << 20, 0, 3);
-	ASSERT_EQ(0, kt_direct_pwrite(device(), self->buf, 1 << 20,
+	ASSERT_EQ(0, kt_direct_pwrite(kt_device(), self->buf, 1 << 20,
 				      HOSTILE_DEV_OFF));
 	memset(self->buf, 0, 1 << 20);
 	ASSERT_EQ(0, kt_direct_pread(file, self->buf, 1 << 20, 0));
@@ -91,7 +84,7 @@ TEST_F(hostile, good_mapping_reads_the_device)
 
 	kt_fill(self->buf, 65536, 65536, 4);
 	ASSERT_EQ(0, kt_direct_pwrite(file, self->buf, 65536, 65536));
-	ASSERT_EQ(0, kt_direct_pread(device(), self->buf, 65536,
+	ASSERT_EQ(0, kt_direct_pread(kt_device(), self->buf, 65536,
 				     HOSTILE_DEV_OFF + 65536));
 	EXPECT_EQ(-1, kt_check(self->buf, 65536, 65536, 4));
 	free(classic);
@@ -163,7 +156,7 @@ TEST_F(hostile, kept_mapping_until_server_invalidates)
 	int fd, i;
 
 	kt_fill(self->buf, 1 << 20, 0, 5);
-	ASSERT_EQ(0, kt_direct_pwrite(device(), self->buf, 1 << 20,
+	ASSERT_EQ(0, kt_direct_pwrite(kt_device(), self->buf, 1 << 20,
 				      HOSTILE_DEV_OFF));
 	fd = open(file, O_RDWR | O_DIRECT);
 	ASSERT_LE(0, fd);
@@ -176,7 +169,7 @@ TEST_F(hostile, kept_mapping_until_server_invalidates)
 	EXPECT_EQ(-1, kt_check(self->buf, 65536, 512 << 10, 5));
 	kt_fill(self->buf, 4096, 8192, 6);
 	ASSERT_EQ(4096, pwrite(fd, self->buf, 4096, 8192));
-	ASSERT_EQ(0, kt_direct_pread(device(), self->buf, 4096,
+	ASSERT_EQ(0, kt_direct_pread(kt_device(), self->buf, 4096,
 				     HOSTILE_DEV_OFF + 8192));
 	EXPECT_EQ(-1, kt_check(self->buf, 4096, 8192, 6));
 	/* the server takes its mapping back */
@@ -307,7 +300,7 @@ TEST_F(hostile, bad_mappings_fail_buffered_io)
 	int kind, fd, wr, sy;
 
 	ASSERT_NE(NULL, guard);
-	ASSERT_EQ(0, kt_direct_pread(device(), guard, 65536, 0));
+	ASSERT_EQ(0, kt_direct_pread(kt_device(), guard, 65536, 0));
 	for (kind = HOSTILE_GOOD + 1; kind < HOSTILE_NR_KINDS; kind++) {
 		const char *file = kt_path(&self->srv, hostile_kinds[kind]);
 
@@ -331,7 +324,7 @@ TEST_F(hostile, bad_mappings_fail_buffered_io)
 		close(fd);
 	}
 	memset(self->buf, 0, 65536);
-	ASSERT_EQ(0, kt_direct_pread(device(), self->buf, 65536, 0));
+	ASSERT_EQ(0, kt_direct_pread(kt_device(), self->buf, 65536, 0));
 	EXPECT_EQ(0, memcmp(guard, self->buf, 65536));
 	free(guard);
 }

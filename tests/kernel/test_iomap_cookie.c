@@ -26,15 +26,10 @@
 #define OLD_BYTE	0x4f	/* what "moving" holds before the move */
 #define NEW_BYTE	0x57	/* what the test writes */
 
-static const char *device(void)
-{
-	return getenv("KT_DEVICE") ? getenv("KT_DEVICE") : "/dev/ubdb";
-}
-
 /* Fill or check len bytes of the device at off, bypassing its cache. */
 static int dev_io(off_t off, size_t len, char *buf, bool write)
 {
-	int fd = open(device(), (write ? O_WRONLY : O_RDONLY) | O_DIRECT);
+	int fd = open(kt_device(), (write ? O_WRONLY : O_RDONLY) | O_DIRECT);
 	ssize_t n;
 
 	if (fd < 0)

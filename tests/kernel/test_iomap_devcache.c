@@ -25,11 +25,6 @@
 
 #define BLK	4096
 
-static const char *device(void)
-{
-	return getenv("KT_DEVICE") ? getenv("KT_DEVICE") : "/dev/ubdb";
-}
-
 FIXTURE(devcache) {
 	struct hsg hs;
 	char *buf;
@@ -46,7 +41,7 @@ FIXTURE_SETUP(devcache)
 	self->file = open(hsg_file(&self->hs, HOSTILE_GOOD),
 			  O_RDWR | O_DIRECT);
 	ASSERT_LE(0, self->file);
-	self->dev = open(device(), O_RDONLY);
+	self->dev = open(kt_device(), O_RDONLY);
 	ASSERT_LE(0, self->dev);
 }
 

@@ -26,11 +26,6 @@
 
 #define BLK	4096
 
-static const char *device(void)
-{
-	return getenv("KT_DEVICE") ? getenv("KT_DEVICE") : "/dev/ubdb";
-}
-
 /* Every byte of buf[0, len) is c. */
 static bool all_bytes(const char *buf, size_t len, int c)
 {
@@ -248,11 +243,11 @@ TEST_F(eof, writeback_syncs_device_cache_of_every_folio)
 	ASSERT_EQ(0, fsync(self->fd));
 
 	/* What the device's own writeback would do later */
-	dev = open(device(), O_RDWR);
+	dev = open(kt_device(), O_RDWR);
 	ASSERT_LE(0, dev);
 	EXPECT_EQ(0, fsync(dev));
 	close(dev);
-	dev = open(device(), O_RDONLY | O_DIRECT);
+	dev = open(kt_device(), O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, dev);
 	memset(self->buf, 0, BLK);
 	EXPECT_EQ(BLK, pread(dev, self->buf, BLK, HOSTILE_DEVDIRTY_OFF));

@@ -25,13 +25,6 @@
 #define RANGE_LEN	(64ULL << 20)	/* and its size */
 #define FILE_INO	12		/* the example's backing inode of /file */
 
-static const char *device(void)
-{
-	const char *d = getenv("KT_DEVICE");
-
-	return d ? d : "/dev/ubdb";
-}
-
 static const char *server_bin(void)
 {
 	const char *s = getenv("KT_EXAMPLE_SERVER");
@@ -47,8 +40,8 @@ FIXTURE(example) {
 FIXTURE_SETUP(example)
 {
 	char off[32], len[32];
-	const char *argv[] = { server_bin(), "--iomap=on", device(), off, len,
-			       "@MNT@", "-f", NULL };
+	const char *argv[] = { server_bin(), "--iomap=on", kt_device(), off,
+			       len, "@MNT@", "-f", NULL };
 
 	snprintf(off, sizeof(off), "%llu", RANGE_OFF);
 	snprintf(len, sizeof(len), "%llu", RANGE_LEN);
@@ -105,7 +98,7 @@ TEST_F(example, direct_write_read_sizes)
 			       (unsigned long long)off);
 		}
 		memset(back, 0xaa, n);
-		ASSERT_EQ(0, kt_direct_pread(device(), back, n,
+		ASSERT_EQ(0, kt_direct_pread(kt_device(), back, n,
 					     RANGE_OFF + off));
 		EXPECT_EQ(-1, kt_check(back, n, off, i + 1)) {
 			TH_LOG("size %zu at %llu: device differs", n,
@@ -127,7 +120,7 @@ TEST_F(example, direct_read_sees_device)
 	ASSERT_NE(NULL, buf);
 	ASSERT_NE(NULL, back);
 	kt_fill(buf, n, off, 77);
-	ASSERT_EQ(0, kt_direct_pwrite(device(), buf, n, RANGE_OFF + off));
+	ASSERT_EQ(0, kt_direct_pwrite(kt_device(), buf, n, RANGE_OFF + off));
 	ASSERT_EQ(0, kt_direct_pread(self->file, back, n, off));
 	EXPECT_EQ(-1, kt_check(back, n, off, 77));
 	free(buf);
@@ -147,7 +140,7 @@ TEST_F(example, direct_sector_granular)
 	ASSERT_EQ(0, kt_direct_pwrite(self->file, buf, 4096, off));
 	kt_fill(buf, 512, off + 512, 6);
 	ASSERT_EQ(0, kt_direct_pwrite(self->file, buf, 512, off + 512));
-	ASSERT_EQ(0, kt_direct_pread(device(), back, 4096, RANGE_OFF + off));
+	ASSERT_EQ(0, kt_direct_pread(kt_device(), back, 4096, RANGE_OFF + off));
 	EXPECT_EQ(-1, kt_check(back, 512, off, 5));
 	EXPECT_EQ(-1, kt_check((char *)back + 512, 512, off + 512, 6));
 	EXPECT_EQ(-1, kt_check((char *)back + 1024, 3072, off + 1024, 5));
@@ -162,7 +155,7 @@ TEST_F(example, direct_sector_granular)
 	kt_fill(buf, 512, off + 100, 7);
 	EXPECT_EQ(512, pwrite(fd, buf, 512, off + 100));
 	close(fd);
-	ASSERT_EQ(0, kt_direct_pread(device(), back, 4096, RANGE_OFF + off));
+	ASSERT_EQ(0, kt_direct_pread(kt_device(), back, 4096, RANGE_OFF + off));
 	EXPECT_EQ(-1, kt_check((char *)back + 100, 512, off + 100, 7));
 	EXPECT_EQ(-1, kt_check((char *)back + 612, 412, off + 612, 6));
 	free(buf);
@@ -319,8 +312,8 @@ TEST(classic_when_not_negotiated)
 {
 	struct kt_server srv;
 	char off[32], len[32];
-	const char *argv[] = { server_bin(), "--iomap=off", device(), off, len,
-			       "@MNT@", "-f", NULL };
+	const char *argv[] = { server_bin(), "--iomap=off", kt_device(), off,
+			       len, "@MNT@", "-f", NULL };
 	char *buf = kt_alloc(65536), *back = kt_alloc(65536);
 	char file[2 * KT_PATH_MAX];
 	int fd;

@@ -19,28 +19,6 @@
 #include "kselftest_harness.h"
 #include "hsguest.h"
 
-static const char *device(void)
-{
-	return getenv("KT_DEVICE") ? getenv("KT_DEVICE") : "/dev/ubdb";
-}
-
-/* The read_ahead_kb file of a block device (/dev/NAME) into out. */
-static void queue_ra_file(const char *dev, char *out, size_t len)
-{
-	const char *name = strrchr(dev, '/');
-
-	snprintf(out, len, "/sys/block/%s/queue/read_ahead_kb",
-		 name ? name + 1 : dev);
-}
-
-static int set_device_ra(const char *dev, int kb)
-{
-	char file[96];
-
-	queue_ra_file(dev, file, sizeof(file));
-	return kt_sh(10, "echo %d > %s", kb, file);
-}
-
 FIXTURE(ra) {
 	struct hsg hs;
 	int saved_kb;		/* the scratch device's read_ahead_kb */
@@ -49,10 +27,7 @@ FIXTURE(ra) {
 
 FIXTURE_SETUP(ra)
 {
-	char file[96];
-
-	queue_ra_file(device(), file, sizeof(file));
-	self->saved_kb = kt_read_int(file);
+	self->saved_kb = kt_device_read_ahead_kb(kt_device());
 	ASSERT_LE(0, self->saved_kb);
 	self->loop[0] = 0;
 }
@@ -63,7 +38,7 @@ FIXTURE_TEARDOWN(ra)
 	unsetenv("HOSTILE_MAX_READAHEAD");
 	unsetenv("HOSTILE_EXTRA_DEVS");
 	unsetenv("HOSTILE_LATE_DEV");
-	set_device_ra(device(), self->saved_kb);
+	kt_set_device_read_ahead_kb(kt_device(), self->saved_kb);
 	if (self->loop[0])
 		kt_sh(30, "losetup -d %s", self->loop);
 }
@@ -85,14 +60,14 @@ static int start_and_read_mount_ra(FIXTURE_DATA(ra) *self)
 /* A device tuned below FUSE's 128 KiB gives the mount its 64 KiB too. */
 TEST_F(ra, a_small_device_window_is_taken)
 {
-	ASSERT_EQ(0, set_device_ra(device(), 64));
+	ASSERT_EQ(0, kt_set_device_read_ahead_kb(kt_device(), 64));
 	EXPECT_EQ(64, start_and_read_mount_ra(self));
 }
 
 /* No device makes the mount read ahead more than 16 MiB by itself. */
 TEST_F(ra, a_device_window_is_capped_at_16_mib)
 {
-	ASSERT_EQ(0, set_device_ra(device(), 65536));
+	ASSERT_EQ(0, kt_set_device_read_ahead_kb(kt_device(), 65536));
 	EXPECT_EQ(16384, start_and_read_mount_ra(self));
 }
 
@@ -104,10 +79,10 @@ TEST_F(ra, a_device_window_is_capped_at_16_mib)
 TEST_F(ra, the_servers_bound_is_kept)
 {
 	ASSERT_EQ(0, setenv("HOSTILE_MAX_READAHEAD", "65536", 1));
-	ASSERT_EQ(0, set_device_ra(device(), 1024));
+	ASSERT_EQ(0, kt_set_device_read_ahead_kb(kt_device(), 1024));
 	EXPECT_EQ(64, start_and_read_mount_ra(self));
 	hsg_stop(&self->hs);
-	ASSERT_EQ(0, set_device_ra(device(), 32));
+	ASSERT_EQ(0, kt_set_device_read_ahead_kb(kt_device(), 32));
 	EXPECT_EQ(32, start_and_read_mount_ra(self));
 }
 
@@ -121,7 +96,7 @@ static int second_device(FIXTURE_DATA(ra) *self)
 	snprintf(img, sizeof(img), "%s/ra-loop.%d", tmp, getpid());
 	ret = kt_loop_new(img, "64M", self->loop, sizeof(self->loop));
 	unlink(img);
-	return ret ? ret : set_device_ra(self->loop, 2048);
+	return ret ? ret : kt_set_device_read_ahead_kb(self->loop, 2048);
 }
 
 /*
@@ -133,7 +108,7 @@ TEST_F(ra, the_largest_device_window_wins)
 	char env[96];
 
 	ASSERT_EQ(0, second_device(self));
-	ASSERT_EQ(0, set_device_ra(device(), 256));
+	ASSERT_EQ(0, kt_set_device_read_ahead_kb(kt_device(), 256));
 	snprintf(env, sizeof(env), "big:%s", self->loop);
 	ASSERT_EQ(0, setenv("HOSTILE_EXTRA_DEVS", env, 1));
 	EXPECT_EQ(2048, start_and_read_mount_ra(self));
@@ -146,7 +121,7 @@ TEST_F(ra, a_larger_device_registered_later_raises_it)
 	struct stat st;
 
 	ASSERT_EQ(0, second_device(self));
-	ASSERT_EQ(0, set_device_ra(device(), 256));
+	ASSERT_EQ(0, kt_set_device_read_ahead_kb(kt_device(), 256));
 	ASSERT_EQ(0, setenv("HOSTILE_LATE_DEV", self->loop, 1));
 	ASSERT_EQ(256, start_and_read_mount_ra(self));
 	unsetenv("HOSTILE_LATE_DEV");
@@ -164,9 +139,9 @@ TEST_F(ra, later_device_changes_are_not_followed)
 {
 	const char *dir = self->hs.srv.dir;
 
-	ASSERT_EQ(0, set_device_ra(device(), 512));
+	ASSERT_EQ(0, kt_set_device_read_ahead_kb(kt_device(), 512));
 	ASSERT_EQ(512, start_and_read_mount_ra(self));
-	ASSERT_EQ(0, set_device_ra(device(), 32));
+	ASSERT_EQ(0, kt_set_device_read_ahead_kb(kt_device(), 32));
 	EXPECT_EQ(512, kt_mount_read_ahead_kb(dir));
 	ASSERT_EQ(0, kt_sh(10, "echo 768 > /sys/class/bdi/$(mountpoint -d %s)/"
 			   "read_ahead_kb", dir));

@@ -28,16 +28,11 @@
 
 #define CUSE_NAME	"kt-cuse-iomap"
 
-static const char *device(void)
-{
-	return getenv("KT_DEVICE") ? getenv("KT_DEVICE") : "/dev/ubdb";
-}
-
 /* The registration ioctl on the channel with a block device open rw. */
 static int try_register(int chan)
 {
 	struct fuse_iomap_dev_map map = { 0 };
-	int fd = open(device(), O_RDWR);
+	int fd = open(kt_device(), O_RDWR);
 	int ret, err;
 
 	if (fd < 0)
