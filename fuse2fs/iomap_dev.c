@@ -284,8 +284,16 @@ static void fall_back(struct fuse2fs *f2, const char *why)
 			fuse_session_exit(f2->se);
 		return;
 	}
-	fprintf(stderr, "fuse2fs: %s; classic FUSE read/write for all files\n",
-		why);
+	/*
+	 * iomap=auto asked for exactly this: the best path the kernel has.
+	 * Falling back is the normal outcome on most kernels, and a mount
+	 * that writes to stderr breaks scripts and test suites comparing
+	 * output; each file's user.fuse2fs.iomap_mode attribute says why.
+	 */
+	if (f2->debug)
+		fprintf(stderr,
+			"fuse2fs: %s; classic FUSE read/write for all files\n",
+			why);
 }
 
 void f2_iomap_negotiated(void *userdata, bool iomap)
@@ -306,8 +314,10 @@ void f2_iomap_negotiated(void *userdata, bool iomap)
 			fall_back(f2, "the kernel does not offer FUSE_IOMAP");
 		return;
 	}
-	if (ext2fs_has_feature_bigalloc(f2->fs->super) ||
-	    !ext2fs_has_feature_extents(f2->fs->super))
+	/* Said when iomap was required or asked about, as above. */
+	if ((f2->iomap_mode == F2_IOMAP_ON || f2->debug) &&
+	    (ext2fs_has_feature_bigalloc(f2->fs->super) ||
+	     !ext2fs_has_feature_extents(f2->fs->super)))
 		fprintf(stderr,
 			"fuse2fs: iomap: no extent files here (%s); classic FUSE for all files\n",
 			ext2fs_has_feature_bigalloc(f2->fs->super) ?
