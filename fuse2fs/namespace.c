@@ -709,6 +709,13 @@ static void f2_remove(fuse_req_t req, fuse_ino_t parent_id, const char *name,
 	ret = f2_lookup_name(f2, parent, name, &ino);
 	if (!ret)
 		ret = f2_read_inode(f2, ino, &inode);
+	/*
+	 * In the VFS's order: may this name go at all (EPERM for an
+	 * immutable or append-only parent or victim), then the kind of
+	 * the victim, and only then whether a directory is empty.
+	 */
+	if (!ret)
+		ret = f2_may_delete(f2, parent, ino);
 	if (ret)
 		goto out;
 	if (rmdir) {
@@ -722,8 +729,6 @@ static void f2_remove(fuse_req_t req, fuse_ino_t parent_id, const char *name,
 	} else if (LINUX_S_ISDIR(inode.i_mode)) {
 		ret = EISDIR;
 	}
-	if (!ret)
-		ret = f2_may_delete(f2, parent, ino);
 	if (ret)
 		goto out;
 

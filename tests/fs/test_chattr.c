@@ -194,6 +194,69 @@ TEST_F(fl, append_only)
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
+/*
+ * An immutable directory keeps its names, an append-only one only gains
+ * names.  Which errno wins matters to programs: "may this name go at
+ * all" (EPERM) comes before "is the directory empty" (ENOTEMPTY), as
+ * on kernel ext4.
+ */
+TEST_F(fl, immutable_and_append_only_directories)
+{
+	unsigned int dir_flags = EXTENTS_FL;
+	char d[PATH_MAX];	/* tfs_p()'s buffers rotate */
+	int fd;
+
+	snprintf(d, sizeof(d), "%s", tfs_p(self->m, "d"));
+
+	ASSERT_EQ(0, mkdir(d, 0755));
+	ASSERT_EQ(0, mkdir(tfs_p(self->m, "d/full"), 0755));
+	ASSERT_EQ(0, tfs_write_file(tfs_p(self->m, "d/full/f"), "x", 1));
+	ASSERT_EQ(0, mkdir(tfs_p(self->m, "d/empty"), 0755));
+	ASSERT_EQ(0, tfs_write_file(tfs_p(self->m, "d/file"), "x", 1));
+	/* kernel ext4 directories may or may not be extent-mapped */
+	ASSERT_EQ(0, get_flags(d, &dir_flags));
+
+	TFS_ASSERT_OK(set_flags(d, dir_flags | FS_IMMUTABLE_FL));
+	TFS_EXPECT_ERRNO(EPERM, rmdir(tfs_p(self->m, "d/full")));
+	TFS_EXPECT_ERRNO(EPERM, rmdir(tfs_p(self->m, "d/empty")));
+	/*
+	 * Not asked: rmdir of a file, unlink of a directory.  FUSE's VFS
+	 * answers ENOTDIR/EISDIR from the dentry before the server is
+	 * asked, and kernel ext4's EPERM comes from S_IMMUTABLE, an inode
+	 * flag FUSE inodes do not carry.
+	 */
+	TFS_EXPECT_ERRNO(EPERM, unlink(tfs_p(self->m, "d/file")));
+	TFS_EXPECT_ERRNO(ENOENT, unlink(tfs_p(self->m, "d/none")));
+	TFS_EXPECT_ERRNO(EPERM, mkdir(tfs_p(self->m, "d/new"), 0755));
+	TFS_EXPECT_ERRNO(EPERM, open(tfs_p(self->m, "d/new"),
+				     O_CREAT | O_WRONLY, 0644));
+	TFS_EXPECT_ERRNO(EPERM, rename(tfs_p(self->m, "d/file"),
+				       tfs_p(self->m, "d/moved")));
+	TFS_EXPECT_ERRNO(EPERM, rename(tfs_p(self->m, "d/full"),
+				       tfs_p(self->m, "outside")));
+	/* What is below it is not frozen. */
+	EXPECT_EQ(0, tfs_write_file(tfs_p(self->m, "d/full/g"), "y", 1));
+	EXPECT_EQ(0, unlink(tfs_p(self->m, "d/full/g")));
+
+	TFS_ASSERT_OK(set_flags(d, dir_flags | FS_APPEND_FL));
+	TFS_EXPECT_ERRNO(EPERM, rmdir(tfs_p(self->m, "d/full")));
+	TFS_EXPECT_ERRNO(EPERM, rmdir(tfs_p(self->m, "d/empty")));
+	TFS_EXPECT_ERRNO(EPERM, unlink(tfs_p(self->m, "d/file")));
+	TFS_EXPECT_ERRNO(EPERM, rename(tfs_p(self->m, "d/file"),
+				       tfs_p(self->m, "d/moved")));
+	fd = open(tfs_p(self->m, "d/new"), O_CREAT | O_WRONLY, 0644);
+	EXPECT_LE(0, fd);
+	if (fd >= 0)
+		close(fd);
+	EXPECT_EQ(0, mkdir(tfs_p(self->m, "d/newdir"), 0755));
+
+	TFS_ASSERT_OK(set_flags(d, dir_flags));
+	TFS_EXPECT_ERRNO(ENOTEMPTY, rmdir(tfs_p(self->m, "d/full")));
+	TFS_ASSERT_OK(unlink(tfs_p(self->m, "d/full/f")));
+	TFS_ASSERT_OK(rmdir(tfs_p(self->m, "d/full")));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
 static int user_flag_checks(void *arg)
 {
 	const struct tfs_mount *m = arg;
