@@ -32,6 +32,7 @@
 #include "fscrypt.h"
 #include "fsverity.h"
 #include "fscrypt_kdf.h"
+#include "imagelock.h"
 #include "mountcheck.h"
 #include "watchdog.h"
 
@@ -181,6 +182,47 @@ static int f2_opt_proc(void *data, const char *arg, int key,
 	}
 }
 
+/* An open(2) for f2_wait_for_release() to retry. */
+struct f2_excl_open {
+	const char *path;
+	int flags;
+	int fd;
+};
+
+static bool f2_try_open(void *arg)
+{
+	struct f2_excl_open *o = arg;
+
+	o->fd = open(o->path, o->flags);
+	return o->fd >= 0;
+}
+
+/*
+ * open(2), and with O_EXCL on a block device held by the last mount's
+ * server, waiting for it to let go (imagelock.c).
+ */
+static int f2_open_excl(const char *path, int flags, const struct stat *st)
+{
+	struct f2_excl_open o = { path, flags, -1 };
+
+	if (f2_try_open(&o) || errno != EBUSY || !(flags & O_EXCL))
+		return o.fd;
+	if (!f2_wait_for_release(st, f2_try_open, &o)) {
+		if (o.fd >= 0)
+			close(o.fd);
+		errno = EBUSY;
+		return -1;
+	}
+	return o.fd;
+}
+
+static bool f2_try_flock(void *arg)
+{
+	const int *lock = arg;
+
+	return !flock(lock[0], lock[1] | LOCK_NB);
+}
+
 /*
  * The device or image as a descriptor for libext2fs (unixfd_io_manager):
  * one handed over as /dev/fd/N (a privileged helper opened it; reopening
@@ -212,7 +254,7 @@ static int f2_open_device(struct fuse2fs *f2, const struct stat *st)
 		if (!f2->ro && S_ISBLK(st->st_mode) &&
 		    f2->iomap_mode == F2_IOMAP_OFF)
 			mode |= O_EXCL;
-		fd = open(f2->device, mode | O_CLOEXEC);
+		fd = f2_open_excl(f2->device, mode | O_CLOEXEC, st);
 	}
 	if (fd < 0 && errno == EBUSY)
 		fprintf(stderr, "fuse2fs: %s: busy: the device is mounted or "
@@ -283,10 +325,16 @@ static int f2_open_fs(struct fuse2fs *f2)
 		close(f2->dev_fd);
 		return -1;
 	}
-	if (flock(f2->lock_fd, (f2->ro ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
-		fprintf(stderr, "fuse2fs: %s: busy: another fuse2fs uses it\n",
-			f2->device);
-		goto out_fd;
+	{
+		int lock[2] = { f2->lock_fd, f2->ro ? LOCK_SH : LOCK_EX };
+
+		/* The last mount's server may be writing it back still. */
+		if (!f2_try_flock(lock) &&
+		    !f2_wait_for_release(&st, f2_try_flock, lock)) {
+			fprintf(stderr, "fuse2fs: %s: busy: another fuse2fs uses it\n",
+				f2->device);
+			goto out_fd;
+		}
 	}
 	err = ext2fs_check_if_mounted(f2->device, &mflags);
 	if (!err && (mflags & EXT2_MF_MOUNTED) && !f2->ro) {

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,6 +62,85 @@ TEST_F(mount, remount_keeps_data)
 	EXPECT_EQ(0, tfs_check_pattern(tfs_p(&self->env.fuse, "f"), 0,
 				       300000, 7));
 	TFS_ASSERT_UNMOUNT_CLEAN(&self->env.fuse);
+}
+
+/*
+ * umount(2) of a FUSE mount returns before the server that served it has
+ * written the image back and let go of it; a mount right after it must
+ * wait for that server rather than fail as busy.  The lock that server
+ * still holds is taken here by a child that lets go after a while.
+ */
+TEST_F(mount, waits_for_the_last_mounts_server)
+{
+	int pfd[2], fd, status;
+	char c;
+	pid_t pid;
+
+	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
+	ASSERT_EQ(0, pipe(pfd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(pfd[0]);
+		fd = open(self->env.image, O_RDWR | O_CLOEXEC);
+		if (fd < 0 || flock(fd, LOCK_EX) || write(pfd[1], "l", 1) != 1)
+			_exit(1);
+		usleep(1500 * 1000);
+		_exit(0);	/* the lock goes with the process */
+	}
+	close(pfd[1]);
+	ASSERT_EQ(1, read(pfd[0], &c, 1));
+	close(pfd[0]);
+	ASSERT_EQ(0, tfs_mount_fuse(&self->env.fuse, self->env.image, NULL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	ASSERT_EQ(0, tfs_write_pattern(tfs_p(&self->env.fuse, "f"), 0, 5000,
+				       3, O_CREAT));
+	TFS_ASSERT_UNMOUNT_CLEAN(&self->env.fuse);
+	EXPECT_EQ(0, tfs_log_count(&self->env.fuse, "busy"));
+}
+
+/*
+ * The same with -o iomap=off on a block device, which fuse2fs opens with
+ * O_EXCL: the last server's exclusive open is what it waits for there.
+ */
+TEST_F(mount, waits_for_the_last_mounts_server_block_device)
+{
+	char *out = NULL, dev[64] = "";
+	int pfd[2], fd, status;
+	pid_t pid;
+	char c;
+
+	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
+	tfs_guard_loop_image(self->env.image, true);
+	ASSERT_EQ(0, tfs_sh(10000, &out, "losetup -f --show %s",
+			    self->env.image));
+	EXPECT_EQ(1, sscanf(out, "%63s", dev));
+	free(out);
+	ASSERT_EQ(0, strncmp(dev, "/dev/loop", 9));
+	ASSERT_EQ(0, pipe(pfd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(pfd[0]);
+		fd = open(dev, O_RDWR | O_EXCL | O_CLOEXEC);
+		if (fd < 0 || write(pfd[1], "l", 1) != 1)
+			_exit(1);
+		usleep(1500 * 1000);
+		_exit(0);
+	}
+	close(pfd[1]);
+	ASSERT_EQ(1, read(pfd[0], &c, 1));
+	close(pfd[0]);
+	ASSERT_EQ(0, tfs_mount_fuse(&self->env.fuse, dev, "iomap=off"));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	ASSERT_EQ(0, tfs_write_pattern(tfs_p(&self->env.fuse, "f"), 0, 5000,
+				       3, O_CREAT));
+	TFS_ASSERT_UNMOUNT_CLEAN(&self->env.fuse);
+	EXPECT_EQ(0, tfs_log_count(&self->env.fuse, "busy"));
+	EXPECT_EQ(1, tfs_loop_detach_image(self->env.image));
+	tfs_guard_loop_image(self->env.image, false);
 }
 
 TEST_F(mount, clean_unmount_marks_valid)

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Waiting for the server of an image's last mount to let go of it
+ * (imagelock.c).
+ */
+#ifndef FUSE2FS_IMAGELOCK_H
+#define FUSE2FS_IMAGELOCK_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+
+/*
+ * Is the image (or block device) image the source of a mount listed in
+ * /proc/self/mountinfo?  true also when that cannot be read.
+ */
+bool f2_image_is_mounted(const struct stat *image);
+
+/*
+ * The image is held by someone: while it is not mounted anywhere, call
+ * try_again(arg) every few milliseconds, for up to 20 seconds, until it
+ * returns true (the image is ours: returns true).  Returns false at once
+ * when the image is mounted, or when the time is up.
+ */
+bool f2_wait_for_release(const struct stat *image,
+			 bool (*try_again)(void *arg), void *arg);
+
+#endif /* FUSE2FS_IMAGELOCK_H */
