@@ -25,6 +25,32 @@ int f2_lookup_name(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 	return f2_errno(err);
 }
 
+/*
+ * File handles (open_by_handle_at(2), NFS export) name a node id and a
+ * generation; when the kernel no longer has that inode it looks up "."
+ * in it (the generation it checks itself).  Handles come from outside,
+ * an NFS client may forge one, so "." answers only for inodes a path
+ * could reach: the root and ordinary inodes in use, never a reserved one
+ * (the journal, the resize inode...).  ESTALE is what the kernel passes
+ * on for a handle that names nothing.
+ */
+static int f2_lookup_self(struct fuse2fs *f2, ext2_ino_t ino)
+{
+	struct ext2_inode_large inode;
+	int ret;
+
+	if (ino != EXT2_ROOT_INO &&
+	    (ino < EXT2_FIRST_INODE(f2->fs->super) ||
+	     ino > f2->fs->super->s_inodes_count))
+		return ESTALE;
+	ret = f2_read_inode(f2, ino, &inode);
+	if (ret)
+		return ret;
+	if (!inode.i_links_count || !inode.i_mode || inode.i_dtime)
+		return ESTALE;
+	return 0;
+}
+
 void f2_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse2fs *f2 = f2_get(req);
@@ -33,6 +59,16 @@ void f2_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	ext2_ino_t ino;
 	int ret;
 
+	if (!strcmp(name, ".")) {
+		/* A forged node id past 32 bits must not wrap to an inode. */
+		ret = f2_nodeid(f2_ino(parent)) == parent ?
+		      f2_lookup_self(f2, f2_ino(parent)) : ESTALE;
+		if (ret)
+			fuse_reply_err(req, ret);
+		else
+			f2_reply_entry_ttl(req, f2, f2_ino(parent), 0);
+		return;
+	}
 	ret = f2_lookup_name(f2, f2_ino(parent), name, &ino);
 	if (ret == ENOENT) {
 		/*
