@@ -309,6 +309,16 @@ void f2_op_write(fuse_req_t req, fuse_ino_t nodeid, const char *buf,
 		fuse_reply_err(req, ret);
 		return;
 	}
+	/*
+	 * Made immutable after it was opened for writing: ext4 refuses
+	 * such writes too (the VFS cannot, FUSE inodes carry no
+	 * S_IMMUTABLE).  Not the kernel's writeback of pages dirtied
+	 * before: those writes were acknowledged already.
+	 */
+	if ((inode.i_flags & EXT2_IMMUTABLE_FL) && !fi->writepage) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
 	if (off < 0 || (uint64_t)off + size > f2_max_size(f2, &inode)) {
 		fuse_reply_err(req, EFBIG);
 		return;

@@ -137,9 +137,12 @@ TEST_F(fl, immutable)
 	const char *f = tfs_p(self->m, "f");
 	const char *g = tfs_p(self->m, "g");
 	unsigned int flags = 0;
-	int fd;
+	int fd, src;
 
 	ASSERT_EQ(0, tfs_write_file(f, "data", 4));
+	ASSERT_EQ(0, tfs_write_file(tfs_p(self->m, "src"), "more", 4));
+	src = open(tfs_p(self->m, "src"), O_RDONLY);
+	ASSERT_LE(0, src);
 	fd = open(f, O_RDWR);
 	ASSERT_LE(0, fd);
 	TFS_ASSERT_OK(set_flags(f, EXTENTS_FL | FS_IMMUTABLE_FL));
@@ -149,6 +152,9 @@ TEST_F(fl, immutable)
 	TFS_EXPECT_ERRNO(EPERM, set_flags(f, EXTENTS_FL | FS_IMMUTABLE_FL |
 					  FS_NODUMP_FL));
 	TFS_EXPECT_ERRNO(EPERM, open(f, O_WRONLY));
+	/* Also through a descriptor opened for writing before. */
+	TFS_EXPECT_ERRNO(EPERM, pwrite(fd, "x", 1, 0));
+	TFS_EXPECT_ERRNO(EPERM, copy_file_range(src, NULL, fd, NULL, 4, 0));
 	TFS_EXPECT_ERRNO(EPERM, fallocate(fd, 0, 0, 8192));
 	TFS_EXPECT_ERRNO(EPERM, setxattr(f, "user.x", "1", 1, 0));
 	TFS_EXPECT_ERRNO(EPERM, chmod(f, 0600));
@@ -157,6 +163,7 @@ TEST_F(fl, immutable)
 	TFS_EXPECT_ERRNO(EPERM, rename(f, g));
 	TFS_EXPECT_ERRNO(EPERM, link(f, g));
 	close(fd);
+	close(src);
 	TFS_ASSERT_OK(set_flags(f, EXTENTS_FL));
 	TFS_ASSERT_OK(setxattr(f, "user.x", "1", 1, 0));
 	TFS_ASSERT_OK(unlink(f));
