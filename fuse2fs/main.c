@@ -34,6 +34,7 @@
 #include "fscrypt_kdf.h"
 #include "imagelock.h"
 #include "mountcheck.h"
+#include "remount.h"
 #include "watchdog.h"
 
 #define F2_VERSION	"0.1"
@@ -53,6 +54,7 @@ struct f2_cli {
 	char *keyfile;
 	unsigned int watchdog;
 	int writeback_cache;
+	int remount;
 	int foreground;
 	int debug;
 	int ro;
@@ -83,6 +85,7 @@ static const struct fuse_opt f2_opt_spec[] = {
 	F2_OPT("keyfile=%s", keyfile),
 	F2_OPT("watchdog=%u", watchdog),
 	F2_OPT("writeback_cache", writeback_cache),
+	F2_OPT("remount", remount),
 	FUSE_OPT_KEY("-h", F2_KEY_HELP),
 	FUSE_OPT_KEY("--help", F2_KEY_HELP),
 	FUSE_OPT_KEY("-V", F2_KEY_VERSION),
@@ -113,6 +116,8 @@ static void f2_usage(const char *prog)
 "    -o default_permissions the kernel checks permissions (always on)\n"
 "    -o fsname=NAME         source shown in /proc/mounts (default: device)\n"
 "    -o writeback_cache     let the kernel cache writes\n"
+"    -o remount[,ro|rw...]  change the flags of the mount at MOUNTPOINT\n"
+"                           (what mount -o remount runs); no new server\n"
 "    -o iomap=off|auto|on   kernel-mapped file IO (default: auto); 'on'\n"
 "                           fails the mount without kernel support\n"
 "    -o user=NAME           the user to serve as once mounted, when\n"
@@ -865,6 +870,10 @@ int main(int argc, char *argv[])
 	if (!cli.device || !cli.mountpoint) {
 		fprintf(stderr, "fuse2fs: need a device (or image) and a "
 			"mountpoint; see %s --help\n", argv[0]);
+		goto out;
+	}
+	if (cli.remount) {
+		ret = f2_remount(argc, argv, cli.mountpoint) ? 1 : 0;
 		goto out;
 	}
 	if (f2_parse_iomap(&f2, cli.iomap)) {

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -207,19 +208,20 @@ static void mount_check_umount(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, tfs_fsck(env->image));
 }
 
-TEST_F(inst, mount_type_and_fstab_line)
+/*
+ * Put the build's server in a PATH directory as fuse2fs-iomap, in a
+ * private mount namespace, where mount.fuse3 looks for it.
+ */
+static void install_in_path(struct __test_metadata *_metadata,
+			    struct tfs_env *env)
 {
 	static const char *const helper_dirs[] = {
 		"/usr/local/sbin", "/usr/local/bin",
 	};
-	char bin[TFS_PATH_MAX], link[2 * TFS_PATH_MAX], fstab[TFS_PATH_MAX];
+	char bin[TFS_PATH_MAX], link[2 * TFS_PATH_MAX];
 	const char *helper_dir = NULL;
-	struct tfs_env *env = &self->env;
-	char line[3 * TFS_PATH_MAX];
 	unsigned int i;
 
-	ASSERT_EQ(0, tfs_mkfs(env->image, NULL));
-	/* The program, named as the mount type says, in a PATH directory. */
 	snprintf(bin, sizeof(bin), "%s", tfs_ep(env, "bin"));
 	ASSERT_EQ(0, mkdir(bin, 0755));
 	snprintf(link, sizeof(link), "%s/" TYPE, bin);
@@ -231,6 +233,16 @@ TEST_F(inst, mount_type_and_fstab_line)
 	ASSERT_EQ(0, unshare(CLONE_NEWNS));
 	ASSERT_EQ(0, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
 	ASSERT_EQ(0, mount(bin, helper_dir, NULL, MS_BIND, NULL));
+}
+
+TEST_F(inst, mount_type_and_fstab_line)
+{
+	char fstab[TFS_PATH_MAX];
+	struct tfs_env *env = &self->env;
+	char line[3 * TFS_PATH_MAX];
+
+	ASSERT_EQ(0, tfs_mkfs(env->image, NULL));
+	install_in_path(_metadata, env);
 
 	/* mount -t: the options reach this server (Debian's rejects them). */
 	{
@@ -253,6 +265,71 @@ TEST_F(inst, mount_type_and_fstab_line)
 
 		mount_check_umount(_metadata, env, argv, "first", "second");
 	}
+}
+
+/*
+ * mount -o remount runs the helper, so fuse2fs, again: it must change the
+ * mount's flags, start no second server, and keep the other flags.
+ */
+TEST_F(inst, remount_read_only_and_back)
+{
+	struct tfs_env *env = &self->env;
+	const char *dir = env->fuse.dir;
+	char *out = NULL;
+	unsigned long was;
+	struct statvfs sv;
+	pid_t server;
+
+	ASSERT_EQ(0, tfs_mkfs(env->image, NULL));
+	install_in_path(_metadata, env);
+	{
+		const char *argv[] = {
+			"mount", "-t", "fuse." TYPE, env->image, dir, NULL,
+		};
+
+		ASSERT_EQ(0, tfs_run(TFS_MOUNT_TIMEOUT_MS, &out, argv))
+			tfs_log_text("mount", out);
+		free(out);
+	}
+	server = server_of(env->image);
+	if (server)
+		tfs_guard_server(server, dir, true);
+	tfs_guard_mount(dir, true);
+	ASSERT_NE(0, server);
+	ASSERT_EQ(0, tfs_write_file(tfs_p(&env->fuse, "file"), "one", 3));
+	/* mount.fuse3 run by root mounts with dev,suid, like mount(8) */
+	ASSERT_EQ(0, statvfs(dir, &sv));
+	was = sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC);
+
+	ASSERT_EQ(0, tfs_runl(TFS_MOUNT_TIMEOUT_MS, &out, "mount", "-o",
+			      "remount,ro", dir, NULL))
+		tfs_log_text("mount -o remount,ro", out);
+	free(out);
+	ASSERT_EQ(0, statvfs(dir, &sv));
+	EXPECT_TRUE(sv.f_flag & ST_RDONLY);
+	EXPECT_EQ(was, sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC));
+	EXPECT_EQ(server, server_of(env->image));
+	TFS_EXPECT_ERRNO(EROFS, open(tfs_p(&env->fuse, "new"),
+				     O_CREAT | O_WRONLY, 0644));
+	out = tfs_read_file(tfs_p(&env->fuse, "file"), NULL);
+	EXPECT_STREQ("one", out ? out : "(none)");
+	free(out);
+
+	ASSERT_EQ(0, tfs_runl(TFS_MOUNT_TIMEOUT_MS, &out, "mount", "-o",
+			      "remount,rw", dir, NULL))
+		tfs_log_text("mount -o remount,rw", out);
+	free(out);
+	ASSERT_EQ(0, statvfs(dir, &sv));
+	EXPECT_FALSE(sv.f_flag & ST_RDONLY);
+	EXPECT_EQ(was, sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC));
+	EXPECT_EQ(server, server_of(env->image));
+	EXPECT_EQ(0, tfs_write_file(tfs_p(&env->fuse, "new"), "two", 3));
+
+	ASSERT_EQ(0, umount(dir));
+	tfs_guard_mount(dir, false);
+	EXPECT_TRUE(gone(server, EXIT_WAIT_MS));
+	tfs_guard_server(server, dir, false);
+	EXPECT_EQ(0, tfs_fsck(env->image));
 }
 
 TEST_HARNESS_MAIN

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -141,6 +142,44 @@ TEST_F(mount, waits_for_the_last_mounts_server_block_device)
 	EXPECT_EQ(0, tfs_log_count(&self->env.fuse, "busy"));
 	EXPECT_EQ(1, tfs_loop_detach_image(self->env.image));
 	tfs_guard_loop_image(self->env.image, false);
+}
+
+/*
+ * fuse2fs -o remount[,ro|rw] changes the flags of the mount in place and
+ * starts no server; typed by hand without dev or suid it keeps nosuid
+ * and nodev (libfuse's defaults at mount time).
+ */
+TEST_F(mount, remount_changes_flags_in_place)
+{
+	struct tfs_mount *m = &self->env.fuse;
+	const char *bin = tfs_fuse2fs_bin();
+	struct statvfs sv;
+	char *out = NULL;
+
+	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
+	ASSERT_EQ(0, tfs_mount_fuse(m, self->env.image, NULL));
+	ASSERT_EQ(0, tfs_runl(10000, &out, bin, self->env.image, m->dir, "-o",
+			      "remount,ro", NULL)) tfs_log_text("remount", out);
+	free(out);
+	ASSERT_EQ(0, statvfs(m->dir, &sv));
+	EXPECT_TRUE(sv.f_flag & ST_RDONLY);
+	EXPECT_TRUE(sv.f_flag & ST_NOSUID);
+	EXPECT_TRUE(sv.f_flag & ST_NODEV);
+	TFS_EXPECT_ERRNO(EROFS, mkdir(tfs_p(m, "d"), 0755));
+	ASSERT_EQ(0, tfs_runl(10000, &out, bin, self->env.image, m->dir, "-o",
+			      "remount,rw", NULL)) tfs_log_text("remount", out);
+	free(out);
+	ASSERT_EQ(0, statvfs(m->dir, &sv));
+	EXPECT_FALSE(sv.f_flag & ST_RDONLY);
+	EXPECT_TRUE(sv.f_flag & ST_NOSUID);
+	EXPECT_EQ(0, mkdir(tfs_p(m, "d"), 0755));
+	/* Not a FUSE mount: refused, nothing changed. */
+	EXPECT_NE(0, tfs_runl(10000, &out, bin, self->env.image,
+			      self->env.dir, "-o", "remount,ro", NULL));
+	EXPECT_NE(NULL, out && strstr(out, "not a FUSE mount"));
+	free(out);
+	TFS_ASSERT_UNMOUNT_CLEAN(m);
+	EXPECT_EQ(0, tfs_log_count(m, "busy"));
 }
 
 TEST_F(mount, clean_unmount_marks_valid)
