@@ -267,6 +267,21 @@ TEST_F(inst, mount_type_and_fstab_line)
 	}
 }
 
+/* mount -o OPTS DIR; then DIR is read-only or not, its other flags as was. */
+static void remount(struct __test_metadata *_metadata, const char *dir,
+		    const char *opts, bool ro, unsigned long was)
+{
+	struct statvfs sv;
+	char *out = NULL;
+
+	ASSERT_EQ(0, tfs_runl(TFS_MOUNT_TIMEOUT_MS, &out, "mount", "-o", opts,
+			      dir, NULL)) tfs_log_text("mount -o", out);
+	free(out);
+	ASSERT_EQ(0, statvfs(dir, &sv));
+	EXPECT_EQ(ro, !!(sv.f_flag & ST_RDONLY));
+	EXPECT_EQ(was, sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC));
+}
+
 /*
  * mount -o remount runs the helper, so fuse2fs, again: it must change the
  * mount's flags, start no second server, and keep the other flags.
@@ -301,27 +316,14 @@ TEST_F(inst, remount_read_only_and_back)
 	ASSERT_EQ(0, statvfs(dir, &sv));
 	was = sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC);
 
-	ASSERT_EQ(0, tfs_runl(TFS_MOUNT_TIMEOUT_MS, &out, "mount", "-o",
-			      "remount,ro", dir, NULL))
-		tfs_log_text("mount -o remount,ro", out);
-	free(out);
-	ASSERT_EQ(0, statvfs(dir, &sv));
-	EXPECT_TRUE(sv.f_flag & ST_RDONLY);
-	EXPECT_EQ(was, sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC));
+	remount(_metadata, dir, "remount,ro", true, was);
 	EXPECT_EQ(server, server_of(env->image));
 	TFS_EXPECT_ERRNO(EROFS, open(tfs_p(&env->fuse, "new"),
 				     O_CREAT | O_WRONLY, 0644));
 	out = tfs_read_file(tfs_p(&env->fuse, "file"), NULL);
 	EXPECT_STREQ("one", out ? out : "(none)");
 	free(out);
-
-	ASSERT_EQ(0, tfs_runl(TFS_MOUNT_TIMEOUT_MS, &out, "mount", "-o",
-			      "remount,rw", dir, NULL))
-		tfs_log_text("mount -o remount,rw", out);
-	free(out);
-	ASSERT_EQ(0, statvfs(dir, &sv));
-	EXPECT_FALSE(sv.f_flag & ST_RDONLY);
-	EXPECT_EQ(was, sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC));
+	remount(_metadata, dir, "remount,rw", false, was);
 	EXPECT_EQ(server, server_of(env->image));
 	EXPECT_EQ(0, tfs_write_file(tfs_p(&env->fuse, "new"), "two", 3));
 

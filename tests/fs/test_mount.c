@@ -66,39 +66,51 @@ TEST_F(mount, remount_keeps_data)
 }
 
 /*
- * umount(2) of a FUSE mount returns before the server that served it has
- * written the image back and let go of it; a mount right after it must
- * wait for that server rather than fail as busy.  The lock that server
- * still holds is taken here by a child that lets go after a while.
+ * Hold dev as the last mount's server still would (an flock, or with
+ * excl an O_EXCL open of a block device) for 1.5 s, in a child, and
+ * mount it meanwhile: the mount must wait for the child, not fail.
  */
-TEST_F(mount, waits_for_the_last_mounts_server)
+static void mount_while_held(struct __test_metadata *_metadata,
+			     struct tfs_mount *m, const char *dev, bool excl,
+			     const char *opts)
 {
 	int pfd[2], fd, status;
-	char c;
 	pid_t pid;
+	char c;
 
-	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
 	ASSERT_EQ(0, pipe(pfd));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		close(pfd[0]);
-		fd = open(self->env.image, O_RDWR | O_CLOEXEC);
-		if (fd < 0 || flock(fd, LOCK_EX) || write(pfd[1], "l", 1) != 1)
+		fd = open(dev, O_RDWR | O_CLOEXEC | (excl ? O_EXCL : 0));
+		if (fd < 0 || (!excl && flock(fd, LOCK_EX)) ||
+		    write(pfd[1], "l", 1) != 1)
 			_exit(1);
 		usleep(1500 * 1000);
-		_exit(0);	/* the lock goes with the process */
+		_exit(0);	/* what it holds goes with the process */
 	}
 	close(pfd[1]);
 	ASSERT_EQ(1, read(pfd[0], &c, 1));
 	close(pfd[0]);
-	ASSERT_EQ(0, tfs_mount_fuse(&self->env.fuse, self->env.image, NULL));
+	ASSERT_EQ(0, tfs_mount_fuse(m, dev, opts));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, status);
-	ASSERT_EQ(0, tfs_write_pattern(tfs_p(&self->env.fuse, "f"), 0, 5000,
-				       3, O_CREAT));
-	TFS_ASSERT_UNMOUNT_CLEAN(&self->env.fuse);
-	EXPECT_EQ(0, tfs_log_count(&self->env.fuse, "busy"));
+	ASSERT_EQ(0, tfs_write_pattern(tfs_p(m, "f"), 0, 5000, 3, O_CREAT));
+	TFS_ASSERT_UNMOUNT_CLEAN(m);
+	EXPECT_EQ(0, tfs_log_count(m, "busy"));
+}
+
+/*
+ * umount(2) of a FUSE mount returns before the server that served it has
+ * written the image back and let go of it; a mount right after it must
+ * wait for that server rather than fail as busy.
+ */
+TEST_F(mount, waits_for_the_last_mounts_server)
+{
+	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
+	mount_while_held(_metadata, &self->env.fuse, self->env.image, false,
+			 NULL);
 }
 
 /*
@@ -108,9 +120,6 @@ TEST_F(mount, waits_for_the_last_mounts_server)
 TEST_F(mount, waits_for_the_last_mounts_server_block_device)
 {
 	char *out = NULL, dev[64] = "";
-	int pfd[2], fd, status;
-	pid_t pid;
-	char c;
 
 	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
 	tfs_guard_loop_image(self->env.image, true);
@@ -119,27 +128,7 @@ TEST_F(mount, waits_for_the_last_mounts_server_block_device)
 	EXPECT_EQ(1, sscanf(out, "%63s", dev));
 	free(out);
 	ASSERT_EQ(0, strncmp(dev, "/dev/loop", 9));
-	ASSERT_EQ(0, pipe(pfd));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		close(pfd[0]);
-		fd = open(dev, O_RDWR | O_EXCL | O_CLOEXEC);
-		if (fd < 0 || write(pfd[1], "l", 1) != 1)
-			_exit(1);
-		usleep(1500 * 1000);
-		_exit(0);
-	}
-	close(pfd[1]);
-	ASSERT_EQ(1, read(pfd[0], &c, 1));
-	close(pfd[0]);
-	ASSERT_EQ(0, tfs_mount_fuse(&self->env.fuse, dev, "iomap=off"));
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_EQ(0, status);
-	ASSERT_EQ(0, tfs_write_pattern(tfs_p(&self->env.fuse, "f"), 0, 5000,
-				       3, O_CREAT));
-	TFS_ASSERT_UNMOUNT_CLEAN(&self->env.fuse);
-	EXPECT_EQ(0, tfs_log_count(&self->env.fuse, "busy"));
+	mount_while_held(_metadata, &self->env.fuse, dev, true, "iomap=off");
 	EXPECT_EQ(1, tfs_loop_detach_image(self->env.image));
 	tfs_guard_loop_image(self->env.image, false);
 }
@@ -149,34 +138,44 @@ TEST_F(mount, waits_for_the_last_mounts_server_block_device)
  * starts no server; typed by hand without dev or suid it keeps nosuid
  * and nodev (libfuse's defaults at mount time).
  */
+/* fuse2fs IMAGE DIR -o OPTS, which must succeed; DIR's flags after it. */
+static void remount_by_hand(struct __test_metadata *_metadata,
+			    const struct tfs_mount *m, const char *opts,
+			    unsigned long *flags)
+{
+	struct statvfs sv;
+	char *out = NULL;
+
+	ASSERT_EQ(0, tfs_runl(10000, &out, tfs_fuse2fs_bin(), m->image,
+			      m->dir, "-o", opts, NULL))
+		tfs_log_text("remount", out);
+	free(out);
+	ASSERT_EQ(0, statvfs(m->dir, &sv));
+	*flags = sv.f_flag;
+}
+
 TEST_F(mount, remount_changes_flags_in_place)
 {
 	struct tfs_mount *m = &self->env.fuse;
-	const char *bin = tfs_fuse2fs_bin();
-	struct statvfs sv;
+	unsigned long flags = 0;
 	char *out = NULL;
 
 	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
 	ASSERT_EQ(0, tfs_mount_fuse(m, self->env.image, NULL));
-	ASSERT_EQ(0, tfs_runl(10000, &out, bin, self->env.image, m->dir, "-o",
-			      "remount,ro", NULL)) tfs_log_text("remount", out);
-	free(out);
-	ASSERT_EQ(0, statvfs(m->dir, &sv));
-	EXPECT_TRUE(sv.f_flag & ST_RDONLY);
-	EXPECT_TRUE(sv.f_flag & ST_NOSUID);
-	EXPECT_TRUE(sv.f_flag & ST_NODEV);
+	remount_by_hand(_metadata, m, "remount,ro", &flags);
+	EXPECT_TRUE(flags & ST_RDONLY);
+	EXPECT_TRUE(flags & ST_NOSUID);
+	EXPECT_TRUE(flags & ST_NODEV);
 	TFS_EXPECT_ERRNO(EROFS, mkdir(tfs_p(m, "d"), 0755));
-	ASSERT_EQ(0, tfs_runl(10000, &out, bin, self->env.image, m->dir, "-o",
-			      "remount,rw", NULL)) tfs_log_text("remount", out);
-	free(out);
-	ASSERT_EQ(0, statvfs(m->dir, &sv));
-	EXPECT_FALSE(sv.f_flag & ST_RDONLY);
-	EXPECT_TRUE(sv.f_flag & ST_NOSUID);
+	remount_by_hand(_metadata, m, "remount,rw", &flags);
+	EXPECT_FALSE(flags & ST_RDONLY);
+	EXPECT_TRUE(flags & ST_NOSUID);
+	EXPECT_TRUE(flags & ST_NODEV);
 	EXPECT_EQ(0, mkdir(tfs_p(m, "d"), 0755));
 	/* Not a FUSE mount: refused, nothing changed. */
-	EXPECT_NE(0, tfs_runl(10000, &out, bin, self->env.image,
+	EXPECT_NE(0, tfs_runl(10000, &out, tfs_fuse2fs_bin(), self->env.image,
 			      self->env.dir, "-o", "remount,ro", NULL));
-	EXPECT_NE(NULL, out && strstr(out, "not a FUSE mount"));
+	EXPECT_TRUE(out && strstr(out, "not a FUSE mount"));
 	free(out);
 	TFS_ASSERT_UNMOUNT_CLEAN(m);
 	EXPECT_EQ(0, tfs_log_count(m, "busy"));
