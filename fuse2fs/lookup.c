@@ -17,7 +17,8 @@ int f2_lookup_name(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 
 	if (len > EXT2_NAME_LEN)
 		return ENAMETOOLONG;
-	if (f2c_dir_encrypted(f2, dir))
+	/* ".." is stored in the clear, also in an encrypted directory. */
+	if (strcmp(name, "..") && f2c_dir_encrypted(f2, dir))
 		return f2c_dir_lookup(f2, dir, name, ino);
 	if (f2->dcache)
 		return f2_dcache_lookup(f2, dir, name, ino);
@@ -30,23 +31,38 @@ int f2_lookup_name(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
  * generation; when the kernel no longer has that inode it looks up "."
  * in it (the generation it checks itself).  Handles come from outside,
  * an NFS client may forge one, so "." answers only for inodes a path
- * could reach: the root and ordinary inodes in use, never a reserved one
- * (the journal, the resize inode...).  ESTALE is what the kernel passes
- * on for a handle that names nothing.
+ * could reach: the root and in-use inodes, never a reserved or special
+ * one (journal, quota, orphan file, xattr value inodes) and never one
+ * the inode bitmap calls free.  ESTALE is what the kernel passes on for
+ * a handle that names nothing.
  */
+static bool f2_special_inode(const struct ext2_super_block *sb,
+			     ext2_ino_t ino)
+{
+	return ino == sb->s_journal_inum || ino == sb->s_usr_quota_inum ||
+	       ino == sb->s_grp_quota_inum || ino == sb->s_prj_quota_inum ||
+	       ino == sb->s_orphan_file_inum;
+}
+
 static int f2_lookup_self(struct fuse2fs *f2, ext2_ino_t ino)
 {
+	struct ext2_super_block *sb = f2->fs->super;
 	struct ext2_inode_large inode;
 	int ret;
 
 	if (ino != EXT2_ROOT_INO &&
-	    (ino < EXT2_FIRST_INODE(f2->fs->super) ||
-	     ino > f2->fs->super->s_inodes_count))
+	    (ino < EXT2_FIRST_INODE(sb) || ino > sb->s_inodes_count ||
+	     f2_special_inode(sb, ino)))
+		return ESTALE;
+	if (f2->fs->inode_map &&
+	    !ext2fs_test_inode_bitmap2(f2->fs->inode_map, ino))
 		return ESTALE;
 	ret = f2_read_inode(f2, ino, &inode);
 	if (ret)
 		return ret;
-	if (!inode.i_links_count || !inode.i_mode || inode.i_dtime)
+	/* i_dtime of a linked inode is an orphan list link, not a death */
+	if (!inode.i_links_count || !f2_mode_to_ftype(inode.i_mode) ||
+	    (inode.i_flags & EXT4_EA_INODE_FL))
 		return ESTALE;
 	return 0;
 }
@@ -54,9 +70,8 @@ static int f2_lookup_self(struct fuse2fs *f2, ext2_ino_t ino)
 void f2_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse2fs *f2 = f2_get(req);
-	/* Names in an encrypted directory change meaning with the key. */
-	bool crypt = f2c_dir_encrypted(f2, f2_ino(parent));
 	ext2_ino_t ino;
+	bool crypt;
 	int ret;
 
 	if (!strcmp(name, ".")) {
@@ -69,6 +84,8 @@ void f2_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			f2_reply_entry_ttl(req, f2, f2_ino(parent), 0);
 		return;
 	}
+	/* Names in an encrypted directory change meaning with the key. */
+	crypt = f2c_dir_encrypted(f2, f2_ino(parent));
 	ret = f2_lookup_name(f2, f2_ino(parent), name, &ino);
 	if (ret == ENOENT) {
 		/*

@@ -17,6 +17,11 @@
 FSEXT_FIXTURE(fh, NULL);
 /* fuse2fs alone: forged handles need its handle layout. */
 TFS_FIXTURE_FUSE(fh_fuse, NULL, NULL);
+/* An orphan file: a special inode with an ordinary number. */
+static const struct tfs_mkfs_opts orphan_file_opts = {
+	.features = "orphan_file",
+};
+TFS_FIXTURE_FUSE(fh_orphan, &orphan_file_opts, NULL);
 
 #define HANDLE_BYTES_MAX 128
 
@@ -114,8 +119,12 @@ TEST_F(fh, handles_outlive_the_inode_cache)
 TEST_F(fh, handle_of_a_removed_file_is_stale)
 {
 	struct handle gone, dir;
+	struct stat st;
+	ino_t gone_ino;
 
 	ASSERT_EQ(0, tfs_write_file(tfs_p(self->m, "gone"), "x", 1));
+	ASSERT_EQ(0, stat(tfs_p(self->m, "gone"), &st));
+	gone_ino = st.st_ino;
 	ASSERT_EQ(0, mkdir(tfs_p(self->m, "dir"), 0755));
 	TFS_ASSERT_OK(get_handle(tfs_p(self->m, "gone"), &gone));
 	TFS_ASSERT_OK(get_handle(tfs_p(self->m, "dir"), &dir));
@@ -126,6 +135,8 @@ TEST_F(fh, handle_of_a_removed_file_is_stale)
 	TFS_EXPECT_ERRNO(ESTALE, open_handle(self->m, &dir, O_RDONLY));
 	/* The same inode number, reused: the generation tells them apart. */
 	ASSERT_EQ(0, tfs_write_file(tfs_p(self->m, "new"), "y", 1));
+	ASSERT_EQ(0, stat(tfs_p(self->m, "new"), &st));
+	EXPECT_EQ(gone_ino, st.st_ino) TH_LOG("inode number not reused");
 	ASSERT_EQ(0, forget_inodes());
 	TFS_EXPECT_ERRNO(ESTALE, open_handle(self->m, &gone, O_RDONLY));
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
@@ -146,6 +157,7 @@ TEST_F(fh_fuse, forged_handles_open_nothing_hidden)
 {
 	static const uint64_t hidden[] = {
 		0, 3, 4, 5, 6, 7, 8, 9, 10,	/* reserved inodes */
+		2,				/* the root's other id */
 		65536 + 1,			/* past the last inode */
 		(1ULL << 32) + 12,		/* wraps to an inode number */
 		UINT64_MAX,
@@ -154,7 +166,7 @@ TEST_F(fh_fuse, forged_handles_open_nothing_hidden)
 	struct stat st;
 	uint32_t words[3];
 	size_t i;
-	int fd;
+	int fd, e;
 
 	ASSERT_EQ(0, tfs_write_file(tfs_p(self->m, "f"), "x", 1));
 	ASSERT_EQ(0, stat(tfs_p(self->m, "f"), &st));
@@ -170,16 +182,34 @@ TEST_F(fh_fuse, forged_handles_open_nothing_hidden)
 		set_fuse_handle(&h, hidden[i], 0);
 		ASSERT_EQ(0, forget_inodes());
 		fd = open_handle(self->m, &h, O_RDONLY);
+		e = errno;
 		EXPECT_EQ(-1, fd) TH_LOG("node %llu opened",
 					 (unsigned long long)hidden[i]);
-		EXPECT_EQ(ESTALE, errno) TH_LOG("node %llu: %s",
-						(unsigned long long)hidden[i],
-						strerror(errno));
+		EXPECT_EQ(ESTALE, e) TH_LOG("node %llu: %s",
+					    (unsigned long long)hidden[i],
+					    strerror(e));
 		if (fd >= 0)
 			close(fd);
 	}
 	/* The right inode with the wrong generation. */
 	set_fuse_handle(&h, st.st_ino, words[2] + 1);
+	ASSERT_EQ(0, forget_inodes());
+	TFS_EXPECT_ERRNO(ESTALE, open_handle(self->m, &h, O_RDONLY));
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+/* The orphan file's inode has an ordinary number; no handle opens it. */
+TEST_F(fh_orphan, forged_handle_to_the_orphan_file_is_stale)
+{
+	char num[32] = "";
+	struct handle h;
+
+	ASSERT_EQ(0, tfs_sb_string(self->env.image, "Orphan file inode", num,
+				   sizeof(num)));
+	ASSERT_LT(0, atoi(num));
+	ASSERT_EQ(0, tfs_write_file(tfs_p(self->m, "f"), "x", 1));
+	TFS_ASSERT_OK(get_handle(tfs_p(self->m, "f"), &h));
+	set_fuse_handle(&h, (uint64_t)atoi(num), 0);
 	ASSERT_EQ(0, forget_inodes());
 	TFS_EXPECT_ERRNO(ESTALE, open_handle(self->m, &h, O_RDONLY));
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
