@@ -9,15 +9,20 @@
  * of the mount goes on; the VFS refuses writes to a read-only mount
  * before they reach it.
  *
- * As at mount time (libfuse's default), nosuid and nodev stay unless
- * suid or dev is given: a remount typed by hand must not open a
- * possibly hostile image's setuid files and device nodes.
+ * The flags the options do not name stay as the mount has them (so a
+ * remount typed by hand keeps libfuse's nosuid and nodev, and a hostile
+ * image's setuid files and device nodes stay closed).  Remounting needs
+ * CAP_SYS_ADMIN: root only.  A server started read-only stays so: a
+ * remount rw of its mount succeeds, and writes then fail with EROFS.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <sys/vfs.h>
 
 #include "remount.h"
@@ -52,13 +57,13 @@ static const struct f2_mount_flag mount_flags[] = {
 };
 
 /* Apply the mount flags named in one comma-separated option list. */
-static void apply_options(const char *list, unsigned long *flags)
+static int apply_options(const char *list, unsigned long *flags)
 {
 	char *copy = strdup(list), *opt, *save = NULL;
 	size_t i;
 
 	if (!copy)
-		return;
+		return -1;
 	for (opt = strtok_r(copy, ",", &save); opt;
 	     opt = strtok_r(NULL, ",", &save)) {
 		for (i = 0; i < sizeof(mount_flags) / sizeof(mount_flags[0]);
@@ -70,34 +75,73 @@ static void apply_options(const char *list, unsigned long *flags)
 		}
 	}
 	free(copy);
+	return 0;
+}
+
+/* statvfs(3) flags to mount(2) flags: what the mount has now. */
+static unsigned long current_flags(const struct statvfs *sv)
+{
+	static const struct { unsigned long st, ms; } map[] = {
+		{ ST_RDONLY, MS_RDONLY }, { ST_NOSUID, MS_NOSUID },
+		{ ST_NODEV, MS_NODEV }, { ST_NOEXEC, MS_NOEXEC },
+		{ ST_SYNCHRONOUS, MS_SYNCHRONOUS }, { ST_NOATIME, MS_NOATIME },
+		{ ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+	};
+	unsigned long flags = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (sv->f_flag & map[i].st)
+			flags |= map[i].ms;
+	return flags;
 }
 
 int f2_remount(int argc, char *argv[], const char *mountpoint)
 {
-	unsigned long flags = MS_NOSUID | MS_NODEV;
+	char path[64];
 	struct statfs sfs;
-	int i;
+	struct statvfs sv;
+	unsigned long flags;
+	int fd, i, ret = -1;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-o") && i + 1 < argc)
-			apply_options(argv[++i], &flags);
-		else if (!strncmp(argv[i], "-o", 2))
-			apply_options(argv[i] + 2, &flags);
-	}
-	if (statfs(mountpoint, &sfs)) {
+	/*
+	 * One lookup of the path: the checks and the remount act on the
+	 * same mount, whatever happens to the path meanwhile.
+	 */
+	fd = open(mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstatfs(fd, &sfs) || fstatvfs(fd, &sv)) {
 		fprintf(stderr, "fuse2fs: %s: %s\n", mountpoint,
 			strerror(errno));
-		return -1;
+		goto out;
 	}
 	if (sfs.f_type != F2_FUSE_SUPER_MAGIC) {
 		fprintf(stderr, "fuse2fs: %s: not a FUSE mount; nothing to remount\n",
 			mountpoint);
-		return -1;
+		goto out;
 	}
-	if (mount(NULL, mountpoint, NULL, MS_REMOUNT | flags, NULL)) {
+	/* What is not named stays as it is. */
+	flags = current_flags(&sv);
+	for (i = 1; i < argc; i++) {
+		const char *list = NULL;
+
+		if (!strcmp(argv[i], "-o") && i + 1 < argc)
+			list = argv[++i];
+		else if (!strncmp(argv[i], "-o", 2))
+			list = argv[i] + 2;
+		if (list && apply_options(list, &flags)) {
+			fprintf(stderr, "fuse2fs: %s\n", strerror(ENOMEM));
+			goto out;
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (mount(NULL, path, NULL, MS_REMOUNT | flags, NULL)) {
 		fprintf(stderr, "fuse2fs: %s: remount failed: %s\n",
 			mountpoint, strerror(errno));
-		return -1;
+		goto out;
 	}
-	return 0;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
 }

@@ -135,8 +135,8 @@ TEST_F(mount, waits_for_the_last_mounts_server_block_device)
 
 /*
  * fuse2fs -o remount[,ro|rw] changes the flags of the mount in place and
- * starts no server; typed by hand without dev or suid it keeps nosuid
- * and nodev (libfuse's defaults at mount time).
+ * starts no server; flags it does not name stay (nosuid and nodev, the
+ * libfuse defaults at mount time, noexec set by an earlier remount).
  */
 /* fuse2fs IMAGE DIR -o OPTS, which must succeed; DIR's flags after it. */
 static void remount_by_hand(struct __test_metadata *_metadata,
@@ -162,13 +162,19 @@ TEST_F(mount, remount_changes_flags_in_place)
 
 	ASSERT_EQ(0, tfs_mkfs(self->env.image, NULL));
 	ASSERT_EQ(0, tfs_mount_fuse(m, self->env.image, NULL));
+	remount_by_hand(_metadata, m, "remount,noexec", &flags);
+	EXPECT_TRUE(flags & ST_NOEXEC);
+	EXPECT_FALSE(flags & ST_RDONLY);
+	/* What a remount does not name stays. */
 	remount_by_hand(_metadata, m, "remount,ro", &flags);
 	EXPECT_TRUE(flags & ST_RDONLY);
+	EXPECT_TRUE(flags & ST_NOEXEC);
 	EXPECT_TRUE(flags & ST_NOSUID);
 	EXPECT_TRUE(flags & ST_NODEV);
 	TFS_EXPECT_ERRNO(EROFS, mkdir(tfs_p(m, "d"), 0755));
-	remount_by_hand(_metadata, m, "remount,rw", &flags);
+	remount_by_hand(_metadata, m, "remount,rw,exec", &flags);
 	EXPECT_FALSE(flags & ST_RDONLY);
+	EXPECT_FALSE(flags & ST_NOEXEC);
 	EXPECT_TRUE(flags & ST_NOSUID);
 	EXPECT_TRUE(flags & ST_NODEV);
 	EXPECT_EQ(0, mkdir(tfs_p(m, "d"), 0755));
