@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/file.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 
 #include "imagelock.h"
@@ -45,36 +46,41 @@ static void unescape(char *s)
 	*out = '\0';
 }
 
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-	if (S_ISBLK(a->st_mode))
-		return S_ISBLK(b->st_mode) && a->st_rdev == b->st_rdev;
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
-}
-
-bool f2_image_is_mounted(const struct stat *image)
+/*
+ * Nothing here stat()s a mount's source: any user may name a FUSE
+ * mount's source, and a path through a hung mount would hang us.  A
+ * block device is matched by the device number mountinfo gives (kernel
+ * mounts of it), a FUSE mount by its source string against the image's
+ * absolute path, which is fuse2fs's default source (fsname).
+ */
+bool f2_image_is_mounted(const struct stat *image, const char *path)
 {
 	char *line = NULL, *sep, *fstype, *source, *save = NULL;
+	unsigned int major, minor;
 	bool found = false;
 	size_t cap = 0;
-	struct stat st;
 	FILE *f;
 
 	f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return true;	/* cannot tell: do not wait */
 	while (!found && getline(&line, &cap, f) > 0) {
-		/* "... optional fields - FSTYPE SOURCE SUPEROPTS" */
+		/* "ID PARENT MAJ:MIN ... - FSTYPE SOURCE SUPEROPTS" */
+		if (S_ISBLK(image->st_mode) &&
+		    sscanf(line, "%*u %*u %u:%u", &major, &minor) == 2 &&
+		    makedev(major, minor) == image->st_rdev) {
+			found = true;
+			break;
+		}
 		sep = strstr(line, " - ");
 		if (!sep)
 			continue;
 		fstype = strtok_r(sep + 3, "\t\n ", &save);
 		source = strtok_r(NULL, "\t\n ", &save);
-		if (!fstype || !source)
+		if (!fstype || !source || strncmp(fstype, "fuse", 4))
 			continue;
 		unescape(source);
-		found = source[0] == '/' && !stat(source, &st) &&
-			same_file(image, &st);
+		found = !strcmp(source, path);
 	}
 	free(line);
 	fclose(f);
@@ -90,7 +96,7 @@ static long elapsed_ms(const struct timespec *since)
 	       (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
-bool f2_wait_for_release(const struct stat *image,
+bool f2_wait_for_release(const struct stat *image, const char *path,
 			 bool (*try_again)(void *arg), void *arg)
 {
 	const struct timespec poll = {
@@ -103,7 +109,7 @@ bool f2_wait_for_release(const struct stat *image,
 	while (elapsed_ms(&start) < F2_RELEASE_WAIT_MS) {
 		/* Mounted (again, maybe by someone else): busy for real. */
 		if (elapsed_ms(&start) >= next_check) {
-			if (f2_image_is_mounted(image))
+			if (f2_image_is_mounted(image, path))
 				return false;
 			next_check = elapsed_ms(&start) + 1000;
 		}

@@ -10,18 +10,20 @@
 #include <sys/stat.h>
 
 /*
- * Is the image (or block device) image the source of a mount listed in
- * /proc/self/mountinfo?  true also when that cannot be read.
+ * Is the image (or block device) image, at absolute path, the source of
+ * a mount listed in /proc/self/mountinfo?  true also when that cannot be
+ * read.
  */
-bool f2_image_is_mounted(const struct stat *image);
+bool f2_image_is_mounted(const struct stat *image, const char *path);
 
 /*
  * The image is held by someone: while it is not mounted anywhere, call
  * try_again(arg) every few milliseconds, for up to 20 seconds, until it
- * returns true (the image is ours: returns true).  Returns false at once
- * when the image is mounted, or when the time is up.
+ * returns true (done: the image is ours, or a different error came up;
+ * returns true).  Returns false at once when the image is mounted, or
+ * when the time is up.
  */
-bool f2_wait_for_release(const struct stat *image,
+bool f2_wait_for_release(const struct stat *image, const char *path,
 			 bool (*try_again)(void *arg), void *arg);
 
 #endif /* FUSE2FS_IMAGELOCK_H */

@@ -187,11 +187,24 @@ static int f2_opt_proc(void *data, const char *arg, int key,
 	}
 }
 
-/* An open(2) for f2_wait_for_release() to retry. */
+/*
+ * The device as an absolute path: the default source (fsname) of the
+ * mount, and what imagelock.c looks for among mounts.  A /dev/fd/N name
+ * stays as it is (it means a descriptor of this process).
+ */
+static const char *f2_device_path(const char *device, char *buf)
+{
+	if (!strncmp(device, "/dev/fd/", 8) || !realpath(device, buf))
+		return device;
+	return buf;
+}
+
+/* An open(2) for f2_wait_for_release() to retry while it says EBUSY. */
 struct f2_excl_open {
 	const char *path;
 	int flags;
 	int fd;
+	int err;
 };
 
 static bool f2_try_open(void *arg)
@@ -199,7 +212,8 @@ static bool f2_try_open(void *arg)
 	struct f2_excl_open *o = arg;
 
 	o->fd = open(o->path, o->flags);
-	return o->fd >= 0;
+	o->err = o->fd < 0 ? errno : 0;
+	return o->fd >= 0 || o->err != EBUSY;
 }
 
 /*
@@ -208,16 +222,17 @@ static bool f2_try_open(void *arg)
  */
 static int f2_open_excl(const char *path, int flags, const struct stat *st)
 {
-	struct f2_excl_open o = { path, flags, -1 };
+	struct f2_excl_open o = { path, flags, -1, 0 };
+	char abs[PATH_MAX];
 
-	if (f2_try_open(&o) || errno != EBUSY || !(flags & O_EXCL))
+	if (f2_try_open(&o) || !(flags & O_EXCL)) {
+		errno = o.err;
 		return o.fd;
-	if (!f2_wait_for_release(st, f2_try_open, &o)) {
-		if (o.fd >= 0)
-			close(o.fd);
-		errno = EBUSY;
-		return -1;
 	}
+	if (!f2_wait_for_release(st, f2_device_path(path, abs), f2_try_open,
+				 &o))
+		o.err = EBUSY;
+	errno = o.err;
 	return o.fd;
 }
 
@@ -334,8 +349,11 @@ static int f2_open_fs(struct fuse2fs *f2)
 		int lock[2] = { f2->lock_fd, f2->ro ? LOCK_SH : LOCK_EX };
 
 		/* The last mount's server may be writing it back still. */
+		char abs[PATH_MAX];
+
 		if (!f2_try_flock(lock) &&
-		    !f2_wait_for_release(&st, f2_try_flock, lock)) {
+		    !f2_wait_for_release(&st, f2_device_path(f2->device, abs),
+					 f2_try_flock, lock)) {
 			fprintf(stderr, "fuse2fs: %s: busy: another fuse2fs uses it\n",
 				f2->device);
 			goto out_fd;
@@ -847,6 +865,7 @@ int main(int argc, char *argv[])
 		.syslog_fd = -1,
 		.unmount_fd = -1,
 	};
+	char abs_device[PATH_MAX];
 	int ret = 1;
 
 	initialize_ext2_error_table();
@@ -916,7 +935,8 @@ int main(int argc, char *argv[])
 	if (fuse_opt_add_arg(&args, "-odefault_permissions") ||
 	    (!cli.subtype &&
 	     fuse_opt_add_arg(&args, "-osubtype=fuse2fs-iomap")) ||
-	    (!cli.fsname && f2_add_fsname(&args, cli.device))) {
+	    (!cli.fsname && f2_add_fsname(&args, f2_device_path(cli.device,
+								  abs_device)))) {
 		fprintf(stderr, "fuse2fs: out of memory\n");
 		goto out;
 	}

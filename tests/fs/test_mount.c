@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -74,6 +75,7 @@ static void mount_while_held(struct __test_metadata *_metadata,
 			     struct tfs_mount *m, const char *dev, bool excl,
 			     const char *opts)
 {
+	struct timespec t0, t1;
 	int pfd[2], fd, status;
 	pid_t pid;
 	char c;
@@ -93,7 +95,12 @@ static void mount_while_held(struct __test_metadata *_metadata,
 	close(pfd[1]);
 	ASSERT_EQ(1, read(pfd[0], &c, 1));
 	close(pfd[0]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ASSERT_EQ(0, tfs_mount_fuse(m, dev, opts));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* It cannot have had the image before the holder let go. */
+	EXPECT_LE(1000, (t1.tv_sec - t0.tv_sec) * 1000 +
+			(t1.tv_nsec - t0.tv_nsec) / 1000000);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, status);
 	ASSERT_EQ(0, tfs_write_pattern(tfs_p(m, "f"), 0, 5000, 3, O_CREAT));
