@@ -271,7 +271,12 @@ static void claim_device(struct fuse2fs *f2)
 			f2->device, strerror(errno));
 }
 
-static void fall_back(struct fuse2fs *f2, const char *why)
+/*
+ * expected: the kernel offers no iomap, the normal outcome of
+ * iomap=auto on most kernels; anything else (a kernel that offers iomap
+ * but no device for it) is worth a line.
+ */
+static void fall_back(struct fuse2fs *f2, const char *why, bool expected)
 {
 	claim_device(f2);
 	f2->iomap_active = false;
@@ -286,11 +291,11 @@ static void fall_back(struct fuse2fs *f2, const char *why)
 	}
 	/*
 	 * iomap=auto asked for exactly this: the best path the kernel has.
-	 * Falling back is the normal outcome on most kernels, and a mount
-	 * that writes to stderr breaks scripts and test suites comparing
-	 * output; each file's user.fuse2fs.iomap_mode attribute says why.
+	 * A kernel without iomap is the normal case, and a mount that
+	 * writes to stderr breaks scripts and test suites comparing output;
+	 * each file's user.fuse2fs.iomap_mode attribute says why.
 	 */
-	if (f2->debug)
+	if (f2->debug || !expected)
 		fprintf(stderr,
 			"fuse2fs: %s; classic FUSE read/write for all files\n",
 			why);
@@ -311,7 +316,7 @@ void f2_iomap_negotiated(void *userdata, bool iomap)
 	if (!iomap) {
 		/* iomap=on without kernel support already failed in init(). */
 		if (f2->iomap_mode == F2_IOMAP_AUTO)
-			fall_back(f2, "the kernel does not offer FUSE_IOMAP");
+			fall_back(f2, "the kernel does not offer FUSE_IOMAP", true);
 		return;
 	}
 	/* Said when iomap was required or asked about, as above. */
@@ -325,7 +330,7 @@ void f2_iomap_negotiated(void *userdata, bool iomap)
 
 	fd = open_device(f2, &is_loop);
 	if (fd < 0) {
-		fall_back(f2, "no block device for iomap");
+		fall_back(f2, "no block device for iomap", false);
 		return;
 	}
 	/* From now on libext2fs must not hide writes from the kernel. */
@@ -334,7 +339,7 @@ void f2_iomap_negotiated(void *userdata, bool iomap)
 		fprintf(stderr, "fuse2fs: iomap: cannot disable libext2fs's block cache: %s\n",
 			error_message(err));
 		close(fd);
-		fall_back(f2, "libext2fs cache cannot be made coherent");
+		fall_back(f2, "libext2fs cache cannot be made coherent", false);
 		return;
 	}
 	if (!is_loop && is_blockdev(fd))
