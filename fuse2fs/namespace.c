@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
 
 #include <linux/fs.h>
 
@@ -16,6 +17,21 @@
 #include "dircheck.h"
 #include "fscrypt.h"
 #include "watchdog.h"
+
+/*
+ * A new inode's generation.  File handles (NFS, open_by_handle_at) name
+ * an inode by number and generation, so the generation is all that
+ * stands between a forged handle and a file of a reused number: it comes
+ * from the kernel's random source, not from a time-seeded random().
+ */
+static uint32_t f2_new_generation(void)
+{
+	uint32_t gen;
+
+	if (getrandom(&gen, sizeof(gen), GRND_NONBLOCK) == sizeof(gen))
+		return gen;
+	return (uint32_t)random();
+}
 
 int f2_mode_to_ftype(mode_t mode)
 {
@@ -425,7 +441,7 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 	memset(&inode, 0, sizeof(inode));
 	inode.i_mode = mode;
 	inode.i_links_count = 1;
-	inode.i_generation = (uint32_t)random();
+	inode.i_generation = f2_new_generation();
 	f2_init_new_inode(req, f2, &pinode, &inode);
 	if (S_ISCHR(mode) || S_ISBLK(mode)) {
 		f2_set_inode_rdev(&inode, rdev);
