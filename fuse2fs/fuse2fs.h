@@ -38,6 +38,7 @@ struct f2v_cache;	/* verified fs-verity blocks, see fsverity_read.c */
 struct fuse2fs {
 	ext2_filsys fs;
 	const char *device;		/* image file or block device */
+	const char *device_path;	/* device as an absolute path */
 	const char *mountpoint;
 	bool ro;
 	bool debug;

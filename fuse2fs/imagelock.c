@@ -70,7 +70,7 @@ bool f2_image_is_mounted(const struct stat *image, const char *path)
 		    sscanf(line, "%*u %*u %u:%u", &major, &minor) == 2 &&
 		    makedev(major, minor) == image->st_rdev) {
 			found = true;
-			break;
+			continue;
 		}
 		sep = strstr(line, " - ");
 		if (!sep)

@@ -221,17 +221,15 @@ static bool f2_try_open(void *arg)
  * open(2), and with O_EXCL on a block device held by the last mount's
  * server, waiting for it to let go (imagelock.c).
  */
-static int f2_open_excl(const char *path, int flags, const struct stat *st)
+static int f2_open_excl(struct fuse2fs *f2, int flags, const struct stat *st)
 {
-	struct f2_excl_open o = { path, flags, -1, 0 };
-	char abs[PATH_MAX];
+	struct f2_excl_open o = { f2->device, flags, -1, 0 };
 
 	if (f2_try_open(&o) || !(flags & O_EXCL)) {
 		errno = o.err;
 		return o.fd;
 	}
-	if (!f2_wait_for_release(st, f2_device_path(path, abs), f2_try_open,
-				 &o))
+	if (!f2_wait_for_release(st, f2->device_path, f2_try_open, &o))
 		o.err = EBUSY;
 	errno = o.err;
 	return o.fd;
@@ -275,7 +273,7 @@ static int f2_open_device(struct fuse2fs *f2, const struct stat *st)
 		if (!f2->ro && S_ISBLK(st->st_mode) &&
 		    f2->iomap_mode == F2_IOMAP_OFF)
 			mode |= O_EXCL;
-		fd = f2_open_excl(f2->device, mode | O_CLOEXEC, st);
+		fd = f2_open_excl(f2, mode | O_CLOEXEC, st);
 	}
 	if (fd < 0 && errno == EBUSY)
 		fprintf(stderr, "fuse2fs: %s: busy: the device is mounted or "
@@ -315,6 +313,7 @@ static int f2_replay_journal(struct fuse2fs *f2)
 static int f2_open_fs(struct fuse2fs *f2)
 {
 	int flags = EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP;
+	int lock[2];		/* for f2_try_flock(): fd, LOCK_SH or LOCK_EX */
 	char fdname[16];
 	int mflags = 0, spare;
 	errcode_t err;
@@ -346,19 +345,14 @@ static int f2_open_fs(struct fuse2fs *f2)
 		close(f2->dev_fd);
 		return -1;
 	}
-	{
-		int lock[2] = { f2->lock_fd, f2->ro ? LOCK_SH : LOCK_EX };
-
-		/* The last mount's server may be writing it back still. */
-		char abs[PATH_MAX];
-
-		if (!f2_try_flock(lock) &&
-		    !f2_wait_for_release(&st, f2_device_path(f2->device, abs),
-					 f2_try_flock, lock)) {
-			fprintf(stderr, "fuse2fs: %s: busy: another fuse2fs uses it\n",
-				f2->device);
-			goto out_fd;
-		}
+	/* The last mount's server may be writing it back still. */
+	lock[0] = f2->lock_fd;
+	lock[1] = f2->ro ? LOCK_SH : LOCK_EX;
+	if (!f2_try_flock(lock) &&
+	    !f2_wait_for_release(&st, f2->device_path, f2_try_flock, lock)) {
+		fprintf(stderr, "fuse2fs: %s: busy: another fuse2fs uses it\n",
+			f2->device);
+		goto out_fd;
 	}
 	err = ext2fs_check_if_mounted(f2->device, &mflags);
 	if (!err && (mflags & EXT2_MF_MOUNTED) && !f2->ro) {
@@ -911,6 +905,7 @@ int main(int argc, char *argv[])
 	if (f2_sandbox_prepare(&f2.sandbox, cli.user))
 		goto out;
 	f2.device = cli.device;
+	f2.device_path = f2_device_path(cli.device, abs_device);
 	/* The unmount helper works from "/" (daemonized): a full path. */
 	if (f2_inherited_fd(cli.mountpoint) < 0) {
 		char *real = realpath(cli.mountpoint, NULL);
@@ -936,8 +931,7 @@ int main(int argc, char *argv[])
 	if (fuse_opt_add_arg(&args, "-odefault_permissions") ||
 	    (!cli.subtype &&
 	     fuse_opt_add_arg(&args, "-osubtype=fuse2fs-iomap")) ||
-	    (!cli.fsname && f2_add_fsname(&args, f2_device_path(cli.device,
-								  abs_device)))) {
+	    (!cli.fsname && f2_add_fsname(&args, f2.device_path))) {
 		fprintf(stderr, "fuse2fs: out of memory\n");
 		goto out;
 	}
