@@ -24,6 +24,9 @@
 #include "fuse_iomap_ll.h"
 #include "sandbox.h"
 
+/* Elements of an array (not of a pointer). */
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
 enum f2_iomap_mode {
 	F2_IOMAP_OFF,	/* classic FUSE for every file */
 	F2_IOMAP_AUTO,	/* per file; classic for all if the kernel lacks it */

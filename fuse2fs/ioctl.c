@@ -52,7 +52,6 @@ static const struct {
 	{ FS_DAX_FL, FS_XFLAG_DAX },
 	{ EXT4_PROJINHERIT_FL, FS_XFLAG_PROJINHERIT },
 };
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define XFLAG_MAP_LEN	ARRAY_SIZE(xflag_map)
 
 static uint32_t flags_to_xflags(uint32_t flags)

@@ -39,7 +39,7 @@ static const char *const why_str[] = {
 
 const char *f2_iomap_why_str(enum f2_iomap_why why)
 {
-	if ((unsigned int)why >= sizeof(why_str) / sizeof(why_str[0]))
+	if ((unsigned int)why >= ARRAY_SIZE(why_str))
 		return "classic";
 	return why_str[why];
 }

@@ -696,7 +696,7 @@ static int f2_contain(struct fuse2fs *f2)
 	keep[8] = f2->claim_fd;
 
 	/* A forbidden system call is reported where messages go. */
-	if (f2_sandbox_enter(&f2->sandbox, keep, sizeof(keep) / sizeof(*keep),
+	if (f2_sandbox_enter(&f2->sandbox, keep, ARRAY_SIZE(keep),
 			     f2->syslog_fd >= 0 ? f2->syslog_fd : 2))
 		return -1;
 	if (f2->debug && f2->sandbox.entered)

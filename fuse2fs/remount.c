@@ -25,6 +25,7 @@
 #include <sys/statvfs.h>
 #include <sys/vfs.h>
 
+#include "fuse2fs.h"
 #include "remount.h"
 
 #define F2_FUSE_SUPER_MAGIC	0x65735546
@@ -66,8 +67,7 @@ static int apply_options(const char *list, unsigned long *flags)
 		return -1;
 	for (opt = strtok_r(copy, ",", &save); opt;
 	     opt = strtok_r(NULL, ",", &save)) {
-		for (i = 0; i < sizeof(mount_flags) / sizeof(mount_flags[0]);
-		     i++) {
+		for (i = 0; i < ARRAY_SIZE(mount_flags); i++) {
 			if (strcmp(opt, mount_flags[i].name))
 				continue;
 			*flags &= ~mount_flags[i].clear;
@@ -90,7 +90,7 @@ static unsigned long current_flags(const struct statvfs *sv)
 	unsigned long flags = 0;
 	size_t i;
 
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(map); i++)
 		if (sv->f_flag & map[i].st)
 			flags |= map[i].ms;
 	return flags;

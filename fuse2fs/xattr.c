@@ -24,7 +24,6 @@
 #include "iomap.h"
 #include "xattr.h"
 
-#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define XATTR_SUFFIX_MAX	255	/* e_name_len is one byte */
 #define XATTR_VALUE_MAX		65536	/* the VFS limit, XATTR_SIZE_MAX */
 #define XATTR_LIST_MAX_BYTES	65536
