@@ -170,30 +170,56 @@ static bool gone(pid_t pid, int timeout_ms)
 }
 
 /*
- * Mount with `mount ARGS...` (NULL-terminated), check this server serves
- * it under the type fuse.fuse2fs-iomap and that the data written before
- * is there, write more, unmount; the image must be e2fsck-clean.
+ * Mount with `mount ARGS...` (NULL-terminated) and check this server
+ * serves it under the type fuse.fuse2fs-iomap; *server is its pid,
+ * guarded (stopped, the mount detached) if the test fails.
+ */
+static void mount_by_type(struct __test_metadata *_metadata,
+			  struct tfs_env *env, const char *const argv[],
+			  pid_t *server)
+{
+	const char *dir = env->fuse.dir;
+	char type[128], *out = NULL;
+	int r;
+
+	r = tfs_run(TFS_MOUNT_TIMEOUT_MS, &out, argv);
+	/* Whatever happened, a server left behind must be stopped. */
+	*server = server_of(env->image);
+	if (*server)
+		tfs_guard_server(*server, dir, true);
+	tfs_guard_mount(dir, true);
+	ASSERT_EQ(0, r) tfs_log_text("mount", out);
+	free(out);
+	ASSERT_NE(0, *server);
+	ASSERT_TRUE(tfs_is_mounted(dir, type, sizeof(type)));
+	EXPECT_STREQ("fuse." TYPE, type);
+}
+
+/* umount(2); the server must exit by itself and the image be clean. */
+static void umount_and_check(struct __test_metadata *_metadata,
+			     struct tfs_env *env, pid_t server)
+{
+	const char *dir = env->fuse.dir;
+
+	ASSERT_EQ(0, umount(dir));
+	tfs_guard_mount(dir, false);
+	EXPECT_TRUE(gone(server, EXIT_WAIT_MS));
+	tfs_guard_server(server, dir, false);
+	EXPECT_EQ(0, tfs_fsck(env->image));
+}
+
+/*
+ * Mount with `mount ARGS...`, check that the data written before is
+ * there, write more, unmount; the image must be e2fsck-clean.
  */
 static void mount_check_umount(struct __test_metadata *_metadata,
 			       struct tfs_env *env, const char *const argv[],
 			       const char *expect, const char *write)
 {
-	char type[128], *out = NULL, *data;
-	const char *dir = env->fuse.dir;
 	pid_t server;
-	int r;
+	char *data;
 
-	r = tfs_run(TFS_MOUNT_TIMEOUT_MS, &out, argv);
-	/* Whatever happened, a server left behind must be stopped. */
-	server = server_of(env->image);
-	if (server)
-		tfs_guard_server(server, dir, true);
-	tfs_guard_mount(dir, true);
-	ASSERT_EQ(0, r) tfs_log_text("mount", out);
-	free(out);
-	ASSERT_NE(0, server);
-	ASSERT_TRUE(tfs_is_mounted(dir, type, sizeof(type)));
-	EXPECT_STREQ("fuse." TYPE, type);
+	mount_by_type(_metadata, env, argv, &server);
 	if (expect) {
 		data = tfs_read_file(tfs_p(&env->fuse, "file"), NULL);
 		EXPECT_STREQ(expect, data ? data : "(none)");
@@ -201,11 +227,7 @@ static void mount_check_umount(struct __test_metadata *_metadata,
 	}
 	EXPECT_EQ(0, tfs_write_file(tfs_p(&env->fuse, "file"), write,
 				    strlen(write)));
-	ASSERT_EQ(0, umount(dir));
-	tfs_guard_mount(dir, false);
-	EXPECT_TRUE(gone(server, EXIT_WAIT_MS));
-	tfs_guard_server(server, dir, false);
-	EXPECT_EQ(0, tfs_fsck(env->image));
+	umount_and_check(_metadata, env, server);
 }
 
 /*
@@ -302,15 +324,8 @@ TEST_F(inst, remount_read_only_and_back)
 			"mount", "-t", "fuse." TYPE, env->image, dir, NULL,
 		};
 
-		ASSERT_EQ(0, tfs_run(TFS_MOUNT_TIMEOUT_MS, &out, argv))
-			tfs_log_text("mount", out);
-		free(out);
+		mount_by_type(_metadata, env, argv, &server);
 	}
-	server = server_of(env->image);
-	if (server)
-		tfs_guard_server(server, dir, true);
-	tfs_guard_mount(dir, true);
-	ASSERT_NE(0, server);
 	ASSERT_EQ(0, tfs_write_file(tfs_p(&env->fuse, "file"), "one", 3));
 	/* mount.fuse3 run by root mounts with dev,suid, like mount(8) */
 	ASSERT_EQ(0, statvfs(dir, &sv));
@@ -326,12 +341,7 @@ TEST_F(inst, remount_read_only_and_back)
 	remount(_metadata, dir, "remount,rw", false, was);
 	EXPECT_EQ(server, server_of(env->image));
 	EXPECT_EQ(0, tfs_write_file(tfs_p(&env->fuse, "new"), "two", 3));
-
-	ASSERT_EQ(0, umount(dir));
-	tfs_guard_mount(dir, false);
-	EXPECT_TRUE(gone(server, EXIT_WAIT_MS));
-	tfs_guard_server(server, dir, false);
-	EXPECT_EQ(0, tfs_fsck(env->image));
+	umount_and_check(_metadata, env, server);
 }
 
 TEST_HARNESS_MAIN
