@@ -24,8 +24,10 @@
 #include "fuse_iomap_ll.h"
 #include "sandbox.h"
 
-/* Elements of an array (not of a pointer). */
+/* Elements of an array (not of a pointer); kselftest's is the same. */
+#ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
 
 enum f2_iomap_mode {
 	F2_IOMAP_OFF,	/* classic FUSE for every file */
