@@ -89,6 +89,18 @@ void fuse_iomap_want(struct fuse_iomap_session *is, bool want);
 bool fuse_iomap_negotiated(const struct fuse_iomap_session *is);
 
 /*
+ * O_TMPFILE.  libfuse 3.14 answers FUSE_TMPFILE with ENOSYS (after which
+ * the kernel fails every O_TMPFILE open with EOPNOTSUPP).  A server that
+ * calls fuse_iomap_enable_tmpfile() gets each FUSE_TMPFILE as a call of
+ * its lowlevel create() instead, the name being "/", and answers it like
+ * a create: fuse_reply_create() or fuse_iomap_reply_create() with a new
+ * regular file that has no name and no link count.  Inside create(),
+ * fuse_iomap_create_is_tmpfile() tells the two apart.
+ */
+void fuse_iomap_enable_tmpfile(struct fuse_iomap_session *is);
+bool fuse_iomap_create_is_tmpfile(const struct fuse_iomap_session *is);
+
+/*
  * Register a block device opened read-write by the server.  On success
  * stores the device id for mappings in *dev_id and returns 0; otherwise a
  * negative errno (-ENOTBLK when fd is not a block device).  On a transport

@@ -46,6 +46,9 @@ struct fuse_iomap_session {
 
 	bool destroyed;		/* DESTROY was answered */
 
+	bool tmpfile;		/* FUSE_TMPFILE goes to create() */
+	bool in_tmpfile;	/* create() is running for a FUSE_TMPFILE */
+
 	unsigned int ndevices;
 	uint32_t next_dev_id;	/* socket transport only */
 	struct fuse_iomap_device devices[FUSE_IOMAP_MAX_DEVICES];

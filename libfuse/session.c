@@ -199,6 +199,34 @@ bool fuse_iomap_negotiated(const struct fuse_iomap_session *is)
 	return is && is->negotiated;
 }
 
+void fuse_iomap_enable_tmpfile(struct fuse_iomap_session *is)
+{
+	if (is)
+		is->tmpfile = true;
+}
+
+bool fuse_iomap_create_is_tmpfile(const struct fuse_iomap_session *is)
+{
+	return is && is->in_tmpfile;
+}
+
+/*
+ * FUSE_TMPFILE carries what FUSE_CREATE carries and expects the same
+ * reply, so libfuse, which does not know the opcode, is handed a CREATE;
+ * the flag lets the server's create() see which it is.  The loop serves
+ * one request at a time, and create() is called before this returns.
+ */
+static void process_tmpfile(struct fuse_iomap_session *is,
+			    const struct fuse_buf *fbuf)
+{
+	struct fuse_in_header *in = fbuf->mem;
+
+	in->opcode = FUSE_CREATE;
+	is->in_tmpfile = true;
+	fuse_session_process_buf(is->se, fbuf);
+	is->in_tmpfile = false;
+}
+
 /* Remember what the kernel offered before libfuse answers INIT. */
 static void note_init(struct fuse_iomap_session *is,
 		      const struct fuse_in_header *in,
@@ -265,6 +293,10 @@ static void handle_request(struct fuse_iomap_session *is,
 	}
 	if (in->opcode == FUSE_INIT)
 		note_init(is, in, body, bodylen);
+	if (in->opcode == FUSE_TMPFILE && is->tmpfile && is->init_done) {
+		process_tmpfile(is, fbuf);
+		return;
+	}
 
 	fuse_session_process_buf(is->se, fbuf);
 

@@ -115,6 +115,7 @@ static struct body_rule rule_for(const struct fuse_iomap_session *is,
 	case FUSE_ACCESS:
 		return (struct body_rule){ sizeof(struct fuse_access_in), 0 };
 	case FUSE_CREATE:
+	case FUSE_TMPFILE:
 		return (struct body_rule){ old12 ? sizeof(struct fuse_open_in) :
 				sizeof(struct fuse_create_in), 1 };
 	case FUSE_INTERRUPT:
