@@ -144,6 +144,9 @@ void f2_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	ext2_ino_t ino;
 	int ret;
 
+	/* O_TMPFILE arrives here too (fuse_iomap_enable_tmpfile()). */
+	if (fuse_iomap_create_is_tmpfile(f2->iomap))
+		name = NULL;
 	ret = f2_make_node(req, f2, f2_ino(parent), name,
 			   (mode & ~S_IFMT) | S_IFREG, 0, &ino);
 	if (!ret)

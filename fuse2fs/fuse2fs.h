@@ -312,7 +312,7 @@ int f2_symlink_read(struct fuse2fs *f2, ext2_ino_t ino,
 /* Add an entry, growing a linear or inline directory as needed. */
 int f2_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		ext2_ino_t ino, int ftype);
-/* Create and link a regular file, device, fifo or socket. */
+/* Create and link a regular file, device, fifo or socket; O_TMPFILE. */
 int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 		 const char *name, mode_t mode, dev_t rdev, ext2_ino_t *ino);
 void f2_dir_inc_nlink(struct fuse2fs *f2, struct ext2_inode_large *inode);

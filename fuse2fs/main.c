@@ -822,6 +822,7 @@ static int f2_serve(struct fuse2fs *f2, struct fuse_args *args)
 			strerror(errno));
 		goto out_signals;
 	}
+	fuse_iomap_enable_tmpfile(f2->iomap);
 	ret = fuse_iomap_session_loop(f2->iomap) ? 1 : 0;
 	/* The unmount's own work is not a request: never cut it. */
 	f2_wd_idle();

@@ -335,7 +335,7 @@ static int f2_check_new_name(struct fuse2fs *f2, ext2_ino_t parent,
 	ret = f2_may_create(f2, parent);
 	if (!ret)
 		ret = f2c_may_add(f2, parent);
-	if (ret)
+	if (ret || !name)
 		return ret;
 	ret = f2_lookup_name(f2, parent, name, &ino);
 	if (!ret)
@@ -343,7 +343,10 @@ static int f2_check_new_name(struct fuse2fs *f2, ext2_ino_t parent,
 	return ret == ENOENT ? 0 : ret;
 }
 
-/* Read into *pinode the directory parent, where name must be free. */
+/*
+ * Read into *pinode the directory parent, where name must be free (name
+ * NULL: where an O_TMPFILE file may be made, as if it were named).
+ */
 static int f2_read_create_parent(struct fuse2fs *f2, ext2_ino_t parent,
 				 const char *name,
 				 struct ext2_inode_large *pinode)
@@ -415,7 +418,10 @@ static void f2_abandon_inode(struct fuse2fs *f2, ext2_ino_t ino)
 
 /*
  * Make a new regular file, device, fifo or socket named name in parent.
- * On success *ino is linked and its entry may be replied.
+ * On success *ino is linked and its entry may be replied.  With name
+ * NULL, an O_TMPFILE file: no name, no link, parent's times untouched;
+ * like an unlinked open file it is deleted when the kernel forgets it,
+ * unless a LINK names it first.
  */
 int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 		 const char *name, mode_t mode, dev_t rdev, ext2_ino_t *ino)
@@ -440,7 +446,7 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 
 	memset(&inode, 0, sizeof(inode));
 	inode.i_mode = mode;
-	inode.i_links_count = 1;
+	inode.i_links_count = name ? 1 : 0;
 	inode.i_generation = f2_new_generation();
 	f2_init_new_inode(req, f2, &pinode, &inode);
 	if (S_ISCHR(mode) || S_ISBLK(mode)) {
@@ -483,6 +489,8 @@ int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 		return ret;
 	}
 
+	if (!name)
+		return 0;
 	ret = f2_add_link(f2, parent, name, *ino, f2_mode_to_ftype(mode));
 	if (ret) {
 		f2_abandon_inode(f2, *ino);

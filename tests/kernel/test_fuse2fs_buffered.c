@@ -7,7 +7,8 @@
  * FUSE_IOMAP_OP_WRITEBACK and sends one IOEND per contiguous range;
  * truncates zero the rest of the block they end in; SEEK_DATA/SEEK_HOLE
  * and FIEMAP come from the mappings; RWF_NOWAIT reads get cached data;
- * the mount reads ahead as far as kernel ext4 on the same device.
+ * O_TMPFILE files write through iomap; the mount reads ahead as far as
+ * kernel ext4 on the same device.
  * What the tests write is read back through O_DIRECT (the device) and,
  * after unmount, through kernel ext4.  Every test starts from a fresh
  * mke2fs and ends with `e2fsck -fn`.  Runs inside the UML guest, as root.
@@ -21,6 +22,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/swap.h>
 #include <sys/uio.h>
 #include <linux/falloc.h>
@@ -169,6 +171,50 @@ TEST_F(f2b, buffered_write_goes_to_the_device)
 	EXPECT_EQ(0, f2g_check_regions(path, r, 4, true));
 	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	EXPECT_EQ(0, f2g_check_with_ext4("bw", r, 4, size));
+}
+
+/*
+ * An O_TMPFILE file is an iomap file from its first byte: its buffered
+ * writes reach the device without FUSE_WRITE, linkat() names it with the
+ * data, and one closed without a name gives its blocks back.
+ */
+TEST_F(f2b, tmpfile_writes_through_iomap)
+{
+	const struct region r[] = { { 0, 3 * MIB + 77, 5 } };
+	struct statvfs before, after;
+	int fd, tries;
+
+	fd = open(self->srv.dir, O_TMPFILE | O_RDWR, 0644);
+	ASSERT_LE(0, fd) TH_LOG("O_TMPFILE: %s", strerror(errno));
+	ASSERT_EQ(1, kt_fd_iomap(fd, NULL));
+	ASSERT_EQ(0, buffered_fill(fd, 0, r[0].len, 65536, 5));
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, linkat(fd, "", AT_FDCWD, kt_path(&self->srv, "tmp"),
+			    AT_EMPTY_PATH));
+	close(fd);
+	EXPECT_EQ(0, traced("(FUSE_WRITE)"));
+	EXPECT_LT(0, traced("fuse_iomap_ioend:"));
+	EXPECT_EQ(0, f2g_check_regions(kt_path(&self->srv, "tmp"), r, 1,
+				       true));
+
+	ASSERT_EQ(0, statvfs(self->srv.dir, &before));
+	fd = open(self->srv.dir, O_TMPFILE | O_WRONLY, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, buffered_fill(fd, 0, 2 * MIB, MIB, 6));
+	ASSERT_EQ(0, fsync(fd));
+	close(fd);
+	/* fuse2fs frees it on the kernel's FORGET, in the background */
+	for (tries = 0; tries < 250; tries++) {
+		ASSERT_EQ(0, statvfs(self->srv.dir, &after));
+		if (after.f_bfree == before.f_bfree &&
+		    after.f_ffree == before.f_ffree)
+			break;
+		usleep(20000);
+	}
+	EXPECT_EQ(before.f_bfree, after.f_bfree);
+	EXPECT_EQ(before.f_ffree, after.f_ffree);
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	EXPECT_EQ(0, f2g_check_with_ext4("tmp", r, 1, r[0].len));
 }
 
 /* A cold buffered read and a read fault take the data from the device. */
