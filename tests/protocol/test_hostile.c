@@ -125,6 +125,8 @@ TEST_F_TIMEOUT(bdf, short_bodies, 30)
 				     NULL, 0, NULL));
 	EXPECT_EQ(-EINVAL, wire_call(&self->f.w, FUSE_CREATE, ROOT_NODEID,
 				     &rd, 16, NULL));
+	EXPECT_EQ(-EINVAL, wire_call(&self->f.w, FUSE_TMPFILE, ROOT_NODEID,
+				     &rd, 16, NULL));
 	/* names without their NUL */
 	EXPECT_EQ(-EINVAL, wire_call(&self->f.w, FUSE_LOOKUP, ROOT_NODEID,
 				     noterm, sizeof(noterm), NULL));
@@ -174,6 +176,10 @@ TEST_F_TIMEOUT(bdf, unknown_opcodes, 30)
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		EXPECT_EQ(-ENOSYS, wire_call(&self->f.w, ops[i], FILE_NODEID,
 					     body, sizeof(body), NULL));
+	/* this server did not ask for FUSE_TMPFILE: libfuse's answer */
+	EXPECT_EQ(-ENOSYS, wire_call(&self->f.w, FUSE_TMPFILE, ROOT_NODEID,
+				     "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0/", 18,
+				     NULL));
 	/* CUSE_INIT on a FUSE session is an INIT out of place */
 	EXPECT_EQ(-EIO, wire_call(&self->f.w, CUSE_INIT, 0, body,
 				  sizeof(body), NULL));
