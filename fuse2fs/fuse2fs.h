@@ -231,7 +231,8 @@ int f2_sync(struct fuse2fs *f2);
 
 /*
  * fuse_attr.flags for an inode: FUSE_ATTR_IOMAP when the file is served
- * through iomap under the mount's policy (iomap_policy.c).
+ * through iomap under the mount's policy (iomap_policy.c); on an iomap
+ * connection, also FUSE_ATTR_IOMAP_IMMUTABLE and FUSE_ATTR_IOMAP_APPEND.
  */
 uint32_t f2_attr_flags(struct fuse2fs *f2, ext2_ino_t ino,
 		       const struct ext2_inode_large *inode);

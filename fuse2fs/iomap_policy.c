@@ -150,9 +150,21 @@ enum f2_iomap_why f2_iomap_policy(struct fuse2fs *f2, ext2_ino_t ino,
 uint32_t f2_attr_flags(struct fuse2fs *f2, ext2_ino_t ino,
 		       const struct ext2_inode_large *inode)
 {
+	uint32_t flags = 0;
+
 	/* The common case on kernels without iomap: no xattr reads. */
 	if (!inode || !f2->iomap_active)
 		return 0;
-	return f2_iomap_policy(f2, ino, inode) == F2_WHY_IOMAP ?
-		FUSE_ATTR_IOMAP : 0;
+	/*
+	 * The kernel writes iomap files without asking: it must know which
+	 * inodes refuse writes (any type, for the VFS's other checks).
+	 */
+	if (inode->i_flags & EXT2_IMMUTABLE_FL)
+		flags |= FUSE_ATTR_IOMAP_IMMUTABLE;
+	if (inode->i_flags & EXT2_APPEND_FL)
+		flags |= FUSE_ATTR_IOMAP_APPEND;
+	if (LINUX_S_ISREG(inode->i_mode) &&
+	    f2_iomap_policy(f2, ino, inode) == F2_WHY_IOMAP)
+		flags |= FUSE_ATTR_IOMAP;
+	return flags;
 }

@@ -29,6 +29,16 @@
 #define FUSE_ATTR_IOMAP			(1U << 31)
 
 /*
+ * fuse_attr.flags: the inode is immutable, or append-only (the
+ * FS_IMMUTABLE_FL and FS_APPEND_FL of FS_IOC_GETFLAGS).  Honoured on a
+ * connection that negotiated FUSE_IOMAP, for inodes of every type: the
+ * kernel writes iomap data without the server, so it applies the VFS's
+ * rules for such inodes itself.
+ */
+#define FUSE_ATTR_IOMAP_IMMUTABLE	(1U << 30)
+#define FUSE_ATTR_IOMAP_APPEND		(1U << 29)
+
+/*
  * fuse_ioctl_in.flags: set by the kernel on the FS_IOC_READ_VERITY_METADATA
  * it forwards.  The input is the argument as the kernel checked it; the
  * output goes to the buffer the argument names (buf_ptr), not over the

@@ -7,8 +7,9 @@
  * FUSE_IOMAP_OP_WRITEBACK and sends one IOEND per contiguous range;
  * truncates zero the rest of the block they end in; SEEK_DATA/SEEK_HOLE
  * and FIEMAP come from the mappings; RWF_NOWAIT reads get cached data;
- * O_TMPFILE files write through iomap; the mount reads ahead as far as
- * kernel ext4 on the same device.
+ * O_TMPFILE files write through iomap; chattr +i and +a hold for files
+ * already open; the mount reads ahead as far as kernel ext4 on the same
+ * device.
  * What the tests write is read back through O_DIRECT (the device) and,
  * after unmount, through kernel ext4.  Every test starts from a fresh
  * mke2fs and ends with `e2fsck -fn`.  Runs inside the UML guest, as root.
@@ -215,6 +216,83 @@ TEST_F(f2b, tmpfile_writes_through_iomap)
 	EXPECT_EQ(before.f_ffree, after.f_ffree);
 	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	EXPECT_EQ(0, f2g_check_with_ext4("tmp", r, 1, r[0].len));
+}
+
+static int change_flags(int fd, unsigned int set, unsigned int clear)
+{
+	unsigned int flags;
+
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags))
+		return -1;
+	flags = (flags | set) & ~clear;
+	return ioctl(fd, FS_IOC_SETFLAGS, &flags);
+}
+
+/*
+ * chattr +i and +a hold for files opened before, as on ext4: the kernel
+ * writes iomap files without the server, so it must know the flags
+ * (FUSE_ATTR_IOMAP_IMMUTABLE/APPEND).  Pages dirtied before +i still
+ * reach the device and fsync succeeds.
+ */
+TEST_F(f2b, immutable_and_append_only_hold_for_open_files)
+{
+	const struct region r[] = { { 0, 3 * 65536, 8 } };
+	const char *path = kt_path(&self->srv, "frozen");
+	/* aligned: O_DIRECT must take the iomap path, not the server's */
+	static char buf[4096] __attribute__((aligned(4096)));
+	int fd, dfd, fd2;
+
+	fd = open(path, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, kt_fd_iomap(fd, NULL));
+	ASSERT_EQ(0, buffered_fill(fd, 0, 2 * 65536, 65536, 8));
+	ASSERT_EQ(0, fsync(fd));
+	dfd = open(path, O_RDWR | O_DIRECT);
+	ASSERT_LE(0, dfd);
+	/* dirty, not yet written back */
+	ASSERT_EQ(0, buffered_fill(fd, 2 * 65536, 65536, 65536, 8));
+	ASSERT_EQ(0, change_flags(fd, FS_IMMUTABLE_FL, 0));
+	EXPECT_EQ(0, fsync(fd));
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(fd, buf, sizeof(buf), 0));
+	EXPECT_EQ(EPERM, errno);
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(fd, buf, sizeof(buf), 10 * 65536));
+	EXPECT_EQ(EPERM, errno);
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(dfd, buf, sizeof(buf), 0));
+	EXPECT_EQ(EPERM, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ftruncate(fd, 10));
+	EXPECT_EQ(EPERM, errno);
+	errno = 0;
+	EXPECT_EQ(-1, fallocate(fd, 0, 0, MIB));
+	EXPECT_EQ(EPERM, errno);
+	errno = 0;
+	EXPECT_EQ(-1, open(path, O_WRONLY));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(0, fsync(fd));
+	EXPECT_EQ(0, f2g_check_regions(path, r, 1, true));
+
+	/* append-only: no overwrite through a new file, appends work */
+	ASSERT_EQ(0, change_flags(fd, FS_APPEND_FL, FS_IMMUTABLE_FL));
+	errno = 0;
+	EXPECT_EQ(-1, open(path, O_WRONLY));
+	EXPECT_EQ(EPERM, errno);
+	errno = 0;
+	EXPECT_EQ(-1, truncate(path, 0));
+	EXPECT_EQ(EPERM, errno);
+	fd2 = open(path, O_WRONLY | O_APPEND);
+	ASSERT_LE(0, fd2);
+	EXPECT_EQ((ssize_t)sizeof(buf), write(fd2, buf, sizeof(buf)));
+	close(fd2);
+	ASSERT_EQ(0, change_flags(fd, 0, FS_APPEND_FL));
+	ASSERT_EQ(0, ftruncate(fd, r[0].len));
+	close(dfd);
+	close(fd);
+	EXPECT_EQ(0, traced("(FUSE_WRITE)"));
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	EXPECT_EQ(0, f2g_check_with_ext4("frozen", r, 1, r[0].len));
 }
 
 /* A cold buffered read and a read fault take the data from the device. */
