@@ -63,6 +63,13 @@ static int f2_may_setattr(struct fuse2fs *f2, ext2_ino_t ino, int to_set)
 	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
 		      FUSE_SET_ATTR_GID | FUSE_SET_ATTR_SIZE))
 		return EPERM;
+	/*
+	 * With iomap the kernel knows the flag (FUSE_ATTR_IOMAP_APPEND) and
+	 * refuses a user's explicit times itself; the times that still come
+	 * are the ones it keeps for appends it wrote without us.
+	 */
+	if (f2->iomap_active)
+		return 0;
 	/* touch (times set to now) is still allowed. */
 	if ((to_set & FUSE_SET_ATTR_ATIME) &&
 	    !(to_set & FUSE_SET_ATTR_ATIME_NOW))

@@ -15,6 +15,7 @@
  * mke2fs and ends with `e2fsck -fn`.  Runs inside the UML guest, as root.
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include <sys/statvfs.h>
 #include <sys/swap.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <linux/falloc.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
@@ -228,11 +230,28 @@ static int change_flags(int fd, unsigned int set, unsigned int clear)
 	return ioctl(fd, FS_IOC_SETFLAGS, &flags);
 }
 
+/* In a child, store into a shared mapping: its exit status, or the signal. */
+static int store_in_child(char *map)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (!pid) {
+		map[0] ^= 1;
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+}
+
 /*
  * chattr +i and +a hold for files opened before, as on ext4: the kernel
  * writes iomap files without the server, so it must know the flags
  * (FUSE_ATTR_IOMAP_IMMUTABLE/APPEND).  Pages dirtied before +i still
- * reach the device and fsync succeeds.
+ * reach the device and fsync succeeds; a store through a mapping made
+ * before is a SIGBUS.  Appends to a +a file keep fsync and close working
+ * (the kernel's times reach the server).
  */
 TEST_F(f2b, immutable_and_append_only_hold_for_open_files)
 {
@@ -241,6 +260,7 @@ TEST_F(f2b, immutable_and_append_only_hold_for_open_files)
 	/* aligned: O_DIRECT must take the iomap path, not the server's */
 	static char buf[4096] __attribute__((aligned(4096)));
 	int fd, dfd, fd2;
+	char *map;
 
 	fd = open(path, O_CREAT | O_RDWR, 0644);
 	ASSERT_LE(0, fd);
@@ -249,10 +269,14 @@ TEST_F(f2b, immutable_and_append_only_hold_for_open_files)
 	ASSERT_EQ(0, fsync(fd));
 	dfd = open(path, O_RDWR | O_DIRECT);
 	ASSERT_LE(0, dfd);
+	map = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
 	/* dirty, not yet written back */
 	ASSERT_EQ(0, buffered_fill(fd, 2 * 65536, 65536, 65536, 8));
 	ASSERT_EQ(0, change_flags(fd, FS_IMMUTABLE_FL, 0));
 	EXPECT_EQ(0, fsync(fd));
+	EXPECT_EQ(SIGBUS, store_in_child(map));
+	munmap(map, 65536);
 	errno = 0;
 	EXPECT_EQ(-1, pwrite(fd, buf, sizeof(buf), 0));
 	EXPECT_EQ(EPERM, errno);
@@ -285,7 +309,9 @@ TEST_F(f2b, immutable_and_append_only_hold_for_open_files)
 	fd2 = open(path, O_WRONLY | O_APPEND);
 	ASSERT_LE(0, fd2);
 	EXPECT_EQ((ssize_t)sizeof(buf), write(fd2, buf, sizeof(buf)));
-	close(fd2);
+	EXPECT_EQ(0, fsync(fd2));
+	EXPECT_EQ((ssize_t)sizeof(buf), write(fd2, buf, sizeof(buf)));
+	EXPECT_EQ(0, close(fd2));
 	ASSERT_EQ(0, change_flags(fd, 0, FS_APPEND_FL));
 	ASSERT_EQ(0, ftruncate(fd, r[0].len));
 	close(dfd);
