@@ -149,15 +149,28 @@ void f2_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		name = NULL;
 	ret = f2_make_node(req, f2, f2_ino(parent), name,
 			   (mode & ~S_IFMT) | S_IFREG, 0, &ino);
-	if (!ret)
+	if (!ret) {
 		ret = f2_fill_entry(f2, ino, &e, &flags);
+		/* Nobody holds a nameless file that was never replied */
+		if (ret && !name)
+			f2_abandon_inode(f2, ino);
+	}
 	if (ret) {
 		fuse_reply_err(req, ret);
 		return;
 	}
 	f2_set_open_flags(f2, fi);
-	f2_lookup_ref(f2, ino);
-	f2_open_ref(f2, ino);
+	if (f2_lookup_ref(f2, ino) && !name) {
+		f2_abandon_inode(f2, ino);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (f2_open_ref(f2, ino) && !name) {
+		/* the last reference of a nameless file frees it */
+		f2_lookup_unref(f2, ino, 1);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	if (fuse_iomap_reply_create(req, &e, fi, flags)) {
 		/* The request was interrupted: the kernel holds nothing. */
 		f2_open_unref(f2, ino);

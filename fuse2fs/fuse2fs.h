@@ -251,9 +251,9 @@ int f2_fill_entry(struct fuse2fs *f2, ext2_ino_t ino,
 		  struct fuse_entry_param *e, uint32_t *attr_flags);
 
 /* Lookup and open reference counts (inode_table.c). */
-void f2_lookup_ref(struct fuse2fs *f2, ext2_ino_t ino);
+int f2_lookup_ref(struct fuse2fs *f2, ext2_ino_t ino);
 void f2_lookup_unref(struct fuse2fs *f2, ext2_ino_t ino, uint64_t n);
-void f2_open_ref(struct fuse2fs *f2, ext2_ino_t ino);
+int f2_open_ref(struct fuse2fs *f2, ext2_ino_t ino);
 void f2_open_unref(struct fuse2fs *f2, ext2_ino_t ino);
 /* Free ino's blocks and the inode itself if it has no links and no refs. */
 int f2_maybe_free_inode(struct fuse2fs *f2, ext2_ino_t ino);
@@ -313,6 +313,8 @@ int f2_symlink_read(struct fuse2fs *f2, ext2_ino_t ino,
 /* Add an entry, growing a linear or inline directory as needed. */
 int f2_add_link(struct fuse2fs *f2, ext2_ino_t dir, const char *name,
 		ext2_ino_t ino, int ftype);
+/* Give back an inode made for a name (or a reply) that never came. */
+void f2_abandon_inode(struct fuse2fs *f2, ext2_ino_t ino);
 /* Create and link a regular file, device, fifo or socket; O_TMPFILE. */
 int f2_make_node(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t parent,
 		 const char *name, mode_t mode, dev_t rdev, ext2_ino_t *ino);

@@ -160,15 +160,18 @@ bool f2_inode_referenced(struct fuse2fs *f2, ext2_ino_t ino)
 }
 
 /*
- * A failed allocation here loses a reference count; the worst outcome is
- * that an unlinked inode is freed at unmount instead of earlier.
+ * A failed allocation here loses a reference count (ENOMEM); for a named
+ * inode the worst outcome is that it is freed at unmount instead of
+ * earlier.  A nameless one (O_TMPFILE) must not be replied without it.
  */
-void f2_lookup_ref(struct fuse2fs *f2, ext2_ino_t ino)
+int f2_lookup_ref(struct fuse2fs *f2, ext2_ino_t ino)
 {
 	struct f2_iref *r = f2_itab_get(f2->itab, ino, true);
 
-	if (r)
-		r->nlookup++;
+	if (!r)
+		return ENOMEM;
+	r->nlookup++;
+	return 0;
 }
 
 void f2_lookup_unref(struct fuse2fs *f2, ext2_ino_t ino, uint64_t n)
@@ -185,12 +188,14 @@ void f2_lookup_unref(struct fuse2fs *f2, ext2_ino_t ino, uint64_t n)
 	}
 }
 
-void f2_open_ref(struct fuse2fs *f2, ext2_ino_t ino)
+int f2_open_ref(struct fuse2fs *f2, ext2_ino_t ino)
 {
 	struct f2_iref *r = f2_itab_get(f2->itab, ino, true);
 
-	if (r)
-		r->nopen++;
+	if (!r)
+		return ENOMEM;
+	r->nopen++;
+	return 0;
 }
 
 void f2_open_unref(struct fuse2fs *f2, ext2_ino_t ino)

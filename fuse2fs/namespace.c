@@ -405,7 +405,7 @@ static void f2_init_new_inode(fuse_req_t req, struct fuse2fs *f2,
 }
 
 /* Undo an inode allocated for a name that could not be linked. */
-static void f2_abandon_inode(struct fuse2fs *f2, ext2_ino_t ino)
+void f2_abandon_inode(struct fuse2fs *f2, ext2_ino_t ino)
 {
 	struct ext2_inode_large inode;
 

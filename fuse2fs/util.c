@@ -118,7 +118,9 @@ int f2_read_inode(struct fuse2fs *f2, ext2_ino_t ino,
 	memset(inode, 0, sizeof(*inode));
 	err = ext2fs_read_inode_full(f2->fs, ino, (struct ext2_inode *)inode,
 				     sizeof(*inode));
-	if (!err && inode->i_links_count && !f2_extent_root_sound(inode))
+	/* Live: linked, or nameless but open (no deletion time yet) */
+	if (!err && (inode->i_links_count || !inode->i_dtime) &&
+	    !f2_extent_root_sound(inode))
 		return EUCLEAN;
 	return f2_errno(err);
 }
