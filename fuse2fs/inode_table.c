@@ -211,6 +211,7 @@ void f2_open_unref(struct fuse2fs *f2, ext2_ino_t ino)
 		f2_iomap_forget(f2, ino);
 		f2_maybe_free_inode(f2, ino);
 	} else if (!r->nopen) {
+		f2_prealloc_trim(f2, ino);
 		f2_iomap_released(f2, ino);
 	}
 }

@@ -198,11 +198,13 @@ void f2_iomap_notify_drain(void);
 /*
  * Look-ahead bookkeeping (iomap_prealloc.c): remember [start, end) of
  * ino as allocated ahead (false when the table is full: do not allocate
- * ahead then); give back what is still unwritten past EOF when the kernel
- * forgot ino (call when its lookup and open counts reach zero) or, for
- * all inodes, at unmount.
+ * ahead then); give back what is still unwritten past EOF (trim) when
+ * the last open file of ino is released, when the kernel forgot ino
+ * (forget: when its lookup and open counts reach zero) or, for all
+ * inodes, at unmount.
  */
 bool f2_prealloc_note(ext2_ino_t ino, blk64_t start, blk64_t end);
+void f2_prealloc_trim(struct fuse2fs *f2, ext2_ino_t ino);
 /*
  * Collapse (left) or insert range moved the extents of ino from lblk on
  * by blocks: so does the look-ahead range remembered there.

@@ -96,9 +96,10 @@ static void run_to_mapping(struct fuse2fs *f2, const struct f2_run *run,
  * BEGIN we save is a round trip for the kernel, and block group
  * boundaries cut mappings already), at most F2_ALLOC_AHEAD_BYTES and at
  * most an eighth of the free blocks, never past the hole.  The guess
- * thus wastes at most three times what the file already uses, given back
- * when the kernel forgets the inode, and a streaming writer of N bytes
- * asks for blocks about log4(N) times instead of once per fixed step:
+ * thus wastes at most three times what the file already uses, given
+ * back when the last open file of the inode is released, and a streaming
+ * writer of N bytes asks for blocks about log4(N) times instead of once
+ * per fixed step:
  * with the mappings the kernel keeps, a 1 GiB write needs about six
  * allocating BEGINs (and one more per physical break), not 130.  Other
  * writes get exactly the blocks they cover.

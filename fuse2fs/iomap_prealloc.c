@@ -5,7 +5,9 @@
  * unwritten extents past the on-disk size: harmless to e2fsck, but
  * space the file does not need once the writer stops.  We remember each
  * look-ahead range and punch what is still unwritten past EOF when the
- * kernel forgets the inode (no IO can be in flight then) or at unmount.
+ * inode's last open file is released (the kernel then keeps no mapping
+ * and has written back every page: doc/protocol.md section 10), when the
+ * kernel forgets the inode, or at unmount.
  * The table is small on purpose: when it is full, writes simply get no
  * look-ahead.
  */
@@ -70,14 +72,13 @@ void f2_prealloc_shift(ext2_ino_t ino, blk64_t lblk, blk64_t by, bool left)
 	}
 }
 
-void f2_iomap_forget(struct fuse2fs *f2, ext2_ino_t ino)
+void f2_prealloc_trim(struct fuse2fs *f2, ext2_ino_t ino)
 {
 	struct ext2_inode_large inode;
-	struct prealloc *p = find(ino);
+	struct prealloc *p = ino ? find(ino) : NULL;
 	blk64_t from, end, eof;
 
-	f2_iomap_mode_settled(ino);
-	if (!ino || !p)
+	if (!p)
 		return;
 	from = p->start;
 	end = p->end;
@@ -97,6 +98,12 @@ void f2_iomap_forget(struct fuse2fs *f2, ext2_ino_t ino)
 	 */
 	f2_free_unwritten(f2->fs, ino, &inode, from, end);
 	f2_write_inode(f2, ino, &inode);
+}
+
+void f2_iomap_forget(struct fuse2fs *f2, ext2_ino_t ino)
+{
+	f2_iomap_mode_settled(ino);
+	f2_prealloc_trim(f2, ino);
 }
 
 void f2_iomap_forget_all(struct fuse2fs *f2)

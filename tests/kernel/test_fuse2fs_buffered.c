@@ -8,8 +8,8 @@
  * truncates zero the rest of the block they end in; SEEK_DATA/SEEK_HOLE
  * and FIEMAP come from the mappings; RWF_NOWAIT reads get cached data;
  * O_TMPFILE files write through iomap; chattr +i and +a hold for files
- * already open; the mount reads ahead as far as kernel ext4 on the same
- * device.
+ * already open; blocks allocated ahead go when the last file closes; the
+ * mount reads ahead as far as kernel ext4 on the same device.
  * What the tests write is read back through O_DIRECT (the device) and,
  * after unmount, through kernel ext4.  Every test starts from a fresh
  * mke2fs and ends with `e2fsck -fn`.  Runs inside the UML guest, as root.
@@ -319,6 +319,67 @@ TEST_F(f2b, immutable_and_append_only_hold_for_open_files)
 	EXPECT_EQ(0, traced("(FUSE_WRITE)"));
 	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	EXPECT_EQ(0, f2g_check_with_ext4("frozen", r, 1, r[0].len));
+}
+
+/* Blocks of path, in 512-byte units, once they settle (5 s at most). */
+static long settled_blocks(const char *path, long want)
+{
+	struct stat st;
+	int tries;
+
+	for (tries = 0; tries < 250; tries++) {
+		if (stat(path, &st))
+			return -1;
+		if (st.st_blocks == want)
+			break;
+		usleep(20000);
+	}
+	return st.st_blocks;
+}
+
+/*
+ * A streaming writer gets blocks allocated ahead past EOF; once the last
+ * of the inode's open files is closed they are given back (the kernel
+ * forgets its mappings at that release, doc/protocol.md section 10): the
+ * file then uses what it holds, as on ext4, while the inode stays cached.
+ */
+TEST_F(f2b, lookahead_goes_when_the_last_file_closes)
+{
+	const struct region r[] = { { 0, 4 * MIB, 9 } };
+	const char *path = kt_path(&self->srv, "ahead");
+	long data = 4 * MIB / 512;
+	struct stat st;
+	int fd, fd2;
+
+	fd = open(path, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	fd2 = open(path, O_RDONLY);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, buffered_fill(fd, 0, MIB, MIB, 9));
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, buffered_fill(fd, MIB, 3 * MIB, MIB, 9));
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, fstat(fd, &st));
+	EXPECT_LT(data, st.st_blocks) TH_LOG("no look-ahead to give back");
+	close(fd);
+	/* another file of the inode is still open: nothing goes yet */
+	usleep(200000);
+	ASSERT_EQ(0, fstat(fd2, &st));
+	EXPECT_LT(data, st.st_blocks);
+	close(fd2);
+	EXPECT_EQ(data, settled_blocks(path, data));
+	EXPECT_EQ(0, f2g_check_regions(path, r, 1, false));
+	/* and writing on after a new open still works */
+	fd = open(path, O_WRONLY | O_APPEND);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, buffered_fill(fd, 4 * MIB, MIB, MIB, 9));
+	ASSERT_EQ(0, fsync(fd));
+	close(fd);
+	EXPECT_EQ(data + MIB / 512, settled_blocks(path, data + MIB / 512));
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	EXPECT_EQ(0, f2g_check_with_ext4("ahead",
+					 &(struct region){ 0, 5 * MIB, 9 }, 1,
+					 5 * MIB));
 }
 
 /* A cold buffered read and a read fault take the data from the device. */

@@ -1114,6 +1114,46 @@ TEST_F(f2, one_ioend_writes_each_tree_block_once)
 }
 
 /*
+ * With the inode still known to the kernel, the look-ahead goes when the
+ * last open file of the inode is released (the kernel keeps no mapping
+ * from then on), not at the release of an earlier one.
+ */
+TEST_F(f2, lookahead_goes_with_the_last_open_file)
+{
+	struct tfs_mkfs_opts o = { 0 };
+	struct fuse_iomap_mapping m;
+	struct fuse_entry_out a;
+	struct fuse_open_out op;
+	uint64_t size = 0, fh2, i;
+	unsigned int begins = 0;
+
+	ASSERT_EQ(0, tfs_mkfs(self->image, &o));
+	ASSERT_EQ(0, start(self, "iomap=auto", true));
+	ASSERT_EQ(0, wire_create(&self->w, 1, "a", O_RDWR, 0100644, &a, &op));
+	ASSERT_EQ(0, wire_open(&self->w, a.nodeid, O_RDWR, &fh2));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, kernel_write(&self->w, -1, a.nodeid, i * MIB, MIB,
+					  FUSE_IOMAP_OP_WRITE, &size, &begins));
+	ASSERT_EQ(0, wire_iomap_begin(&self->w, a.nodeid, a.nodeid, 4 * MIB,
+				      BS, 0, &m));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, m.type);
+	ASSERT_EQ(0, wire_release(&self->w, a.nodeid, op.fh, false));
+	ASSERT_EQ(0, wire_iomap_begin(&self->w, a.nodeid, a.nodeid, 4 * MIB,
+				      BS, 0, &m));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_UNWRITTEN, m.type);
+	ASSERT_EQ(0, wire_release(&self->w, a.nodeid, fh2, false));
+	ASSERT_EQ(0, wire_iomap_begin(&self->w, a.nodeid, a.nodeid, 4 * MIB,
+				      BS, 0, &m));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_HOLE, m.type);
+	/* the data stays */
+	ASSERT_EQ(0, wire_iomap_begin(&self->w, a.nodeid, a.nodeid, 0, BS, 0,
+				      &m));
+	EXPECT_EQ(FUSE_IOMAP_TYPE_MAPPED, m.type);
+	ASSERT_EQ(0, stop(self));
+	ASSERT_EQ(0, tfs_fsck(self->image));
+}
+
+/*
  * Blocks allocated ahead of a streaming writer are given back once the
  * kernel forgets the inode, or at unmount; a user's own unwritten
  * preallocation past EOF (fallocate KEEP_SIZE) stays.
