@@ -118,9 +118,12 @@ static int f2_readdir_emit(struct f2_readdir_ctx *c,
 					    flags);
 	if (need > c->size - c->used)
 		return DIRENT_ABORT;
+	/* Uncounted, an entry must not go out: the inode could be freed */
+	if (e.ino && f2_lookup_ref(c->f2, dirent->inode)) {
+		c->err = ENOMEM;
+		return DIRENT_ABORT;
+	}
 	c->used += need;
-	if (e.ino)
-		f2_lookup_ref(c->f2, dirent->inode);
 	return 0;
 }
 

@@ -160,12 +160,17 @@ void f2_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	f2_set_open_flags(f2, fi);
-	if (f2_lookup_ref(f2, ino) && !name) {
-		f2_abandon_inode(f2, ino);
+	/*
+	 * Uncounted references would let us free (a nameless file, or one
+	 * unlinked later) or trim (look-ahead) what the kernel still uses.
+	 */
+	if (f2_lookup_ref(f2, ino)) {
+		if (!name)
+			f2_abandon_inode(f2, ino);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (f2_open_ref(f2, ino) && !name) {
+	if (f2_open_ref(f2, ino)) {
 		/* the last reference of a nameless file frees it */
 		f2_lookup_unref(f2, ino, 1);
 		fuse_reply_err(req, ENOMEM);
@@ -191,7 +196,10 @@ void f2_op_open(fuse_req_t req, fuse_ino_t nodeid, struct fuse_file_info *fi)
 	}
 	f2_set_open_flags(f2, fi);
 	f2_drop_cache_if_encrypted(f2, ino, fi);
-	f2_open_ref(f2, ino);
+	if (f2_open_ref(f2, ino)) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	if (fuse_reply_open(req, fi))
 		f2_open_unref(f2, ino);
 }

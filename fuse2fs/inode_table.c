@@ -160,9 +160,9 @@ bool f2_inode_referenced(struct fuse2fs *f2, ext2_ino_t ino)
 }
 
 /*
- * A failed allocation here loses a reference count (ENOMEM); for a named
- * inode the worst outcome is that it is freed at unmount instead of
- * earlier.  A nameless one (O_TMPFILE) must not be replied without it.
+ * A failed allocation here is ENOMEM, and the request fails: an inode the
+ * kernel holds without our count could be freed (unlinked, O_TMPFILE) or
+ * lose its look-ahead while the kernel still writes there.
  */
 int f2_lookup_ref(struct fuse2fs *f2, ext2_ino_t ino)
 {

@@ -349,8 +349,14 @@ void f2_reply_entry_ttl(fuse_req_t req, struct fuse2fs *f2, ext2_ino_t ino,
 	}
 	if (entry_timeout < e.entry_timeout)
 		e.entry_timeout = entry_timeout;
-	/* Count the reference before replying: a FORGET may follow at once. */
-	f2_lookup_ref(f2, ino);
+	/*
+	 * Count the reference before replying: a FORGET may follow at once.
+	 * Uncounted, the kernel would hold an inode we could free.
+	 */
+	if (f2_lookup_ref(f2, ino)) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	if (fuse_iomap_reply_entry(req, &e, flags))
 		f2_lookup_unref(f2, ino, 1);
 }
