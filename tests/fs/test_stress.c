@@ -28,6 +28,7 @@
 
 #include "kselftest_harness.h"
 #include "mount_helpers.h"
+#include "free_counts.h"
 
 #define NPROC		4
 #define NNAMES		10
@@ -200,7 +201,7 @@ TEST_F_TIMEOUT(st, four_processes, 600)
 	const char *root = self->m->dir;
 	struct statvfs before, after;
 	pid_t pids[NPROC];
-	int i, status, tries;
+	int i, status;
 
 	ASSERT_EQ(0, statvfs(root, &before));
 	ASSERT_EQ(0, mkdir(tfs_p(self->m, "d0"), 0755));
@@ -223,13 +224,7 @@ TEST_F_TIMEOUT(st, four_processes, 600)
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 	ASSERT_EQ(0, tfs_remount(self->m));
 	ASSERT_EQ(0, remove_all(root));
-	for (tries = 0; tries < 250; tries++) {
-		ASSERT_EQ(0, statvfs(root, &after));
-		if (after.f_bfree == before.f_bfree &&
-		    after.f_ffree == before.f_ffree)
-			break;
-		usleep(20000);
-	}
+	EXPECT_EQ(0, tfs_wait_free_counts(root, &before, &after));
 	EXPECT_EQ(before.f_bfree, after.f_bfree);
 	EXPECT_EQ(before.f_ffree, after.f_ffree);
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);

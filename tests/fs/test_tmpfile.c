@@ -15,6 +15,7 @@
 
 #include "kselftest_harness.h"
 #include "fsext.h"
+#include "free_counts.h"
 
 FSEXT_FIXTURE(tmp, NULL);
 
@@ -47,20 +48,6 @@ static bool holds(const char *path, unsigned int seed)
 	close(fd);
 	fill(want, DATA_SIZE, seed);
 	return n == DATA_SIZE && !memcmp(want, got, DATA_SIZE);
-}
-
-static long free_blocks(const char *dir)
-{
-	struct statvfs sv;
-
-	return statvfs(dir, &sv) ? -1 : (long)sv.f_bfree;
-}
-
-static long free_inodes(const char *dir)
-{
-	struct statvfs sv;
-
-	return statvfs(dir, &sv) ? -1 : (long)sv.f_ffree;
 }
 
 /* Entries of dir other than ".", ".." and lost+found. */
@@ -121,25 +108,22 @@ TEST_F(tmp, closed_without_a_link_gives_everything_back)
 {
 	static unsigned char buf[DATA_SIZE];
 	const char *dir = self->m->dir;
-	long blocks = free_blocks(dir), inodes = free_inodes(dir);
-	int fd, tries;
+	struct statvfs before, during, after;
+	int fd;
 
-	ASSERT_LT(0, blocks);
+	ASSERT_EQ(0, statvfs(dir, &before));
 	fill(buf, sizeof(buf), 2);
 	fd = open(dir, O_TMPFILE | O_WRONLY, 0600);
 	ASSERT_LE(0, fd) TH_LOG("O_TMPFILE: %s", strerror(errno));
 	ASSERT_EQ((ssize_t)sizeof(buf), write(fd, buf, sizeof(buf)));
 	ASSERT_EQ(0, fsync(fd));
-	EXPECT_GT(blocks, free_blocks(dir));
-	EXPECT_EQ(inodes - 1, free_inodes(dir));
+	ASSERT_EQ(0, statvfs(dir, &during));
+	EXPECT_GT(before.f_bfree, during.f_bfree);
+	EXPECT_EQ(before.f_ffree - 1, during.f_ffree);
 	ASSERT_EQ(0, close(fd));
-	for (tries = 0; tries < 250; tries++) {
-		if (free_blocks(dir) == blocks && free_inodes(dir) == inodes)
-			break;
-		usleep(20000);
-	}
-	EXPECT_EQ(blocks, free_blocks(dir));
-	EXPECT_EQ(inodes, free_inodes(dir));
+	EXPECT_EQ(0, tfs_wait_free_counts(dir, &before, &after));
+	EXPECT_EQ(before.f_bfree, after.f_bfree);
+	EXPECT_EQ(before.f_ffree, after.f_ffree);
 	EXPECT_EQ(0, count_entries(dir));
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }

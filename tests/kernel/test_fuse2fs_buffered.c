@@ -34,6 +34,7 @@
 
 #include "kselftest_harness.h"
 #include "f2guest.h"
+#include "free_counts.h"
 
 /* FUSE requests and iomap BEGIN/IOEND, traced by the kernel */
 static const char *const events[] = {
@@ -185,7 +186,7 @@ TEST_F(f2b, tmpfile_writes_through_iomap)
 {
 	const struct region r[] = { { 0, 3 * MIB + 77, 5 } };
 	struct statvfs before, after;
-	int fd, tries;
+	int fd;
 
 	fd = open(self->srv.dir, O_TMPFILE | O_RDWR, 0644);
 	ASSERT_LE(0, fd) TH_LOG("O_TMPFILE: %s", strerror(errno));
@@ -207,13 +208,7 @@ TEST_F(f2b, tmpfile_writes_through_iomap)
 	ASSERT_EQ(0, fsync(fd));
 	close(fd);
 	/* fuse2fs frees it on the kernel's FORGET, in the background */
-	for (tries = 0; tries < 250; tries++) {
-		ASSERT_EQ(0, statvfs(self->srv.dir, &after));
-		if (after.f_bfree == before.f_bfree &&
-		    after.f_ffree == before.f_ffree)
-			break;
-		usleep(20000);
-	}
+	EXPECT_EQ(0, tfs_wait_free_counts(self->srv.dir, &before, &after));
 	EXPECT_EQ(before.f_bfree, after.f_bfree);
 	EXPECT_EQ(before.f_ffree, after.f_ffree);
 	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
