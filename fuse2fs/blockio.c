@@ -260,9 +260,14 @@ int f2_block_truncate(struct fuse2fs *f2, ext2_ino_t ino,
 	errcode_t err = 0;
 	char *buf;
 
-	if (size < EXT2_I_SIZE(inode)) {
+	/*
+	 * Down or to the same size, blocks past the end go, those allocated
+	 * with FALLOC_FL_KEEP_SIZE too, as ext4_setattr() does; a truncate
+	 * up keeps them.
+	 */
+	if (size <= EXT2_I_SIZE(inode)) {
 		/* What lies past the new end must read back as zeroes. */
-		if (size % bs) {
+		if (size % bs && size < EXT2_I_SIZE(inode)) {
 			err = f2_map_run(fs, ino, inode, size / bs, end, &run);
 			if (!err && run.type == FUSE_IOMAP_TYPE_MAPPED) {
 				buf = malloc(bs);

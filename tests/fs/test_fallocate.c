@@ -2,7 +2,8 @@
 /*
  * fallocate(2): preallocation with and without FALLOC_FL_KEEP_SIZE,
  * FALLOC_FL_PUNCH_HOLE (partial blocks zeroed, whole blocks freed),
- * FALLOC_FL_ZERO_RANGE, the errno values of unsupported modes, ENOSPC,
+ * FALLOC_FL_ZERO_RANGE, truncates over blocks allocated past EOF, the
+ * errno values of unsupported modes, ENOSPC,
  * block-mapped ext3 files (punch only) and inline-data files.  File
  * contents and st_size/st_blocks are checked against exact expectations
  * that hold on kernel ext4 too (each test runs as variant "fuse2fs" and
@@ -145,6 +146,37 @@ TEST_F(fa, keep_size)
 	/* Extending the size over them shows zeroes. */
 	ASSERT_EQ(0, ftruncate(fd, 100 * KIB));
 	EXPECT_TRUE(all_zero(fd, 5, 100 * KIB - 5));
+	close(fd);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
+/*
+ * A truncate down or to the same size frees the blocks allocated past
+ * EOF with KEEP_SIZE; a truncate up keeps them (ext4_setattr()).
+ */
+TEST_F(fa, truncate_frees_keep_size_blocks_unless_growing)
+{
+	const char *f = tfs_p(self->m, "f");
+	int fd;
+
+	fd = open(f, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1 * MIB));
+	ASSERT_EQ(0, ftruncate(fd, 256 * KIB));
+	EXPECT_SIZE_BLOCKS(fd, 256 * KIB, BLK_UNITS(256));
+	/* same size */
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1 * MIB));
+	ASSERT_EQ(0, ftruncate(fd, 256 * KIB));
+	EXPECT_SIZE_BLOCKS(fd, 256 * KIB, BLK_UNITS(64));
+	/* down, to the middle of a block */
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1 * MIB));
+	ASSERT_EQ(0, ftruncate(fd, 100 * KIB + 5));
+	EXPECT_SIZE_BLOCKS(fd, 100 * KIB + 5, BLK_UNITS(26));
+	/* up, not past the preallocation: it stays */
+	TFS_ASSERT_OK(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1 * MIB));
+	ASSERT_EQ(0, ftruncate(fd, 512 * KIB));
+	EXPECT_SIZE_BLOCKS(fd, 512 * KIB, BLK_UNITS(256));
+	EXPECT_TRUE(all_zero(fd, 0, 512 * KIB));
 	close(fd);
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }

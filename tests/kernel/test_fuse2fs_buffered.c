@@ -8,8 +8,9 @@
  * truncates zero the rest of the block they end in; SEEK_DATA/SEEK_HOLE
  * and FIEMAP come from the mappings; RWF_NOWAIT reads get cached data;
  * O_TMPFILE files write through iomap; chattr +i and +a hold for files
- * already open; blocks allocated ahead go when the last file closes; the
- * mount reads ahead as far as kernel ext4 on the same device.
+ * already open; blocks allocated ahead go when the last file closes, and
+ * those preallocated past EOF with a truncate to the same size; the mount
+ * reads ahead as far as kernel ext4 on the same device.
  * What the tests write is read back through O_DIRECT (the device) and,
  * after unmount, through kernel ext4.  Every test starts from a fresh
  * mke2fs and ends with `e2fsck -fn`.  Runs inside the UML guest, as root.
@@ -375,6 +376,35 @@ TEST_F(f2b, lookahead_goes_when_the_last_file_closes)
 	EXPECT_EQ(0, f2g_check_with_ext4("ahead",
 					 &(struct region){ 0, 5 * MIB, 9 }, 1,
 					 5 * MIB));
+}
+
+/*
+ * A truncate to the size the file has frees what was allocated past EOF
+ * (FALLOC_FL_KEEP_SIZE), as on ext4, also while the data is only in the
+ * page cache: the server must not take it for a growth from the smaller
+ * size it knows (generic/092).
+ */
+TEST_F(f2b, truncate_to_the_same_size_frees_blocks_past_eof)
+{
+	const struct region r[] = { { 0, MIB, 10 } };
+	const char *path = kt_path(&self->srv, "same");
+	long data = MIB / 512;
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 4 * MIB));
+	ASSERT_EQ(0, buffered_fill(fd, 0, MIB, 65536, 10));
+	ASSERT_EQ(0, ftruncate(fd, MIB));
+	ASSERT_EQ(0, fsync(fd));
+	close(fd);
+	EXPECT_EQ(data, settled_blocks(path, data));
+	EXPECT_EQ(0, f2g_check_regions(path, r, 1, true));
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	ASSERT_EQ(0, f2g_stat_with_ext4("same", &st));
+	EXPECT_EQ(data, st.st_blocks);
+	EXPECT_EQ(0, f2g_check_with_ext4("same", r, 1, MIB));
 }
 
 /* A cold buffered read and a read fault take the data from the device. */
