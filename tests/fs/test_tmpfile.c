@@ -21,33 +21,19 @@ FSEXT_FIXTURE(tmp, NULL);
 
 #define DATA_SIZE	(300 * 1024)
 
-static void fill(unsigned char *buf, size_t len, unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		buf[i] = (unsigned char)(i * 7 + seed + i / 4093);
-}
-
 /* Name the open O_TMPFILE fd at path, as root may (no /proc needed). */
 static int link_fd(int fd, const char *path)
 {
 	return linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH);
 }
 
-/* The file at path holds exactly DATA_SIZE bytes of fill(seed)? */
+/* The file at path holds exactly DATA_SIZE bytes of the pattern seed? */
 static bool holds(const char *path, unsigned int seed)
 {
-	static unsigned char want[DATA_SIZE], got[DATA_SIZE + 1];
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
+	struct stat st;
 
-	if (fd < 0)
-		return false;
-	n = read(fd, got, sizeof(got));
-	close(fd);
-	fill(want, DATA_SIZE, seed);
-	return n == DATA_SIZE && !memcmp(want, got, DATA_SIZE);
+	return !stat(path, &st) && st.st_size == DATA_SIZE &&
+	       !tfs_check_pattern(path, 0, DATA_SIZE, seed);
 }
 
 /* Entries of dir other than ".", ".." and lost+found. */
@@ -74,7 +60,7 @@ TEST_F(tmp, written_then_linked_keeps_its_data)
 	struct stat st;
 	int fd;
 
-	fill(buf, sizeof(buf), 1);
+	tfs_pattern(buf, sizeof(buf), 0, 1);
 	fd = open(dir, O_TMPFILE | O_RDWR, 0640);
 	ASSERT_LE(0, fd) TH_LOG("O_TMPFILE: %s", strerror(errno));
 	ASSERT_EQ((ssize_t)sizeof(buf), pwrite(fd, buf, sizeof(buf), 0));
@@ -112,7 +98,7 @@ TEST_F(tmp, closed_without_a_link_gives_everything_back)
 	int fd;
 
 	ASSERT_EQ(0, statvfs(dir, &before));
-	fill(buf, sizeof(buf), 2);
+	tfs_pattern(buf, sizeof(buf), 0, 2);
 	fd = open(dir, O_TMPFILE | O_WRONLY, 0600);
 	ASSERT_LE(0, fd) TH_LOG("O_TMPFILE: %s", strerror(errno));
 	ASSERT_EQ((ssize_t)sizeof(buf), write(fd, buf, sizeof(buf)));
@@ -136,7 +122,7 @@ TEST_F(tmp, open_at_unmount_is_not_leaked)
 	int status, pipefd[2];
 	char c;
 
-	fill(buf, sizeof(buf), 3);
+	tfs_pattern(buf, sizeof(buf), 0, 3);
 	ASSERT_EQ(0, pipe(pipefd));
 	pid = fork();
 	ASSERT_LE(0, pid);
