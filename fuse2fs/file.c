@@ -149,27 +149,25 @@ void f2_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		name = NULL;
 	ret = f2_make_node(req, f2, f2_ino(parent), name,
 			   (mode & ~S_IFMT) | S_IFREG, 0, &ino);
-	if (!ret) {
-		ret = f2_fill_entry(f2, ino, &e, &flags);
-		/* Nobody holds a nameless file that was never replied */
-		if (ret && !name)
-			f2_abandon_inode(f2, ino);
-	}
 	if (ret) {
 		fuse_reply_err(req, ret);
 		return;
 	}
-	f2_set_open_flags(f2, fi);
+	ret = f2_fill_entry(f2, ino, &e, &flags);
 	/*
 	 * Uncounted references would let us free (a nameless file, or one
 	 * unlinked later) or trim (look-ahead) what the kernel still uses.
 	 */
-	if (f2_lookup_ref(f2, ino)) {
+	if (!ret)
+		ret = f2_lookup_ref(f2, ino);
+	if (ret) {
+		/* Nobody holds a nameless file that was never replied */
 		if (!name)
 			f2_abandon_inode(f2, ino);
-		fuse_reply_err(req, ENOMEM);
+		fuse_reply_err(req, ret);
 		return;
 	}
+	f2_set_open_flags(f2, fi);
 	if (f2_open_ref(f2, ino)) {
 		/* the last reference of a nameless file frees it */
 		f2_lookup_unref(f2, ino, 1);
