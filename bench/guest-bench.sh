@@ -33,6 +33,9 @@ usage: $0 --dev BLOCKDEV --ours FUSE2FS [options] RESULTS_DIR
   --runtime SECS   seconds per random job (default 10)
   --repeat N       run the modes N times, interleaved (default 1); the
                    report takes the median
+  --cold-reads N   run each cold streaming read N times per repetition,
+                   remounting in between (default 3): one cold read of
+                   4 GiB takes seconds and spreads by 20%
   --step-timeout S kill a single step after S seconds (default 300)
 EOF
 }
@@ -44,6 +47,7 @@ SIZE=512M
 RUNTIME=10
 STEP_TIMEOUT=300
 REPEAT=1
+COLD_READS=3
 OUT=""
 
 while [ $# -gt 0 ]; do
@@ -55,6 +59,7 @@ while [ $# -gt 0 ]; do
 	--runtime) RUNTIME=$2; shift ;;
 	--step-timeout) STEP_TIMEOUT=$2; shift ;;
 	--repeat) REPEAT=$2; shift ;;
+	--cold-reads) COLD_READS=$2; shift ;;
 	-h|--help) usage; exit 0 ;;
 	-*) usage >&2; bench_die "unknown option $1" ;;
 	*) OUT=$1 ;;
@@ -65,6 +70,9 @@ done
 [ -n "$OUT" ] || { usage >&2; bench_die "no RESULTS_DIR"; }
 case $REPEAT in
 ''|*[!0-9]*|0) bench_die "--repeat takes a positive number" ;;
+esac
+case $COLD_READS in
+''|*[!0-9]*|0) bench_die "--cold-reads takes a positive number" ;;
 esac
 [ "$STEP_TIMEOUT" -gt $((RUNTIME + 30)) ] ||
 	bench_die "--step-timeout must be more than --runtime + 30 seconds"
@@ -93,6 +101,7 @@ trap 'bench_log "interrupted"; exit 130' INT TERM HUP
 	echo "rand_runtime=$RUNTIME"
 	echo "modes=$MODES"
 	echo "repeat=$REPEAT"
+	echo "cold_reads=$COLD_READS"
 } > "$OUT/guest-run.txt"
 
 fs_mount()
@@ -188,7 +197,7 @@ record_mode()
 
 run_mode()
 {
-	local failed=0 job rc
+	local failed=0 job rc again n
 
 	CUR_MODE=$1
 	CUR_OUT=$OUT/$CUR_MODE
@@ -229,6 +238,20 @@ run_mode()
 			"$CUR_OUT/$job.json" "$STEP_TIMEOUT"
 		rc=$?
 		upcalls_stop "$CUR_OUT/$job.upcalls.json"
+		# The cold streaming reads again, each from a fresh mount with
+		# the caches dropped, as <job>.2.json, ...; the report takes
+		# the median over all of them.
+		case $job in
+		b-seq-read*) again=$COLD_READS ;;
+		*) again=1 ;;
+		esac
+		for n in $(seq 2 "$again"); do
+			[ "$rc" -eq 0 ] || break
+			fs_cycle || return 1
+			bench_fio "$BENCH_SRCDIR/jobs/${jobfile%-ra1m}.fio" \
+				"$CUR_OUT/$job.$n.json" "$STEP_TIMEOUT"
+			rc=$?
+		done
 		case $rc in
 		0) ;;
 		2) bench_log "$CUR_MODE: $job timed out; giving up on this mode"

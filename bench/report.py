@@ -96,9 +96,25 @@ def run_dirs(fsdir):
     return [os.path.join(fsdir, d) for d in runs] or [fsdir]
 
 
+def samples_in(rundir, stem):
+    """The result files of one workload in one run: STEM.json, and
+    STEM.2.json, ... when the guest ran it more than once (cold reads)."""
+    extra = []
+    try:
+        for name in os.listdir(rundir):
+            n = name[len(stem) + 1:-len(".json")]
+            if name.startswith(stem + ".") and name.endswith(".json") and \
+                    n.isdigit():
+                extra.append((int(n), name[:-len(".json")]))
+    except OSError:
+        pass
+    return [stem] + [name for _, name in sorted(extra)]
+
+
 def read_metric(fsdir, stem, how):
-    """(median over the runs that produced a value, all those values)."""
-    found = [v for v in (read_one(d, stem, how) for d in run_dirs(fsdir))
+    """(median over every sample the runs produced, all those values)."""
+    found = [v for v in (read_one(d, s, how) for d in run_dirs(fsdir)
+                         for s in samples_in(d, stem))
              if v is not None]
     if not found:
         return None, []
@@ -294,7 +310,9 @@ def main():
         for stem, _, _, how in METRICS:
             values[key][stem], samples[key][stem] = \
                 read_metric(fsdir, stem, how)
-    nruns = max([len(samples[k][m]) for k in keys for m in samples[k]] or [0])
+    nruns = len(run_dirs(os.path.join(args.results, keys[0]))) if keys else 0
+    nsamples = max([len(samples[k][m]) for k in keys for m in samples[k]]
+                   or [0])
 
     header = ["workload", "unit"] + [labels[k] for k in keys] + \
              ["%s/%s" % (a, b) for a, b in ratios]
@@ -359,6 +377,9 @@ def main():
     text = args.title + "\n"
     if nruns > 1:
         text += "(median of %d interleaved runs per value)\n" % nruns
+    if nsamples > nruns:
+        text += "(cold streaming reads: median of %d reads, each from a " \
+            "fresh mount)\n" % nsamples
     text += "\n"
     text += render_text(header, rows) if rows else "(no results)"
     text += "\n\ne2fsck -fn after the run: " + "; ".join(fsck) + "\n"

@@ -41,6 +41,8 @@ usage: $0 [options] [RESULTS_DIR]
                      writeback out of the numbers
   --runtime SECS     seconds per random job (default 10; quick 3)
   --repeat N         run the modes N times, interleaved; median reported
+  --cold-reads N     each cold streaming read N times per repetition
+                     (default 3; quick 1); the median over all is reported
   --timeout SECS     kill the guest after this long (default 3000)
   --keep             keep the scratch directory
 EOF
@@ -56,6 +58,7 @@ IMG_SIZE="" SIZE="" RUNTIME=""
 TIMEOUT=3000
 SCRATCH_DIR=/var/tmp
 REPEAT=1
+COLD_READS=""
 TEST_KERNEL=""
 KEEP=""
 OUT=""
@@ -75,6 +78,7 @@ while [ $# -gt 0 ]; do
 	--runtime) RUNTIME=$2; shift ;;
 	--timeout) TIMEOUT=$2; shift ;;
 	--repeat) REPEAT=$2; shift ;;
+	--cold-reads) COLD_READS=$2; shift ;;
 	--keep) KEEP=1 ;;
 	-h|--help) usage; exit 0 ;;
 	-*) usage >&2; bench_die "unknown option $1" ;;
@@ -84,9 +88,9 @@ while [ $# -gt 0 ]; do
 done
 
 if [ -n "$QUICK" ]; then
-	: "${IMG_SIZE:=512M}" "${SIZE:=64M}" "${RUNTIME:=3}"
+	: "${IMG_SIZE:=512M}" "${SIZE:=64M}" "${RUNTIME:=3}" "${COLD_READS:=1}"
 else
-	: "${IMG_SIZE:=6G}" "${SIZE:=4G}" "${RUNTIME:=10}"
+	: "${IMG_SIZE:=6G}" "${SIZE:=4G}" "${RUNTIME:=10}" "${COLD_READS:=3}"
 fi
 
 [ "$(id -u)" -eq 0 ] || bench_die "run as root"
@@ -204,7 +208,7 @@ fi
 GUEST_DEV=/dev/ubdb
 GUEST_CMD=("$BENCH_SRCDIR/guest-bench.sh" --dev "$GUEST_DEV" --ours "$OURS"
 	   --modes "$MODES" --size "$SIZE" --runtime "$RUNTIME"
-	   --repeat "$REPEAT" "$OUT")
+	   --repeat "$REPEAT" --cold-reads "$COLD_READS" "$OUT")
 
 # Quote one word for the POSIX sh that runs the command in the guest.
 sh_quote()
