@@ -242,6 +242,25 @@ static int store_in_child(char *map)
 }
 
 /*
+ * In a child, write one byte through the descriptor it inherited, as a
+ * process handed an open file would: 0 if it wrote, else its errno.
+ */
+static int pwrite_in_child(int fd, off_t off)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (!pid) {
+		char c = 1;
+
+		_exit(pwrite(fd, &c, 1, off) == 1 ? 0 : errno);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
  * chattr +i and +a hold for files opened before, as on ext4: the kernel
  * writes iomap files without the server, so it must know the flags
  * (FUSE_ATTR_IOMAP_IMMUTABLE/APPEND).  Pages dirtied before +i still
@@ -282,6 +301,9 @@ TEST_F(f2b, immutable_and_append_only_hold_for_open_files)
 	errno = 0;
 	EXPECT_EQ(-1, pwrite(dfd, buf, sizeof(buf), 0));
 	EXPECT_EQ(EPERM, errno);
+	/* the same open file in another process */
+	EXPECT_EQ(EPERM, pwrite_in_child(fd, 0));
+	EXPECT_EQ(EPERM, pwrite_in_child(fd, 10 * 65536));
 	errno = 0;
 	EXPECT_EQ(-1, ftruncate(fd, 10));
 	EXPECT_EQ(EPERM, errno);
@@ -304,6 +326,8 @@ TEST_F(f2b, immutable_and_append_only_hold_for_open_files)
 	EXPECT_EQ(EPERM, errno);
 	fd2 = open(path, O_WRONLY | O_APPEND);
 	ASSERT_LE(0, fd2);
+	/* O_APPEND writes at EOF, also from another process */
+	EXPECT_EQ(0, pwrite_in_child(fd2, 0));
 	EXPECT_EQ((ssize_t)sizeof(buf), write(fd2, buf, sizeof(buf)));
 	EXPECT_EQ(0, fsync(fd2));
 	EXPECT_EQ((ssize_t)sizeof(buf), write(fd2, buf, sizeof(buf)));
