@@ -53,7 +53,15 @@ static int f2_may_setattr(struct fuse2fs *f2, ext2_ino_t ino, int to_set)
 	ret = f2_read_inode(f2, ino, &inode);
 	if (ret)
 		return ret;
-	if (inode.i_flags & EXT2_IMMUTABLE_FL)
+	/*
+	 * With iomap the kernel knows an immutable inode as such and refuses
+	 * every user's SETATTR itself; what still comes is the mtime and
+	 * ctime it keeps, among them the ctime of the flag change that made
+	 * the inode immutable (doc/protocol.md, section 10.3).
+	 */
+	if ((inode.i_flags & EXT2_IMMUTABLE_FL) &&
+	    !(f2->iomap_active &&
+	      !(to_set & ~(FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_CTIME))))
 		return EPERM;
 	/* A verity file's size is fixed (fsverity_prepare_setattr()). */
 	if ((inode.i_flags & EXT4_VERITY_FL) && (to_set & FUSE_SET_ATTR_SIZE))

@@ -63,4 +63,12 @@ int f2g_compare_with_ext4(const char *name, const void *want, size_t size);
 /* After unmount: what kernel ext4 says of the file (0 or -errno). */
 int f2g_stat_with_ext4(const char *name, struct stat *st);
 
+/* Is timestamp a strictly earlier than b? */
+static inline bool f2g_ts_before(const struct timespec *a,
+				 const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 #endif /* TESTS_KERNEL_F2GUEST_H */

@@ -342,6 +342,47 @@ TEST_F(f2b, immutable_and_append_only_hold_for_open_files)
 }
 
 /*
+ * A flag change is a change of the inode: its ctime moves at once, as on
+ * ext4 (the kernel keeps the ctime of iomap inodes, the server's change
+ * alone did not show), also for the change that makes the inode
+ * immutable, after which fsync still succeeds; the image holds the
+ * kernel's ctime (fstests generic/277).
+ */
+TEST_F(f2b, flag_changes_move_ctime)
+{
+	const char *path = kt_path(&self->srv, "flags");
+	struct stat st0, st1, st2, st3, disk;
+	int fd;
+
+	fd = open(path, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, kt_fd_iomap(fd, NULL));
+	ASSERT_EQ(0, buffered_fill(fd, 0, 65536, 65536, 11));
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, fstat(fd, &st0));
+	usleep(20000);
+	ASSERT_EQ(0, change_flags(fd, FS_NOATIME_FL, 0));
+	ASSERT_EQ(0, change_flags(fd, 0, FS_NOATIME_FL));
+	ASSERT_EQ(0, stat(path, &st1));
+	EXPECT_TRUE(f2g_ts_before(&st0.st_ctim, &st1.st_ctim));
+	usleep(20000);
+	ASSERT_EQ(0, change_flags(fd, FS_IMMUTABLE_FL, 0));
+	ASSERT_EQ(0, stat(path, &st2));
+	EXPECT_TRUE(f2g_ts_before(&st1.st_ctim, &st2.st_ctim));
+	EXPECT_EQ(0, fsync(fd));
+	usleep(20000);
+	ASSERT_EQ(0, change_flags(fd, 0, FS_IMMUTABLE_FL));
+	ASSERT_EQ(0, fstat(fd, &st3));
+	EXPECT_TRUE(f2g_ts_before(&st2.st_ctim, &st3.st_ctim));
+	EXPECT_EQ(0, fsync(fd));
+	EXPECT_EQ(0, close(fd));
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	ASSERT_EQ(0, f2g_stat_with_ext4("flags", &disk));
+	EXPECT_EQ(st3.st_ctim.tv_sec, disk.st_ctim.tv_sec);
+	EXPECT_EQ(st3.st_ctim.tv_nsec, disk.st_ctim.tv_nsec);
+}
+
+/*
  * A streaming writer gets blocks allocated ahead past EOF; once the last
  * of the inode's open files is closed they are given back (the kernel
  * forgets its mappings at that release, doc/protocol.md section 10): the

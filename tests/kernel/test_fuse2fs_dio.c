@@ -277,12 +277,6 @@ TEST_F(f2, direct_write_drops_setuid)
 	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 }
 
-static bool ts_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec ||
-	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 /*
  * Direct writes bypass the server, so the kernel moves mtime and ctime
  * itself and hands them over; kernel ext4 reads the same after unmount.
@@ -302,8 +296,8 @@ TEST_F(f2, direct_write_updates_times)
 	/* an overwrite inside the file: no IOEND, the server hears nothing */
 	ASSERT_EQ(0, f2g_write_regions(path, r, 1));
 	ASSERT_EQ(0, stat(path, &after));
-	EXPECT_TRUE(ts_before(&before.st_mtim, &after.st_mtim));
-	EXPECT_TRUE(ts_before(&before.st_ctim, &after.st_ctim));
+	EXPECT_TRUE(f2g_ts_before(&before.st_mtim, &after.st_mtim));
+	EXPECT_TRUE(f2g_ts_before(&before.st_ctim, &after.st_ctim));
 	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	ASSERT_EQ(0, f2g_stat_with_ext4("times", &disk));
 	EXPECT_EQ(after.st_mtim.tv_sec, disk.st_mtim.tv_sec);
