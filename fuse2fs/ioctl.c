@@ -209,7 +209,16 @@ void f2_op_ioctl(fuse_req_t req, fuse_ino_t nodeid, unsigned int cmd,
 		      out_bufsz) ||
 	    f2c_ioctl(req, cmd, in_buf, in_bufsz, out_bufsz))
 		return;
-	if (cmd_is(cmd, FS_IOC_GETFLAGS, FS_IOC32_GETFLAGS) ||
+	/*
+	 * The flag ioctls come as FS_IOC_GETFLAGS/SETFLAGS only: the kernel
+	 * turns a 32-bit caller's FS_IOC32_ numbers into those and sends
+	 * them from its fileattr calls, after the VFS checked the caller
+	 * (CAP_LINUX_IMMUTABLE) and before it applies the new flags to the
+	 * inode.  A native FS_IOC32_SETFLAGS would reach us raw, past both
+	 * (the kernel would not know the inode became immutable): ENOTTY,
+	 * as ext4 answers it.  FS_IOC_GETVERSION is raw in both forms.
+	 */
+	if (cmd == FS_IOC_GETFLAGS ||
 	    cmd_is(cmd, FS_IOC_GETVERSION, FS_IOC32_GETVERSION)) {
 		if (out_bufsz < sizeof(word)) {
 			ret = EINVAL;
@@ -224,7 +233,7 @@ void f2_op_ioctl(fuse_req_t req, fuse_ino_t nodeid, unsigned int cmd,
 		fuse_reply_ioctl(req, 0, &word, sizeof(word));
 		return;
 	}
-	if (cmd_is(cmd, FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS)) {
+	if (cmd == FS_IOC_SETFLAGS) {
 		if (in_bufsz < sizeof(word)) {
 			ret = EINVAL;
 			goto err;

@@ -329,6 +329,35 @@ TEST_F(fl, fsxattr_and_version)
 	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
 }
 
+/*
+ * A 64-bit caller's FS_IOC32_GETFLAGS/SETFLAGS is not a flag ioctl (the
+ * kernel maps those numbers only for 32-bit callers): ext4 answers
+ * ENOTTY, and so must fuse2fs, or the raw request would change flags
+ * past the VFS's capability check and behind the kernel's back.
+ */
+TEST_F(fl, native_32bit_flag_numbers_are_not_flag_ioctls)
+{
+	const char *f = tfs_p(self->m, "f");
+	unsigned int flags = 0, word = FS_NODUMP_FL | EXTENTS_FL;
+	int fd;
+
+	if (FS_IOC32_SETFLAGS == FS_IOC_SETFLAGS)
+		SKIP(return, "a 32-bit build: the numbers are the same");
+	ASSERT_EQ(0, fsext_create(f, 0644));
+	fd = open(f, O_RDONLY);
+	ASSERT_LE(0, fd);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(fd, FS_IOC32_SETFLAGS, &word));
+	EXPECT_EQ(ENOTTY, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(fd, FS_IOC32_GETFLAGS, &word));
+	EXPECT_EQ(ENOTTY, errno);
+	close(fd);
+	ASSERT_EQ(0, get_flags(f, &flags));
+	EXPECT_EQ(EXTENTS_FL, flags);
+	TFS_ASSERT_UNMOUNT_CLEAN(self->m);
+}
+
 TEST_F(fl, ctime_changes)
 {
 	const char *f = tfs_p(self->m, "f");
