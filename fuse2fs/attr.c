@@ -54,13 +54,13 @@ static int f2_may_setattr(struct fuse2fs *f2, ext2_ino_t ino, int to_set)
 	if (ret)
 		return ret;
 	/*
-	 * With iomap the kernel knows an immutable inode as such and refuses
-	 * every user's SETATTR itself; what still comes is the mtime and
+	 * With FUSE_IOMAP negotiated the kernel knows an immutable inode as
+	 * such and refuses every user's SETATTR itself; what still comes is the mtime and
 	 * ctime it keeps, among them the ctime of the flag change that made
 	 * the inode immutable (doc/protocol.md, section 10.3).
 	 */
 	if ((inode.i_flags & EXT2_IMMUTABLE_FL) &&
-	    !(f2->iomap_active &&
+	    !(f2->iomap_negotiated &&
 	      !(to_set & ~(FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_CTIME))))
 		return EPERM;
 	/* A verity file's size is fixed (fsverity_prepare_setattr()). */
@@ -76,7 +76,7 @@ static int f2_may_setattr(struct fuse2fs *f2, ext2_ino_t ino, int to_set)
 	 * refuses a user's explicit times itself; the times that still come
 	 * are the ones it keeps for appends it wrote without us.
 	 */
-	if (f2->iomap_active)
+	if (f2->iomap_negotiated)
 		return 0;
 	/* touch (times set to now) is still allowed. */
 	if ((to_set & FUSE_SET_ATTR_ATIME) &&

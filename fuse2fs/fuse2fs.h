@@ -56,6 +56,11 @@ struct fuse2fs {
 	enum f2_iomap_mode iomap_mode;
 	struct fuse_iomap_session *iomap;
 	bool iomap_active;		/* FUSE_IOMAP negotiated and a device registered */
+	/*
+	 * FUSE_IOMAP negotiated, device or not: the kernel then applies
+	 * FUSE_ATTR_IOMAP_IMMUTABLE/APPEND and keeps the rules they bring.
+	 */
+	bool iomap_negotiated;
 	uint32_t iomap_dev;		/* device id named in mappings */
 	int iomap_bdev_fd;		/* block device given to the kernel, or -1 */
 	int claim_fd;			/* O_EXCL open of a classic block device, or -1 */

@@ -309,6 +309,7 @@ void f2_iomap_negotiated(void *userdata, bool iomap)
 	int fd;
 
 	f2_iomap_fs = f2;
+	f2->iomap_negotiated = iomap;
 	f2->iomap_active = false;
 	f2->iomap_bdev_fd = -1;
 	if (f2->iomap_mode == F2_IOMAP_OFF)

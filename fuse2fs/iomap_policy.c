@@ -153,11 +153,14 @@ uint32_t f2_attr_flags(struct fuse2fs *f2, ext2_ino_t ino,
 	uint32_t flags = 0;
 
 	/* The common case on kernels without iomap: no xattr reads. */
-	if (!inode || !f2->iomap_active)
+	if (!inode || !f2->iomap_negotiated)
 		return 0;
 	/*
 	 * The kernel writes iomap files without asking: it must know which
-	 * inodes refuse writes (any type, for the VFS's other checks).
+	 * inodes refuse writes (any type, for the VFS's other checks).  Also
+	 * when no device could be registered: the kernel then keeps the
+	 * times of classic files with the writeback cache, and counts on
+	 * the flags to know which SETATTRs the server takes (attr.c).
 	 */
 	if (inode->i_flags & EXT2_IMMUTABLE_FL)
 		flags |= FUSE_ATTR_IOMAP_IMMUTABLE;

@@ -383,6 +383,51 @@ TEST_F(f2b, flag_changes_move_ctime)
 }
 
 /*
+ * FUSE_IOMAP negotiated but no device registered (the test holds the
+ * device exclusively, so the kernel refuses fuse2fs's claim and the mount
+ * is classic): the kernel still applies the flags of every reply and, with
+ * the writeback cache, keeps the times of classic files, so fuse2fs must
+ * still report the flags and take the kernel's times of an immutable
+ * file.  Before, fsync after chattr +i failed with EPERM.
+ */
+TEST_F(f2b, flags_hold_when_no_device_could_be_registered)
+{
+	static char buf[4096];
+	struct stat st0, st1;
+	const char *path;
+	int hold, fd;
+
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	hold = open(f2g_device(), O_RDONLY | O_EXCL);
+	ASSERT_LE(0, hold);
+	ASSERT_EQ(0, f2g_mount_opts(&self->srv, "iomap=auto,writeback_cache"));
+	path = kt_path(&self->srv, "nodev");
+	fd = open(path, O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, kt_fd_iomap(fd, NULL));
+	EXPECT_EQ((ssize_t)sizeof(buf), pwrite(fd, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, fstat(fd, &st0));
+	usleep(20000);
+	ASSERT_EQ(0, change_flags(fd, FS_IMMUTABLE_FL, 0));
+	EXPECT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, fstat(fd, &st1));
+	EXPECT_TRUE(f2g_ts_before(&st0.st_ctim, &st1.st_ctim));
+	/* the kernel knows: the VFS refuses, the server is not asked */
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(fd, buf, sizeof(buf), 0));
+	EXPECT_EQ(EPERM, errno);
+	errno = 0;
+	EXPECT_EQ(-1, open(path, O_WRONLY));
+	EXPECT_EQ(EPERM, errno);
+	ASSERT_EQ(0, change_flags(fd, 0, FS_IMMUTABLE_FL));
+	EXPECT_EQ(0, fsync(fd));
+	EXPECT_EQ(0, close(fd));
+	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
+	close(hold);
+	ASSERT_EQ(0, f2g_mount(&self->srv));
+}
+
+/*
  * A streaming writer gets blocks allocated ahead past EOF; once the last
  * of the inode's open files is closed they are given back (the kernel
  * forgets its mappings at that release, doc/protocol.md section 10): the
