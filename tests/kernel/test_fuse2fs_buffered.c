@@ -16,6 +16,7 @@
  * mke2fs and ends with `e2fsck -fn`.  Runs inside the UML guest, as root.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -425,6 +426,94 @@ TEST_F(f2b, flags_hold_when_no_device_could_be_registered)
 	ASSERT_EQ(0, f2g_unmount_and_fsck(&self->srv));
 	close(hold);
 	ASSERT_EQ(0, f2g_mount(&self->srv));
+}
+
+/* One of two writers filling the holes of a sparse file side by side */
+struct hole_filler {
+	int fd;
+	char *map;		/* NULL: pwrite, else store through it */
+	long pages;
+	long failed;		/* pwrites that did not write 8 bytes */
+	int err;		/* errno of the first */
+};
+
+#define FILL_PWRITE	0x5757575757575757ULL
+#define FILL_STORE	0x4d4d4d4d4d4d4d4dULL
+
+static void *fill_holes(void *arg)
+{
+	struct hole_filler *h = arg;
+	const uint64_t pw = FILL_PWRITE;
+	long i;
+
+	for (i = 0; i < h->pages; i++) {
+		if (h->map) {
+			*(volatile uint64_t *)(h->map + i * 4096 + 2048) =
+				FILL_STORE;
+			continue;
+		}
+		if (pwrite(h->fd, &pw, sizeof(pw), i * 4096 + 1024) !=
+		    sizeof(pw) && !h->failed++)
+			h->err = errno;
+	}
+	return NULL;
+}
+
+/*
+ * Two writers fill the holes of one sparse file page by page, side by
+ * side: one with pwrite, one through a shared mapping (fstests
+ * generic/346).  Each allocation changes the server's block map cookie,
+ * and a pwrite whose BEGIN reply the kernel took after the other
+ * writer's took its mapping for stale and asked again; 32 times in a
+ * row failed the pwrite with EIO (the write was lost).  Another file
+ * written back meanwhile adds conversions.  Every pwrite must succeed and
+ * every byte of both writers be there.
+ */
+TEST_F(f2b, two_writers_fill_the_holes_of_one_file)
+{
+	const long pages = 64 * MIB / 4096;
+	struct hole_filler h[2];
+	pthread_t t[2];
+	int round, i, fd, bg;
+	long lost = 0, p;
+	char *map;
+
+	bg = open(kt_path(&self->srv, "background"), O_CREAT | O_RDWR, 0644);
+	ASSERT_LE(0, bg);
+	for (round = 0; round < 5; round++) {
+		/* dirty pages for writeback to convert meanwhile */
+		ASSERT_EQ(0, buffered_fill(bg, round * 64 * MIB, 64 * MIB,
+					   MIB, 12));
+		fd = open(kt_path(&self->srv, "holes"),
+			  O_CREAT | O_TRUNC | O_RDWR, 0644);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, ftruncate(fd, pages * 4096));
+		map = mmap(NULL, pages * 4096, PROT_READ | PROT_WRITE,
+			   MAP_SHARED, fd, 0);
+		ASSERT_NE(MAP_FAILED, map);
+		for (i = 0; i < 2; i++) {
+			h[i] = (struct hole_filler){
+				.fd = fd, .map = i ? map : NULL,
+				.pages = pages,
+			};
+			ASSERT_EQ(0, pthread_create(&t[i], NULL, fill_holes,
+						    &h[i]));
+		}
+		for (i = 0; i < 2; i++)
+			pthread_join(t[i], NULL);
+		EXPECT_EQ(0, h[0].failed)
+			TH_LOG("round %d: %ld pwrites failed, the first with %s",
+			       round, h[0].failed, strerror(h[0].err));
+		for (p = 0; p < pages; p++)
+			if (*(uint64_t *)(map + p * 4096 + 1024) != FILL_PWRITE ||
+			    *(uint64_t *)(map + p * 4096 + 2048) != FILL_STORE)
+				lost++;
+		EXPECT_EQ(0, lost) TH_LOG("round %d", round);
+		munmap(map, pages * 4096);
+		EXPECT_EQ(0, fsync(fd));
+		close(fd);
+	}
+	close(bg);
 }
 
 /*
