@@ -82,9 +82,23 @@ static void f2_txn_note_alloc(blk64_t blk, blk64_t num, int inuse)
 	a[txn.nallocs++] = (struct f2_txn_alloc){ blk, num, inuse };
 }
 
+/*
+ * Blocks given back change mappings the kernel may hold; blocks taken
+ * fill holes (or grow extent trees), which no mapping the kernel checks
+ * describes: it never writes through a hole mapping, a BEGIN for a write
+ * allocates, and zeroing skips holes (doc/protocol.md, section 10.4).
+ * Raising the cookie for them only made a writer's mapping stale because
+ * another writer filled another hole of the file meanwhile.
+ */
+static void f2_map_changed_by(int inuse)
+{
+	if (inuse < 0)
+		f2_map_changed();
+}
+
 static void f2_txn_stats(ext2_filsys fs, blk64_t blk, int inuse)
 {
-	f2_map_changed();
+	f2_map_changed_by(inuse);
 	f2_txn_note_alloc(blk, 1, inuse);
 }
 
@@ -98,7 +112,7 @@ void f2_block_stats_range(ext2_filsys fs, blk64_t blk, blk64_t num,
 			  int inuse)
 {
 	ext2fs_block_alloc_stats_range(fs, blk, num, inuse);
-	f2_map_changed();
+	f2_map_changed_by(inuse);
 	f2_txn_note_alloc(blk, num, inuse);
 }
 
