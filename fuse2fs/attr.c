@@ -55,9 +55,9 @@ static int f2_may_setattr(struct fuse2fs *f2, ext2_ino_t ino, int to_set)
 		return ret;
 	/*
 	 * With FUSE_IOMAP negotiated the kernel knows an immutable inode as
-	 * such and refuses every user's SETATTR itself; what still comes is the mtime and
-	 * ctime it keeps, among them the ctime of the flag change that made
-	 * the inode immutable (doc/protocol.md, section 10.3).
+	 * such and refuses every user's SETATTR itself; what still comes is
+	 * the mtime and ctime it keeps, among them the ctime of the flag
+	 * change that made the inode immutable (doc/protocol.md, section 3).
 	 */
 	if ((inode.i_flags & EXT2_IMMUTABLE_FL) &&
 	    !(f2->iomap_negotiated &&
