@@ -520,7 +520,7 @@ static long pages_without_markers(const char *path, long pages)
  * written back meanwhile adds conversions.  Every pwrite must succeed,
  * and every marker of both writers be on the device afterwards.
  */
-TEST_F(f2b, two_writers_fill_the_holes_of_one_file)
+TEST_F_TIMEOUT(f2b, two_writers_fill_the_holes_of_one_file, 300)
 {
 	const long pages = 64 * MIB / 4096;
 	const char *path = kt_path(&self->srv, "holes");
