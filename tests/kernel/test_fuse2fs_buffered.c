@@ -227,28 +227,35 @@ static int change_flags(int fd, unsigned int set, unsigned int clear)
 	return ioctl(fd, FS_IOC_SETFLAGS, &flags);
 }
 
-/* In a child, store into a shared mapping: its exit status, or the signal. */
-static int store_in_child(char *map)
+/* A child forked for one step: its exit status, or the signal; -1 */
+static int child_result(pid_t pid)
 {
 	int status;
+
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+/* In a child, store into a shared mapping: 0, or the signal. */
+static int store_in_child(char *map)
+{
 	pid_t pid = fork();
 
 	if (!pid) {
 		map[0] ^= 1;
 		_exit(0);
 	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+	return child_result(pid);
 }
 
 /*
  * In a child, write one byte through the descriptor it inherited, as a
- * process handed an open file would: 0 if it wrote, else its errno.
+ * process handed an open file would: 0 if it wrote, else its errno (or
+ * the signal that killed it).
  */
 static int pwrite_in_child(int fd, off_t off)
 {
-	int status;
 	pid_t pid = fork();
 
 	if (!pid) {
@@ -256,9 +263,7 @@ static int pwrite_in_child(int fd, off_t off)
 
 		_exit(pwrite(fd, &c, 1, off) == 1 ? 0 : errno);
 	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return child_result(pid);
 }
 
 /*
